@@ -1,0 +1,20 @@
+import type { SessionStore } from './store.js';
+import type { Signer } from './signer.js';
+import type { ResolvedCookieOptions } from './cookie.js';
+import type { UserIndex } from './user-index.js';
+
+/** Everything a request's Session needs, resolved once per kvSession() call. */
+export interface SessionContext {
+  /** The store, already bounded by storeTimeout. */
+  readonly store: SessionStore;
+  readonly signer: Signer;
+  readonly cookie: ResolvedCookieOptions;
+  readonly idleMs: number;
+  readonly absoluteMs: number;
+  readonly touchMs: number;
+  readonly maxSessionBytes: number;
+  readonly onStoreError: 'error' | 'anonymous';
+  /** The clock; injectable so tests can move time without sleeping. */
+  readonly now: () => number;
+  readonly users: UserIndex;
+}

@@ -1,0 +1,47 @@
+import type Keyv from 'keyv';
+import type { SessionStore, StoreOptions } from './store.js';
+import { KvSessionError } from './errors.js';
+import { createMemoryStore } from '../stores/memory.js';
+import { createKeyvStore } from '../stores/keyv.js';
+
+/** The URL schemes createStore understands. */
+export const STORE_SCHEMES = ['memory', 'file', 'sqlite', 'redis', 'rediss', 'postgres', 'postgresql'] as const;
+
+/** Builds a store from a URL such as `sqlite://./sessions.db` or `redis://127.0.0.1:6379`. */
+export function createStore(url: string, options: StoreOptions = {}): SessionStore {
+  if (typeof url !== 'string') {
+    throw new KvSessionError('ERR_KVSESSION_BAD_STORE_URL', 'a store URL must be a string such as memory:// or sqlite://./sessions.db');
+  }
+  const match = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(url);
+  if (match === null) {
+    throw new KvSessionError(
+      'ERR_KVSESSION_BAD_STORE_URL',
+      `${JSON.stringify(url)} is not a store URL; expected e.g. memory://, file:./sessions, sqlite://./sessions.db, redis://127.0.0.1:6379 or postgres://user@host/db`,
+    );
+  }
+  const scheme = (match[1] as string).toLowerCase();
+  switch (scheme) {
+    case 'memory':
+      return createMemoryStore(options);
+    default:
+      throw new KvSessionError(
+        'ERR_KVSESSION_UNKNOWN_STORE',
+        `unknown store scheme "${scheme}:"; known schemes: ${STORE_SCHEMES.map((s) => `${s}:`).join(', ')}`,
+      );
+  }
+}
+
+/** Turns the `store` option (URL, store object or Keyv instance) into a SessionStore. */
+export function resolveStore(store: string | SessionStore | Keyv, options: StoreOptions): SessionStore {
+  if (typeof store === 'string') return createStore(store, options);
+  if (isSessionStore(store)) return store;
+  if (store !== null && typeof store === 'object' && typeof (store as Keyv).getRaw === 'function') {
+    return createKeyvStore(store as Keyv, options);
+  }
+  throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'store must be a URL string, a kvsession store or a Keyv instance');
+}
+
+function isSessionStore(value: unknown): value is SessionStore {
+  const s = value as Partial<SessionStore> | null;
+  return s !== null && typeof s === 'object' && typeof s.create === 'function' && typeof s.update === 'function' && typeof s.touch === 'function';
+}

@@ -1,0 +1,16 @@
+export { kvSession } from './middleware.js';
+export type { KvSessionMiddleware, KvSessionManager } from './middleware.js';
+export type { KvSessionOptions } from './options.js';
+export type { CookieOptions } from './cookie.js';
+export type { Duration } from './duration.js';
+export { Session } from './session.js';
+export type { Data, DataKey } from './session.js';
+export type { SessionData } from './types.js';
+export type { SessionStore, StoreEntry, StoreCapabilities, StoreOptions } from './store.js';
+export { DEFAULT_PREFIX } from './store.js';
+export type { SessionInfo } from './user-index.js';
+export { KvSessionError, isKvSessionError } from './errors.js';
+export type { KvSessionErrorCode } from './errors.js';
+export { createStore, STORE_SCHEMES } from './create-store.js';
+export { createMemoryStore, MemoryStore } from '../stores/memory.js';
+export { createKeyvStore, KeyvStore } from '../stores/keyv.js';

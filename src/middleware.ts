@@ -1,0 +1,94 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { KvSessionOptions } from './options.js';
+import type { SessionContext } from './context.js';
+import type { SessionStore } from './store.js';
+import type { SessionInfo } from './user-index.js';
+import type { CookieAction } from './session.js';
+import { resolveOptions } from './options.js';
+import { resolveStore } from './create-store.js';
+import { guardStore } from './guarded-store.js';
+import { UserIndex } from './user-index.js';
+import { Session } from './session.js';
+import { holdResponseUntil } from './response-hook.js';
+import { serializeSessionCookie } from './cookie.js';
+import { startPruner } from './pruner.js';
+import { KvSessionError } from './errors.js';
+
+/** The management API carried by the middleware kvSession() returns. */
+export interface KvSessionManager {
+  /** The resolved store (bounded by storeTimeout). */
+  readonly store: SessionStore;
+  /** Deletes expired records now; resolves how many. */
+  prune(): Promise<number>;
+  /** Stops background pruning and closes the store's connections. */
+  close(): Promise<void>;
+  /** The live sessions bound to a user by login(): handles and times, never IDs. */
+  listUserSessions(userId: string | number): Promise<SessionInfo[]>;
+  /** Ends every session of a user, or all but the one whose handle is `except`; resolves how many. */
+  destroyUserSessions(userId: string | number, options?: { except?: string | undefined }): Promise<number>;
+}
+
+/** The Express middleware plus its management API. */
+export type KvSessionMiddleware = RequestHandler & KvSessionManager;
+
+let warnedMemoryInProduction = false;
+
+/** Creates the session middleware; throws coded errors for a missing/weak secret or bad options. */
+export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
+  const resolved = resolveOptions(options);
+  const rawStore = resolveStore(resolved.store, { prefix: resolved.prefix, timeout: resolved.storeTimeoutMs });
+  const store = guardStore(rawStore, resolved.storeTimeoutMs);
+  if (rawStore.name === 'memory' && process.env['NODE_ENV'] === 'production' && !warnedMemoryInProduction) {
+    warnedMemoryInProduction = true;
+    process.emitWarning('kvsession: the memory store loses every session on restart and is not shared between processes; set `store` to a sqlite://, redis:// or postgres:// URL in production.');
+  }
+  const ctx: SessionContext = {
+    store,
+    signer: resolved.signer,
+    cookie: resolved.cookie,
+    idleMs: resolved.idleMs,
+    absoluteMs: resolved.absoluteMs,
+    touchMs: resolved.touchMs,
+    maxSessionBytes: resolved.maxSessionBytes,
+    onStoreError: resolved.onStoreError,
+    now: resolved.now,
+    users: new UserIndex(store, resolved.idleMs, resolved.now),
+  };
+  const pruner =
+    resolved.pruneMs === false || rawStore.capabilities.nativeExpiry
+      ? undefined
+      : startPruner(store, resolved.pruneMs, (err) => process.emitWarning(`kvsession: background prune failed: ${String(err)}`));
+
+  const middleware = (req: Request, res: Response, next: NextFunction): void => {
+    // The save hook is armed only when the session is first used: untouched requests pay nothing.
+    req.session = new Session(ctx, req, () => armSave(ctx, req, res, next));
+    next();
+  };
+
+  const manager: KvSessionManager = {
+    store,
+    prune: () => store.prune(),
+    async close() {
+      pruner?.stop();
+      await store.close();
+    },
+    listUserSessions: (userId) => ctx.users.list(String(userId)),
+    destroyUserSessions: (userId, opts = {}) => ctx.users.destroyAll(String(userId), opts.except),
+  };
+  return Object.assign(middleware, manager);
+}
+
+/** Holds the response back until the session is saved, then sets the cookie it calls for. */
+function armSave(ctx: SessionContext, req: Request, res: Response, next: NextFunction): void {
+  holdResponseUntil(
+    res,
+    async () => applyCookie(ctx, req, res, await req.session.commit()),
+    (err) => next(err instanceof KvSessionError ? err : new KvSessionError('ERR_KVSESSION_STORE_UNAVAILABLE', String(err), { status: 503, cause: err })),
+  );
+}
+
+function applyCookie(ctx: SessionContext, req: Request, res: Response, action: CookieAction): void {
+  if (action.kind === 'none' || res.headersSent) return;
+  const value = action.kind === 'set' ? serializeSessionCookie(ctx.cookie, req, action.value, action.maxAgeMs) : serializeSessionCookie(ctx.cookie, req, '', 0);
+  res.append('Set-Cookie', value);
+}

@@ -1,0 +1,89 @@
+import type Keyv from 'keyv';
+import type { CookieOptions, ResolvedCookieOptions } from './cookie.js';
+import type { Duration } from './duration.js';
+import type { SessionStore } from './store.js';
+import { resolveCookieOptions } from './cookie.js';
+import { parseDuration } from './duration.js';
+import { KvSessionError } from './errors.js';
+import { Signer } from './signer.js';
+import { DEFAULT_PREFIX } from './store.js';
+
+/** Options of kvSession(); every one but `secret` has a default. */
+export interface KvSessionOptions {
+  /** Signing secret(s), each ≥ 32 characters; the first signs, all verify (rotation). Required. */
+  secret: string | readonly string[] | undefined;
+  /** A store URL, a store object or a Keyv instance. @default 'memory://' */
+  store?: string | SessionStore | Keyv;
+  /** Cookie attributes. */
+  cookie?: CookieOptions;
+  /** A session unused this long is gone. @default '24h' */
+  idleTimeout?: Duration;
+  /** A session older than this is gone however active it is. @default '7d' */
+  absoluteTimeout?: Duration;
+  /** A read-only request extends the idle deadline only when it gains at least this much. @default idleTimeout / 10 */
+  touchInterval?: Duration;
+  /** Every store operation settles within this many ms. @default 2000 */
+  storeTimeout?: number;
+  /** `'error'`: 503 through next(err); `'anonymous'`: an empty, never-saved session with `degraded === true`. @default 'error' */
+  onStoreError?: 'error' | 'anonymous';
+  /** A save whose serialized record exceeds this many bytes fails with ERR_KVSESSION_TOO_LARGE. @default 65536 */
+  maxSessionBytes?: number;
+  /** How often expired records are pruned in the background on stores without native expiry. @default '1h' */
+  pruneInterval?: Duration | false;
+  /** Namespace inside the store, for stores built from a URL or a Keyv. @default 'sess:' */
+  prefix?: string;
+  /** Clock, for tests. @default Date.now */
+  now?: () => number;
+}
+
+/** Options after validation and defaults, store not yet built. */
+export interface ResolvedOptions {
+  readonly signer: Signer;
+  readonly store: string | SessionStore | Keyv;
+  readonly cookie: ResolvedCookieOptions;
+  readonly idleMs: number;
+  readonly absoluteMs: number;
+  readonly touchMs: number;
+  readonly storeTimeoutMs: number;
+  readonly onStoreError: 'error' | 'anonymous';
+  readonly maxSessionBytes: number;
+  readonly pruneMs: number | false;
+  readonly prefix: string;
+  readonly now: () => number;
+}
+
+/** Validates options once and fills in every default; throws coded errors on bad input. */
+export function resolveOptions(options: KvSessionOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new KvSessionError('ERR_KVSESSION_NO_SECRET', 'kvSession(options) needs an options object with a `secret`. Generate one with `npx kvsession secret`.');
+  }
+  const signer = new Signer(options.secret);
+  const idleMs = parseDuration(options.idleTimeout ?? '24h', 'idleTimeout');
+  const absoluteMs = parseDuration(options.absoluteTimeout ?? '7d', 'absoluteTimeout');
+  const touchMs = options.touchInterval === undefined ? Math.ceil(idleMs / 10) : parseDuration(options.touchInterval, 'touchInterval');
+  const storeTimeoutMs = parseDuration(options.storeTimeout ?? 2000, 'storeTimeout');
+  const maxSessionBytes = options.maxSessionBytes ?? 65536;
+  if (!Number.isInteger(maxSessionBytes) || maxSessionBytes <= 0) {
+    throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'maxSessionBytes must be a positive integer');
+  }
+  const onStoreError = options.onStoreError ?? 'error';
+  if (onStoreError !== 'error' && onStoreError !== 'anonymous') {
+    throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', "onStoreError must be 'error' or 'anonymous'");
+  }
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  if (typeof prefix !== 'string') throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'prefix must be a string');
+  return {
+    signer,
+    store: options.store ?? 'memory://',
+    cookie: resolveCookieOptions(options.cookie),
+    idleMs,
+    absoluteMs,
+    touchMs,
+    storeTimeoutMs,
+    onStoreError,
+    maxSessionBytes,
+    pruneMs: options.pruneInterval === false ? false : parseDuration(options.pruneInterval ?? '1h', 'pruneInterval'),
+    prefix,
+    now: options.now ?? Date.now,
+  };
+}

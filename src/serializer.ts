@@ -1,0 +1,95 @@
+import { KvSessionError } from './errors.js';
+
+/** A value in its stored, JSON-ready form (Dates and bytes tagged). */
+export type Encoded = null | boolean | number | string | Encoded[] | { [key: string]: Encoded };
+
+// Tagged values are objects with this single marker key; a user object that happens
+// to have the marker key is itself wrapped, so no user data can be mistaken for a tag.
+const TAG = '$kv';
+
+/**
+ * Encodes a value into its JSON-ready form, or throws ERR_KVSESSION_NOT_SERIALIZABLE.
+ * Hand-written rather than @keyv/serialize or structuredClone: those either lose
+ * Date/Uint8Array types, accept class instances, or cannot be validated up front.
+ */
+export function encodeValue(value: unknown, path = 'value', seen: Set<object> = new Set()): Encoded {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      if (Number.isFinite(value)) return Object.is(value, -0) ? 0 : value;
+      return reject(path, `${value} does not survive JSON`);
+    case 'object':
+      break;
+    default:
+      return reject(path, `a ${typeof value} cannot be stored`);
+  }
+  if (value === null) return null;
+  if (seen.has(value)) return reject(path, 'it contains a cycle');
+  if (value instanceof Date) {
+    const time = value.getTime();
+    if (Number.isNaN(time)) return reject(path, 'an invalid Date cannot be stored');
+    return { [TAG]: 'date', v: time };
+  }
+  if (value instanceof Uint8Array) {
+    return { [TAG]: 'bytes', v: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
+  }
+  seen.add(value);
+  try {
+    if (Array.isArray(value)) {
+      const out: Encoded[] = [];
+      for (let i = 0; i < value.length; i++) {
+        if (!(i in value)) return reject(`${path}[${i}]`, 'sparse arrays do not survive JSON');
+        if (value[i] === undefined) return reject(`${path}[${i}]`, 'undefined inside an array does not survive JSON');
+        out.push(encodeValue(value[i], `${path}[${i}]`, seen));
+      }
+      return out;
+    }
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) {
+      const name = (value as { constructor?: { name?: string } }).constructor?.name ?? 'unknown';
+      return reject(path, `instances of ${name} do not survive JSON; store plain objects`);
+    }
+    if (Object.getOwnPropertySymbols(value).length > 0) return reject(path, 'symbol keys cannot be stored');
+    const out: { [key: string]: Encoded } = Object.create(null) as { [key: string]: Encoded };
+    for (const [key, item] of Object.entries(value)) {
+      // Like JSON.stringify, a property that is undefined is simply absent.
+      if (item === undefined) continue;
+      out[key] = encodeValue(item, `${path}.${key}`, seen);
+    }
+    return TAG in out ? { [TAG]: 'obj', v: out } : out;
+  } finally {
+    seen.delete(value);
+  }
+}
+
+/** Rebuilds a value from its encoded form, restoring Dates and Uint8Arrays. */
+export function decodeValue(encoded: Encoded): unknown {
+  if (encoded === null || typeof encoded !== 'object') return encoded;
+  if (Array.isArray(encoded)) return encoded.map(decodeValue);
+  const tag = encoded[TAG];
+  if (tag !== undefined) {
+    const v = encoded['v'];
+    if (tag === 'date' && typeof v === 'number') return new Date(v);
+    if (tag === 'bytes' && typeof v === 'string') return new Uint8Array(Buffer.from(v, 'base64'));
+    if (tag === 'obj' && v !== null && typeof v === 'object' && !Array.isArray(v)) return decodeObject(v);
+    throw new KvSessionError('ERR_KVSESSION_CORRUPT_RECORD', `unknown value tag ${JSON.stringify(tag)} in a session record`);
+  }
+  return decodeObject(encoded);
+}
+
+function decodeObject(encoded: { [key: string]: Encoded }): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(encoded)) {
+    const item = decodeValue(encoded[key] as Encoded);
+    // Assignment to out['__proto__'] would replace the prototype; define it as plain data instead.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
+    else out[key] = item;
+  }
+  return out;
+}
+
+function reject(path: string, why: string): never {
+  throw new KvSessionError('ERR_KVSESSION_NOT_SERIALIZABLE', `cannot store ${path}: ${why}`);
+}

@@ -1,0 +1,371 @@
+import type { Request } from 'express';
+import type { SessionContext } from './context.js';
+import type { StoreEntry } from './store.js';
+import type { SessionData } from './types.js';
+import type { Encoded } from './serializer.js';
+import type { SessionRecord } from './record.js';
+import { KvSessionError, storeUnavailable } from './errors.js';
+import { encodeValue, decodeValue } from './serializer.js';
+import { encodeRecord, decodeRecord } from './record.js';
+import { createSessionId, storeKeyFor, handleFor } from './id.js';
+import { readSessionCookie } from './cookie.js';
+
+/** The data shape: the app's augmented SessionData, or an open record when it has not augmented it. */
+export type Data = keyof SessionData extends never ? Record<string, unknown> : SessionData;
+/** A key of the session data. */
+export type DataKey = keyof Data & string;
+
+const DELETED = Symbol('deleted');
+// A save retries its per-key merge this many times before giving up with ERR_KVSESSION_CONFLICT.
+const MAX_MERGE_ATTEMPTS = 16;
+
+/** What the middleware must do to the response once the session has been committed. */
+export type CookieAction = { kind: 'none' } | { kind: 'set'; value: string; maxAgeMs: number | undefined } | { kind: 'clear' };
+
+/** The live state of a loaded session record. */
+interface Loaded {
+  key: string;
+  entry: StoreEntry;
+  record: SessionRecord;
+}
+
+/**
+ * `req.session`: lazily loaded, changes recorded per key and merged onto the latest stored
+ * record when saved. One instance per request; internal state is private so it never leaks
+ * into stored data or `JSON.stringify(req.session)`.
+ */
+export class Session {
+  readonly #ctx: SessionContext;
+  readonly #req: Request;
+  #id: string | undefined;
+  #loading: Promise<void> | undefined;
+  #loaded: Loaded | undefined;
+  #changes = new Map<string, Encoded | typeof DELETED>();
+  #cleared = false;
+  #cookie: CookieAction = { kind: 'none' };
+  #degraded = false;
+  #loadFailed = false;
+  #onFirstUse: (() => void) | undefined;
+
+  /** Created by the middleware; `onFirstUse` arms the save-before-response hook. */
+  constructor(ctx: SessionContext, req: Request, onFirstUse: () => void) {
+    this.#ctx = ctx;
+    this.#req = req;
+    this.#onFirstUse = onFirstUse;
+  }
+
+  /** The public session ID, once a session exists in the store. */
+  get id(): string | undefined {
+    return this.#loaded === undefined ? undefined : this.#id;
+  }
+
+  /** An opaque handle for this session (as listed by listUserSessions), once it exists. */
+  get handle(): string | undefined {
+    return this.#loaded === undefined ? undefined : handleFor(this.#loaded.key);
+  }
+
+  /** True only under `onStoreError: 'anonymous'` while the store is failing. */
+  get degraded(): boolean {
+    return this.#degraded;
+  }
+
+  /** The user bound by `login()`, if any. */
+  async userId(): Promise<string | undefined> {
+    await this.#load();
+    return this.#loaded?.record.userId;
+  }
+
+  /** Reads one value; loads the session on first use (at most one store read per request). */
+  async get<K extends DataKey>(key: K): Promise<Data[K] | undefined> {
+    await this.#load();
+    const encoded = this.#current(key);
+    return encoded === undefined ? undefined : (decodeValue(encoded) as Data[K]);
+  }
+
+  /** True when the key holds a value. */
+  async has(key: DataKey): Promise<boolean> {
+    await this.#load();
+    return this.#current(key) !== undefined;
+  }
+
+  /** A snapshot of all data. */
+  async all(): Promise<Readonly<Partial<Data>>> {
+    await this.#load();
+    const out: Record<string, unknown> = {};
+    for (const [key, encoded] of this.#view()) {
+      Object.defineProperty(out, key, { value: decodeValue(encoded), enumerable: true, writable: true, configurable: true });
+    }
+    return out as Partial<Data>;
+  }
+
+  /** Records a change; throws ERR_KVSESSION_NOT_SERIALIZABLE at once for values that would not round-trip. */
+  set<K extends DataKey>(key: K, value: Data[K]): void {
+    checkKey(key);
+    this.#arm();
+    if (value === undefined) {
+      this.#changes.set(key, DELETED);
+      return;
+    }
+    this.#changes.set(key, encodeValue(value, key));
+  }
+
+  /** Records the removal of one key. */
+  delete(key: DataKey): void {
+    checkKey(key);
+    this.#arm();
+    this.#changes.set(key, DELETED);
+  }
+
+  /** Records the removal of every key (the session itself stays). */
+  clear(): void {
+    this.#arm();
+    this.#cleared = true;
+    this.#changes.clear();
+  }
+
+  /** Saves pending changes now; normally unnecessary, since they are saved before the response is sent. */
+  async save(): Promise<void> {
+    this.#arm();
+    await this.#load();
+    if (this.#degraded) return;
+    if (this.#changes.size === 0 && !this.#cleared) return this.#touchIfDue();
+    if (this.#loaded === undefined) return this.#create(this.#merge(undefined), undefined);
+    return this.#update();
+  }
+
+  /** New ID, same data; the old record is deleted and its cookie stops working at once. */
+  async regenerate(): Promise<void> {
+    await this.#regenerate(undefined);
+  }
+
+  /** Regenerates the ID and binds the session to `userId` in the per-user index. */
+  async login(userId: string | number): Promise<void> {
+    const id = String(userId);
+    if (id === '') throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'login(userId) needs a non-empty user id');
+    await this.#regenerate(id);
+  }
+
+  /** Deletes the record and clears the cookie; a concurrent request can never bring it back. */
+  async destroy(): Promise<void> {
+    this.#arm();
+    await this.#load();
+    const loaded = this.#loaded;
+    if (loaded !== undefined) {
+      await this.#ctx.store.delete(loaded.key);
+      if (loaded.record.userId !== undefined) await this.#ctx.users.unbind(loaded.record.userId, loaded.key);
+    }
+    this.#reset();
+    this.#cookie = { kind: 'clear' };
+  }
+
+  /**
+   * Called by the middleware just before the response starts: saves pending changes or
+   * touches the idle deadline, then says which Set-Cookie to send.
+   */
+  async commit(): Promise<CookieAction> {
+    // A failed load was already reported to the handler that asked; never report it twice.
+    if (this.#loadFailed) return { kind: 'none' };
+    if (this.#loading !== undefined || this.#changes.size > 0 || this.#cleared) await this.save();
+    const action = this.#cookie;
+    this.#cookie = { kind: 'none' };
+    return action;
+  }
+
+  #arm(): void {
+    const arm = this.#onFirstUse;
+    if (arm !== undefined) {
+      this.#onFirstUse = undefined;
+      arm();
+    }
+  }
+
+  #load(): Promise<void> {
+    this.#arm();
+    this.#loading ??= this.#read().catch((err: unknown) => {
+      this.#loadFailed = true;
+      throw err;
+    });
+    return this.#loading;
+  }
+
+  async #read(): Promise<void> {
+    const verdict = this.#ctx.signer.verify(readSessionCookie(this.#req, this.#ctx.cookie.name));
+    // A forged or malformed cookie never reaches the store: it is simply no session.
+    if (verdict.status !== 'valid') return;
+    const key = storeKeyFor('', verdict.id);
+    let entry: StoreEntry | undefined;
+    try {
+      entry = await this.#ctx.store.get(key);
+    } catch (err) {
+      if (this.#ctx.onStoreError === 'anonymous') {
+        this.#degraded = true;
+        return;
+      }
+      throw storeUnavailable(err, 'load');
+    }
+    if (entry === undefined) return;
+    const record = decodeRecord(entry.value);
+    const now = this.#ctx.now();
+    if (record === undefined || now >= entry.expiresAt || now >= record.createdAt + this.#ctx.absoluteMs) {
+      // Not ours, corrupt, or past a deadline the store did not enforce: drop it so it cannot linger.
+      await this.#ctx.store.delete(key);
+      return;
+    }
+    this.#id = verdict.id;
+    this.#loaded = { key, entry, record };
+    if (verdict.rotated) this.#issueCookie();
+  }
+
+  #current(key: string): Encoded | undefined {
+    const change = this.#changes.get(key);
+    if (change === DELETED) return undefined;
+    if (change !== undefined) return change;
+    if (this.#cleared || this.#loaded === undefined) return undefined;
+    return Object.hasOwn(this.#loaded.record.data, key) ? this.#loaded.record.data[key] : undefined;
+  }
+
+  #view(): Map<string, Encoded> {
+    return this.#merge(this.#cleared ? undefined : this.#loaded?.record.data);
+  }
+
+  /** Applies the pending per-key changes onto `base` (the latest stored data). */
+  #merge(base: Readonly<Record<string, Encoded>> | undefined): Map<string, Encoded> {
+    const out = new Map<string, Encoded>(base === undefined || this.#cleared ? [] : Object.entries(base));
+    for (const [key, change] of this.#changes) {
+      if (change === DELETED) out.delete(key);
+      else out.set(key, change);
+    }
+    return out;
+  }
+
+  async #create(data: Map<string, Encoded>, userId: string | undefined): Promise<void> {
+    // A visitor who sets nothing (or sets and deletes) gets neither a record nor a cookie.
+    if (data.size === 0 && userId === undefined) {
+      this.#changes.clear();
+      this.#cleared = false;
+      return;
+    }
+    const now = this.#ctx.now();
+    const record: SessionRecord = { createdAt: now, userId, data: Object.fromEntries(data) };
+    const value = this.#encode(record);
+    this.#changes.clear();
+    this.#cleared = false;
+    const expiresAt = this.#deadline(now, record.createdAt);
+    // 256-bit IDs do not collide; a false here means a broken store, so one retry then fail.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const id = createSessionId();
+      const key = storeKeyFor('', id);
+      if (await this.#ctx.store.create(key, value, expiresAt)) {
+        this.#id = id;
+        this.#loaded = { key, entry: { value, expiresAt }, record };
+        this.#issueCookie();
+        if (userId !== undefined) await this.#ctx.users.bind(userId, key, record.createdAt + this.#ctx.absoluteMs);
+        return;
+      }
+    }
+    throw new KvSessionError('ERR_KVSESSION_CONFLICT', 'the store refused to create a new session twice', { status: 503 });
+  }
+
+  async #update(): Promise<void> {
+    let loaded = this.#loaded as Loaded;
+    for (let attempt = 0; attempt < MAX_MERGE_ATTEMPTS; attempt++) {
+      const data = this.#merge(loaded.record.data);
+      const record: SessionRecord = { ...loaded.record, data: Object.fromEntries(data) };
+      const value = this.#encode(record);
+      if (value === loaded.entry.value) {
+        // Setting a key to the value it already had writes nothing.
+        this.#changes.clear();
+        this.#cleared = false;
+        return this.#touchIfDue();
+      }
+      const expiresAt = this.#deadline(this.#ctx.now(), record.createdAt);
+      if (await this.#ctx.store.update(loaded.key, loaded.entry.value, value, expiresAt)) {
+        this.#loaded = { key: loaded.key, entry: { value, expiresAt }, record };
+        this.#changes.clear();
+        this.#cleared = false;
+        if (this.#ctx.cookie.persistent) this.#issueCookie();
+        return;
+      }
+      // Another request changed or deleted the record since we read it: re-read and re-apply our keys.
+      const entry = await this.#ctx.store.get(loaded.key);
+      const fresh = entry === undefined ? undefined : decodeRecord(entry.value);
+      if (entry === undefined || fresh === undefined) {
+        // Destroyed meanwhile: a destroyed session is final, so our changes are dropped, never resurrected.
+        this.#reset();
+        return;
+      }
+      loaded = { key: loaded.key, entry, record: fresh };
+      this.#loaded = loaded;
+    }
+    throw new KvSessionError('ERR_KVSESSION_CONFLICT', `the session kept changing under ${MAX_MERGE_ATTEMPTS} save attempts`, {
+      status: 503,
+    });
+  }
+
+  async #regenerate(userId: string | undefined): Promise<void> {
+    this.#arm();
+    await this.#load();
+    const old = this.#loaded;
+    const data = this.#view();
+    const keepUser = userId ?? old?.record.userId;
+    this.#reset();
+    await this.#create(data, keepUser);
+    if (old !== undefined) {
+      await this.#ctx.store.delete(old.key);
+      if (old.record.userId !== undefined) await this.#ctx.users.unbind(old.record.userId, old.key);
+    }
+    // Even with nothing to store, the old cookie must not survive a privilege change.
+    if (this.#loaded === undefined && old !== undefined) this.#cookie = { kind: 'clear' };
+  }
+
+  async #touchIfDue(): Promise<void> {
+    const loaded = this.#loaded;
+    if (loaded === undefined) return;
+    const target = this.#deadline(this.#ctx.now(), loaded.record.createdAt);
+    // Read-heavy traffic writes at most once per touchInterval: only extend when it gains that much.
+    if (target - loaded.entry.expiresAt < this.#ctx.touchMs) return;
+    if (await this.#ctx.store.touch(loaded.key, target)) {
+      this.#loaded = { ...loaded, entry: { value: loaded.entry.value, expiresAt: target } };
+      if (this.#ctx.cookie.persistent) this.#issueCookie();
+    } else {
+      this.#reset();
+    }
+  }
+
+  #encode(record: SessionRecord): string {
+    const value = encodeRecord(record);
+    if (Buffer.byteLength(value) > this.#ctx.maxSessionBytes) {
+      throw new KvSessionError(
+        'ERR_KVSESSION_TOO_LARGE',
+        `the session would be ${Buffer.byteLength(value)} bytes, over maxSessionBytes (${this.#ctx.maxSessionBytes})`,
+        { status: 500 },
+      );
+    }
+    return value;
+  }
+
+  /** The store expiry: the idle deadline, capped by the absolute one. */
+  #deadline(now: number, createdAt: number): number {
+    return Math.min(now + this.#ctx.idleMs, createdAt + this.#ctx.absoluteMs);
+  }
+
+  #issueCookie(): void {
+    const loaded = this.#loaded;
+    if (loaded === undefined || this.#id === undefined) return;
+    const maxAgeMs = this.#ctx.cookie.persistent ? loaded.entry.expiresAt - this.#ctx.now() : undefined;
+    this.#cookie = { kind: 'set', value: this.#ctx.signer.sign(this.#id), maxAgeMs };
+  }
+
+  #reset(): void {
+    this.#id = undefined;
+    this.#loaded = undefined;
+    this.#changes.clear();
+    this.#cleared = false;
+  }
+}
+
+function checkKey(key: unknown): void {
+  if (typeof key !== 'string' || key === '') {
+    throw new KvSessionError('ERR_KVSESSION_NOT_SERIALIZABLE', 'session keys must be non-empty strings');
+  }
+}

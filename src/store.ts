@@ -1,0 +1,58 @@
+/** One stored record as a store holds it. */
+export interface StoreEntry {
+  /** The record text exactly as it was written; `update` compares against this. */
+  readonly value: string;
+  /** Absolute expiry in milliseconds since the epoch. */
+  readonly expiresAt: number;
+}
+
+/** What a store guarantees beyond plain get/set/delete; the core reads these, never sniffs. */
+export interface StoreCapabilities {
+  /** `create`, `update` and `touch` are atomic against other writers, in and across processes. */
+  readonly atomic: boolean;
+  /** The backend deletes expired records by itself, so background pruning is unnecessary. */
+  readonly nativeExpiry: boolean;
+}
+
+/**
+ * The contract every kvsession store implements. Keys passed in are relative to the
+ * store's own prefix (`prefix` option); a key containing `:` is an index record, not a session.
+ * Every method rejects on a backend failure: never "not found" or `false` for an error.
+ */
+export interface SessionStore {
+  /** Short name for messages and metrics, e.g. `'redis'`. */
+  readonly name: string;
+  /** The namespace prepended to every key, so several apps can share one backend. */
+  readonly prefix: string;
+  /** Declared guarantees; see StoreCapabilities. */
+  readonly capabilities: StoreCapabilities;
+  /** Required. The live entry under `key`, or undefined when it is missing or expired. */
+  get(key: string): Promise<StoreEntry | undefined>;
+  /** Required. Writes only if no live entry exists under `key`; resolves false when one does. */
+  create(key: string, value: string, expiresAt: number): Promise<boolean>;
+  /** Required. Replaces the entry only if its value is exactly `expected`; false when it differs or is gone. */
+  update(key: string, expected: string, value: string, expiresAt: number): Promise<boolean>;
+  /** Required. Moves a live entry's expiry without rewriting its value; false when it is gone. */
+  touch(key: string, expiresAt: number): Promise<boolean>;
+  /** Required. Deletes the entry; resolves true when one existed. */
+  delete(key: string): Promise<boolean>;
+  /** Required. Deletes expired entries (and any debris such as temp files) under this prefix; resolves how many records. */
+  prune(): Promise<number>;
+  /** Required. How many live session records (keys without `:`) this prefix holds. */
+  count(): Promise<number>;
+  /** Required. Deletes every entry under this prefix, and nothing outside it. */
+  clear(): Promise<void>;
+  /** Required. Releases connections and handles; later calls reject with ERR_KVSESSION_STORE_CLOSED. */
+  close(): Promise<void>;
+}
+
+/** Options every built-in store factory accepts. */
+export interface StoreOptions {
+  /** Namespace inside the backend. @default 'sess:' */
+  prefix?: string;
+  /** Bound, in ms, that the backend client itself uses for connecting and for each command. @default 2000 */
+  timeout?: number;
+}
+
+/** The default namespace. */
+export const DEFAULT_PREFIX = 'sess:';

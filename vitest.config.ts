@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Store tests talk to real servers and child processes; generous but bounded.
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: 'forks',
+    // No retries: they would hide exactly the races the suites exist to find.
+    retry: 0,
+    typecheck: { enabled: true, include: ['test/**/*.test-d.ts'] },
+  },
+});
