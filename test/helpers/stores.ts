@@ -1,0 +1,18 @@
+import type { SessionStore } from '../../src/store.js';
+import { createMemoryStore } from '../../stores/memory.js';
+import { randomPrefix } from './services.js';
+
+/** One built-in store as the cross-store tests see it. */
+export interface StoreUnderTest {
+  /** Display name, e.g. 'redis'. */
+  readonly name: string;
+  /** A URL to probe before running (undefined: always available). */
+  readonly serverUrl: string | undefined;
+  /** Makes a fresh store with a random prefix (or the one given). */
+  make(prefix?: string): SessionStore | Promise<SessionStore>;
+}
+
+/** Every built-in store, for suites that run unchanged against all of them. */
+export const STORES_UNDER_TEST: readonly StoreUnderTest[] = [
+  { name: 'memory', serverUrl: undefined, make: (prefix = randomPrefix('mem')) => createMemoryStore({ prefix }) },
+];
