@@ -1,0 +1,50 @@
+import type { SessionStore } from '../../src/store.js';
+
+/** The test registrar, injected (vitest's or jest's `it`), so the suite never imports a runner. */
+export type TestFn = (name: string, fn: () => Promise<void>, timeout?: number) => void;
+
+/** What the suite passes to the factory: a fresh random prefix for this one store. */
+export interface MakeStoreOptions {
+  prefix: string;
+}
+
+/** Builds a fresh store under the given prefix; called once per test (twice for isolation tests). */
+export type MakeStore = (options: MakeStoreOptions) => SessionStore | Promise<SessionStore>;
+
+/**
+ * Switches for `runStoreConformance`. Every behaviour group is on unless set to `false`.
+ */
+export interface ConformanceOptions {
+  /** get/create/delete round trips, 64 KiB and unicode values. @default true */
+  basic?: boolean;
+  /** Entries past `expiresAt` are never returned and do not block create. @default true */
+  expiry?: boolean;
+  /** touch() moves the deadline without rewriting the value. @default true */
+  touch?: boolean;
+  /** update() is a compare-and-set that never recreates a deleted entry. @default true */
+  conditional?: boolean;
+  /** Two prefixes on one backend never see or delete each other's entries. @default true */
+  isolation?: boolean;
+  /** Values are opaque text: JSON-looking strings and big integers round-trip byte-exactly. @default true */
+  values?: boolean;
+  /** prune() deletes expired entries only and reports how many; count() counts live sessions only. @default true */
+  prune?: boolean;
+  /** After close(), every operation rejects with ERR_KVSESSION_STORE_CLOSED; close() twice is fine. @default true */
+  close?: boolean;
+  /** The per-user index (UserIndex) works over the store: bind, list, destroyAll. @default true */
+  userIndex?: boolean;
+  /**
+   * Race tests: concurrent creates, lost-update CAS loops, delete racing update, concurrent binds.
+   * `false` skips them; `true` runs them whatever the store declares.
+   * @default store.capabilities.atomic (a store declaring `atomic: false` passes them vacuously)
+   */
+  concurrency?: boolean;
+  /**
+   * How long, in ms, after `expiresAt` an entry may still be returned (e.g. a backend whose clock
+   * lags the client's). Expiry tests wait this much longer before asserting the entry is gone.
+   * @default 0 — the contract says an entry is gone the moment `Date.now() >= expiresAt`.
+   */
+  expiryGraceMs?: number;
+  /** Per-test timeout in ms handed to `it`. @default 20000 */
+  timeoutMs?: number;
+}

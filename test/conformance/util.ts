@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import assert from 'node:assert/strict';
+import type { SessionStore } from '../../src/store.js';
+import type { ConformanceOptions, MakeStore, TestFn } from './types.js';
+
+/** What every behaviour group receives: the registrar, the factory and the resolved options. */
+export interface Suite {
+  readonly it: TestFn;
+  readonly makeStore: MakeStore;
+  readonly options: ConformanceOptions;
+  /** Registers one test with the suite's timeout. */
+  readonly test: (name: string, fn: () => Promise<void>) => void;
+}
+
+/** A fresh random prefix, unique per store, so parallel runs on one backend never collide. */
+export function randomPrefix(): string {
+  return `kvconf:${randomBytes(6).toString('hex')}:`;
+}
+
+/** A random key shaped like a real session key (43 base64url characters, never a `:`). */
+export function randomKey(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** Runs `fn` on a fresh store under a random prefix, clearing and closing it afterwards. */
+export async function withStore(suite: Suite, fn: (store: SessionStore) => Promise<void>): Promise<void> {
+  const store = await suite.makeStore({ prefix: randomPrefix() });
+  try {
+    await fn(store);
+  } finally {
+    await cleanUp(store);
+  }
+}
+
+/** Runs `fn` on two stores with two different prefixes, as makeStore builds them on one backend. */
+export async function withTwoStores(suite: Suite, fn: (a: SessionStore, b: SessionStore) => Promise<void>): Promise<void> {
+  const a = await suite.makeStore({ prefix: randomPrefix() });
+  try {
+    const b = await suite.makeStore({ prefix: randomPrefix() });
+    try {
+      await fn(a, b);
+    } finally {
+      await cleanUp(b);
+    }
+  } finally {
+    await cleanUp(a);
+  }
+}
+
+// Clearing keeps shared servers tidy; a store already closed by the test only needs close().
+async function cleanUp(store: SessionStore): Promise<void> {
+  try {
+    await store.clear();
+  } catch {
+    // closed on purpose by the test, or the failure the test already reports
+  }
+  await store.close();
+}
+
+/** Whether the race tests should assert, per the option or else the store's own declaration. */
+export function racesApply(suite: Suite, store: SessionStore): boolean {
+  return suite.options.concurrency ?? store.capabilities.atomic;
+}
+
+/** Waits until `Date.now()` has reached `deadline` plus the configured grace (timers can fire early). */
+export async function waitPast(suite: Suite, deadline: number): Promise<void> {
+  const target = deadline + (suite.options.expiryGraceMs ?? 0) + 1;
+  while (Date.now() < target) await sleep(target - Date.now());
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Asserts that the store holds exactly `value` with `expiresAt` under `key`. */
+export async function assertEntry(store: SessionStore, key: string, value: string, expiresAt: number): Promise<void> {
+  assert.deepEqual(await store.get(key), { value, expiresAt });
+}
+
+/** Asserts that `key` reads as missing. */
+export async function assertMissing(store: SessionStore, key: string): Promise<void> {
+  assert.equal(await store.get(key), undefined);
+}
+
+/** A deadline `ms` from now, in whole milliseconds. */
+export function inMs(ms: number): number {
+  return Date.now() + ms;
+}
