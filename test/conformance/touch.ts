@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import type { Suite } from './util.js';
+import { assertEntry, assertMissing, inMs, randomKey, waitPast, withStore } from './util.js';
+
+const HOUR = 3_600_000;
+const SHORT = 250;
+
+/** Registers the touch group: touch() moves a live entry's deadline and nothing else. */
+export function touchTests(suite: Suite): void {
+  const { test } = suite;
+
+  test('touch(key, later) resolves true and get(key) shows the new expiresAt with the same value', () =>
+    withStore(suite, async (store) => {
+      const key = randomKey();
+      const first = inMs(HOUR);
+      await store.create(key, '{"c":1,"d":{"a":"x"}}', first);
+      assert.equal(await store.touch(key, first + HOUR), true);
+      await assertEntry(store, key, '{"c":1,"d":{"a":"x"}}', first + HOUR);
+    }));
+
+  test('touch(key, earlier) resolves true and shortens the deadline', () =>
+    withStore(suite, async (store) => {
+      const key = randomKey();
+      const first = inMs(2 * HOUR);
+      await store.create(key, 'v', first);
+      assert.equal(await store.touch(key, first - HOUR), true);
+      await assertEntry(store, key, 'v', first - HOUR);
+    }));
+
+  test('touch(key) on a missing key resolves false and creates nothing', () =>
+    withStore(suite, async (store) => {
+      const key = randomKey();
+      assert.equal(await store.touch(key, inMs(HOUR)), false);
+      await assertMissing(store, key);
+      assert.equal(await store.count(), 0);
+    }));
+
+  test('touch(key) after delete(key) resolves false and does not resurrect the entry', () =>
+    withStore(suite, async (store) => {
+      const key = randomKey();
+      await store.create(key, 'v', inMs(HOUR));
+      await store.delete(key);
+      assert.equal(await store.touch(key, inMs(HOUR)), false);
+      await assertMissing(store, key);
+    }));
+
+  test('a touched entry is still returned after its original deadline has passed', () =>
+    withStore(suite, async (store) => {
+      const key = randomKey();
+      const original = inMs(SHORT);
+      await store.create(key, 'v', original);
+      const extended = inMs(HOUR);
+      assert.equal(await store.touch(key, extended), true);
+      await waitPast(suite, original);
+      await assertEntry(store, key, 'v', extended);
+    }));
+
+  test('update(key, original) after touch(key) resolves true: touch keeps the exact value text', () =>
+    withStore(suite, async (store) => {
+      const key = randomKey();
+      // Spacing and key order a re-encoding backend (jsonb, cjson) would change.
+      const text = '{ "d" : {"b":2, "a":1.0}, "c" : 1 }';
+      await store.create(key, text, inMs(HOUR));
+      await store.touch(key, inMs(2 * HOUR));
+      const expiresAt = inMs(3 * HOUR);
+      assert.equal(await store.update(key, text, 'next', expiresAt), true);
+      await assertEntry(store, key, 'next', expiresAt);
+    }));
+
+  test('touch(key) does not count as a second session', () =>
+    withStore(suite, async (store) => {
+      const key = randomKey();
+      await store.create(key, 'v', inMs(HOUR));
+      await store.touch(key, inMs(2 * HOUR));
+      await store.touch(key, inMs(3 * HOUR));
+      assert.equal(await store.count(), 1);
+    }));
+}
