@@ -122,7 +122,7 @@ function dataCard(data: Readonly<Record<string, unknown>>): string {
   return `<section class="card" id="data">
   <h2>Session data</h2>
   <pre id="session-data">${escapeHtml(json)}</pre>
-  ${empty ? '' : `<div class="row">${postButton('/data/clear', 'Clear data', 'clear-data')}</p><p class="hint">Clearing drops the data but not the sign-in: login() binds the session, it is not a data key.</div>`}
+  ${empty ? '' : `<div class="row">${postButton('/data/clear', 'Clear data', 'clear-data')}</div><p class="hint">Clearing drops the data but not the sign-in: login() binds the session, it is not a data key.</p>`}
 </section>`;
 }
 
