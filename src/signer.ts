@@ -21,7 +21,9 @@ export class Signer {
 
   /** Validates the secrets: throws ERR_KVSESSION_NO_SECRET / ERR_KVSESSION_WEAK_SECRET. */
   constructor(secret: string | readonly string[] | undefined) {
-    const secrets = secret === undefined ? [] : typeof secret === 'string' ? [secret] : [...secret];
+    // Options often come from untyped config (env, JSON): a number or object must fail with a code, not a TypeError.
+    const secrets: unknown[] =
+      secret === undefined || secret === null ? [] : Array.isArray(secret) ? [...(secret as unknown[])] : [secret];
     if (secrets.length === 0 || secrets.every((s) => s === '')) {
       throw new KvSessionError('ERR_KVSESSION_NO_SECRET', `a secret is required to sign session cookies. ${HOW_TO_MAKE_ONE}`);
     }
@@ -33,7 +35,7 @@ export class Signer {
         );
       }
     }
-    this.#secrets = secrets;
+    this.#secrets = secrets as string[];
   }
 
   /** Returns `id.signature` signed with the newest secret. */
