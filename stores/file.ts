@@ -36,6 +36,11 @@ export class FileStore implements SessionStore {
     return this.#files.dir;
   }
 
+  /** How many keys have a queued operation (for leak tests): zero when idle. */
+  get pending(): number {
+    return this.#queue.size;
+  }
+
   async get(key: string): Promise<StoreEntry | undefined> {
     return this.#run('get', () => this.#live(this.prefix + key));
   }
