@@ -1,0 +1,64 @@
+import type { SessionStore, StoreOptions } from '../src/store.js';
+import { KvSessionError } from '../src/errors.js';
+import { loadDriver } from './driver.js';
+import type { SqlConnection, SqlDialect, SqlRow } from './sql-base.js';
+import { SqlStore, checkTable, checkTimeout } from './sql-base.js';
+
+type KeyvSqliteModule = typeof import('@keyv/sqlite');
+
+/** Options of the SQLite store. */
+export interface SqliteStoreOptions extends StoreOptions {
+  /** `sqlite://./sessions.db`, `sqlite:///abs/path.db` or `sqlite://:memory:` (one database per store). */
+  url: string;
+  /** Table holding the records, in keyv's `key`/`value` layout. @default 'kvsession' */
+  table?: string;
+}
+
+/** The file path (or `:memory:`) a sqlite URL names; throws ERR_KVSESSION_BAD_STORE_URL when it names none. */
+function sqlitePath(url: string): string {
+  const match = /^sqlite:(?:\/\/)?(.+)$/i.exec(url);
+  if (match === null) {
+    throw new KvSessionError('ERR_KVSESSION_BAD_STORE_URL', `${JSON.stringify(url)} is not a SQLite URL; expected sqlite://./sessions.db, sqlite:///abs/path.db or sqlite://:memory:`);
+  }
+  return match[1] as string;
+}
+
+/**
+ * Creates a SQLite store on @keyv/sqlite (loaded on first use). Returns at once; the database is
+ * opened, switched to WAL and given its expiry index on the first operation.
+ */
+export function createSqliteStore(options: string | SqliteStoreOptions): SessionStore {
+  const opts: SqliteStoreOptions = typeof options === 'string' ? { url: options } : options;
+  const path = sqlitePath(opts.url);
+  const table = checkTable(opts.table ?? 'kvsession');
+  // A writer waits for another connection's lock at least as long as the caller waits for it.
+  const busyTimeout = checkTimeout(opts.timeout);
+
+  const dialect: SqlDialect = {
+    name: 'sqlite',
+    expires: (column) => `json_extract(${column}, '$.expires')`,
+    valueJson: (column) => `(${column} -> '$.value')`,
+    setExpires: (column) => `json_set(${column}, '$.expires', json(?))`,
+    keyOrder: 'key', // BINARY collation: UTF-8 bytes, i.e. code-point order
+    find: 'instr',
+    lockBatch: '', // SQLite runs one writer at a time
+    connect: async (): Promise<SqlConnection> => {
+      const { KeyvSqlite } = await loadDriver<KeyvSqliteModule>('@keyv/sqlite', 'sqlite');
+      // The adapter opens one connection per instance and creates keyv's table; we only add to it.
+      const adapter = new KeyvSqlite({ uri: `sqlite://${path}`, table, busyTimeout });
+      adapter.on('error', () => {}); // the same error also rejects the query; an unheard 'error' event would throw
+      const query = async (sql: string, params: readonly unknown[]): Promise<readonly SqlRow[]> =>
+        (await adapter.query(sql, params)) as SqlRow[];
+      try {
+        // The default rollback journal lost acknowledged writes with two writer processes; WAL did not.
+        if (path !== ':memory:') await query('PRAGMA journal_mode=WAL', []);
+        await query(`CREATE INDEX IF NOT EXISTS ${table}_expires ON ${table} (json_extract(value, '$.expires'))`, []);
+      } catch (err) {
+        await adapter.disconnect().catch(() => {});
+        throw err;
+      }
+      return { query, close: () => adapter.disconnect() };
+    },
+  };
+  return new SqlStore(dialect, table, opts);
+}
