@@ -13,8 +13,9 @@ const TEMP_AGE_MS = 5_000;
  * One JSON file per record (keyv's `{"value","expires"}` envelope), replaced by temp file + rename
  * so a reader or a crash never sees a torn record. Operations on one key are queued, which makes
  * create/update/touch/delete atomic within this process. Across processes sharing a directory only
- * create-when-absent is (the kernel refuses a hard link onto an existing name); update and touch
- * are read-then-rename and can race, so the store declares `atomic: false`.
+ * create-when-absent is (the kernel refuses a hard link onto an existing name); update, touch,
+ * create over an expired record and prune are read-then-rename/unlink and can race with another
+ * process in the instant between the two steps, so the store declares `atomic: false`.
  */
 export class FileStore implements SessionStore {
   readonly name = 'file';
