@@ -3,6 +3,7 @@ import type { SessionStore, StoreOptions } from './store.js';
 import { KvSessionError } from './errors.js';
 import { createMemoryStore } from '../stores/memory.js';
 import { createKeyvStore } from '../stores/keyv.js';
+import { createFileStore } from '../stores/file.js';
 
 /** The URL schemes createStore understands. */
 export const STORE_SCHEMES = ['memory', 'file', 'sqlite', 'redis', 'rediss', 'postgres', 'postgresql'] as const;
@@ -23,6 +24,8 @@ export function createStore(url: string, options: StoreOptions = {}): SessionSto
   switch (scheme) {
     case 'memory':
       return createMemoryStore(options);
+    case 'file':
+      return createFileStore({ ...options, url });
     default:
       throw new KvSessionError(
         'ERR_KVSESSION_UNKNOWN_STORE',

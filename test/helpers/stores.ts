@@ -1,6 +1,13 @@
 import type { SessionStore } from '../../src/store.js';
 import { createMemoryStore } from '../../stores/memory.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createFileStore } from '../../stores/file.js';
 import { randomPrefix } from './services.js';
+
+// One directory per test process; stores inside it are isolated by prefix, like on a shared server.
+const fileDir = mkdtempSync(join(tmpdir(), 'kvsession-test-'));
 
 /** One built-in store as the cross-store tests see it. */
 export interface StoreUnderTest {
@@ -15,4 +22,5 @@ export interface StoreUnderTest {
 /** Every built-in store, for suites that run unchanged against all of them. */
 export const STORES_UNDER_TEST: readonly StoreUnderTest[] = [
   { name: 'memory', serverUrl: undefined, make: (prefix = randomPrefix('mem')) => createMemoryStore({ prefix }) },
+  { name: 'file', serverUrl: undefined, make: (prefix = randomPrefix('file')) => createFileStore({ dir: fileDir, prefix }) },
 ];
