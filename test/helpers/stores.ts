@@ -1,6 +1,6 @@
 import type { SessionStore } from '../../src/store.js';
 import { createMemoryStore } from '../../stores/memory.js';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFileStore } from '../../stores/file.js';
@@ -8,6 +8,7 @@ import { randomPrefix } from './services.js';
 
 // One directory per test process; stores inside it are isolated by prefix, like on a shared server.
 const fileDir = mkdtempSync(join(tmpdir(), 'kvsession-test-'));
+process.once('exit', () => rmSync(fileDir, { recursive: true, force: true }));
 
 /** One built-in store as the cross-store tests see it. */
 export interface StoreUnderTest {
