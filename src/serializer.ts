@@ -6,6 +6,8 @@ export type Encoded = null | boolean | number | string | Encoded[] | { [key: str
 // Tagged values are objects with this single marker key; a user object that happens
 // to have the marker key is itself wrapped, so no user data can be mistaken for a tag.
 const TAG = '$kv';
+// Deeper values would overflow the stack here or in JSON.stringify; fail with a code instead of a RangeError.
+const MAX_DEPTH = 512;
 
 /**
  * Encodes a value into its JSON-ready form, or throws ERR_KVSESSION_NOT_SERIALIZABLE.
@@ -33,8 +35,12 @@ export function encodeValue(value: unknown, path = 'value', seen: Set<object> = 
     return { [TAG]: 'date', v: time };
   }
   if (value instanceof Uint8Array) {
-    return { [TAG]: 'bytes', v: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
+    // A Buffer is a Uint8Array too, but comes back as a Buffer so its methods still work after a reload.
+    const tag = Buffer.isBuffer(value) ? 'buffer' : 'bytes';
+    return { [TAG]: tag, v: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
   }
+  // `seen` holds exactly the ancestors of `value`, so its size is the nesting depth.
+  if (seen.size >= MAX_DEPTH) return reject(path, `it is nested deeper than ${MAX_DEPTH} levels`);
   seen.add(value);
   try {
     if (Array.isArray(value)) {
@@ -64,7 +70,7 @@ export function encodeValue(value: unknown, path = 'value', seen: Set<object> = 
   }
 }
 
-/** Rebuilds a value from its encoded form, restoring Dates and Uint8Arrays. */
+/** Rebuilds a value from its encoded form, restoring Dates, Uint8Arrays and Buffers. */
 export function decodeValue(encoded: Encoded): unknown {
   if (encoded === null || typeof encoded !== 'object') return encoded;
   if (Array.isArray(encoded)) return encoded.map(decodeValue);
@@ -73,6 +79,7 @@ export function decodeValue(encoded: Encoded): unknown {
     const v = encoded['v'];
     if (tag === 'date' && typeof v === 'number') return new Date(v);
     if (tag === 'bytes' && typeof v === 'string') return new Uint8Array(Buffer.from(v, 'base64'));
+    if (tag === 'buffer' && typeof v === 'string') return Buffer.from(v, 'base64');
     if (tag === 'obj' && v !== null && typeof v === 'object' && !Array.isArray(v)) return decodeObject(v);
     throw new KvSessionError('ERR_KVSESSION_CORRUPT_RECORD', `unknown value tag ${JSON.stringify(tag)} in a session record`);
   }

@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import { encodeValue, decodeValue } from '../src/serializer.js';
+import type { Encoded } from '../src/serializer.js';
+import { KvSessionError } from '../src/errors.js';
+
+/** Encodes, passes through JSON text as every store does, and decodes. */
+function roundTrip(value: unknown): unknown {
+  return decodeValue(JSON.parse(JSON.stringify(encodeValue(value))) as Encoded);
+}
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(KvSessionError);
+    return (err as KvSessionError).code;
+  }
+  return undefined;
+}
+
+class Point {
+  constructor(
+    readonly x: number,
+    readonly y: number,
+  ) {}
+}
+
+describe('encodeValue / decodeValue round trip', () => {
+  it('keeps strings, finite numbers, booleans, null, arrays and plain objects', () => {
+    const value = { s: 'é\u0000"', n: 1.5, neg: -3, big: Number.MAX_SAFE_INTEGER, t: true, f: false, z: null, a: [1, 'two', [3], { four: 4 }], o: {} };
+    expect(roundTrip(value)).toEqual(value);
+  });
+
+  it('turns -0 into 0 (JSON has no -0)', () => {
+    expect(Object.is(roundTrip(-0), 0)).toBe(true);
+  });
+
+  it('omits object properties that are undefined, like JSON.stringify', () => {
+    expect(roundTrip({ a: 1, b: undefined })).toStrictEqual({ a: 1 });
+  });
+
+  it('restores a Date as a Date with the same time', () => {
+    const date = new Date('2024-02-29T12:34:56.789Z');
+    const back = roundTrip({ when: date, list: [date] }) as { when: Date; list: Date[] };
+    expect(back.when).toBeInstanceOf(Date);
+    expect(back.when.getTime()).toBe(date.getTime());
+    expect(back.list[0]).toBeInstanceOf(Date);
+  });
+
+  it('restores a Uint8Array as a Uint8Array with the same bytes, only the view when it is a subarray', () => {
+    const bytes = new Uint8Array([0, 1, 2, 254, 255]);
+    const back = roundTrip(bytes);
+    expect(back).toBeInstanceOf(Uint8Array);
+    expect(Buffer.isBuffer(back)).toBe(false);
+    expect([...(back as Uint8Array)]).toEqual([0, 1, 2, 254, 255]);
+    expect([...(roundTrip(bytes.subarray(1, 3)) as Uint8Array)]).toEqual([1, 2]);
+  });
+
+  it('restores a Buffer as a Buffer', () => {
+    const back = roundTrip(Buffer.from('héllo'));
+    expect(Buffer.isBuffer(back)).toBe(true);
+    expect((back as Buffer).toString()).toBe('héllo');
+  });
+
+  it('accepts the same object twice when it is not a cycle', () => {
+    const shared = { k: 1 };
+    expect(roundTrip({ a: shared, b: [shared, shared] })).toEqual({ a: { k: 1 }, b: [{ k: 1 }, { k: 1 }] });
+  });
+
+  it('accepts null-prototype objects, restoring them as plain objects', () => {
+    const bare = Object.assign(Object.create(null) as object, { a: 1 });
+    expect(roundTrip(bare)).toEqual({ a: 1 });
+  });
+
+  it('keeps a user object that looks like an internal tag as plain data', () => {
+    const lookalikes = [{ $kv: 'date', v: 0 }, { $kv: 'bytes', v: 'AAEC' }, { $kv: 'obj', v: {} }, { $kv: 'nonsense' }];
+    for (const value of lookalikes) {
+      const back = roundTrip(value);
+      expect(back).toEqual(value);
+      expect(back).not.toBeInstanceOf(Date);
+    }
+  });
+
+  it('stores __proto__, constructor and prototype keys as data without touching any prototype', () => {
+    const value = JSON.parse('{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"prototype":1}') as object;
+    const back = roundTrip({ nested: value, ...{} }) as { nested: Record<string, unknown> };
+    expect(Object.getPrototypeOf(back.nested)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyNames(back.nested).sort()).toEqual(['__proto__', 'constructor', 'prototype']);
+    expect(Object.getOwnPropertyDescriptor(back.nested, '__proto__')?.value).toEqual({ polluted: true });
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+    expect(Object.prototype).not.toHaveProperty('polluted');
+  });
+});
+
+describe('encodeValue rejects what would not round-trip with ERR_KVSESSION_NOT_SERIALIZABLE', () => {
+  const cyclic: Record<string, unknown> = {};
+  cyclic['self'] = cyclic;
+  const cyclicArray: unknown[] = [];
+  cyclicArray.push({ back: cyclicArray });
+  const cases: [string, unknown][] = [
+    ['a function', () => 1],
+    ['a symbol', Symbol('s')],
+    ['a BigInt', 10n],
+    ['undefined', undefined],
+    ['NaN', Number.NaN],
+    ['Infinity', Number.POSITIVE_INFINITY],
+    ['-Infinity', Number.NEGATIVE_INFINITY],
+    ['an invalid Date', new Date(Number.NaN)],
+    ['a Map', new Map([[1, 2]])],
+    ['a Set', new Set([1])],
+    ['a RegExp', /x/],
+    ['a class instance', new Point(1, 2)],
+    ['an Error', new Error('e')],
+    ['a boxed string', new String('s')],
+    ['a Uint16Array', new Uint16Array(2)],
+    ['a Promise', Promise.resolve(1)],
+    ['a cycle', cyclic],
+    ['a cycle through an array', cyclicArray],
+    ['undefined inside an array', [1, undefined, 3]],
+    ['a sparse array', [1, , 3]],
+    ['a symbol-keyed property', { [Symbol('k')]: 1 }],
+    ['a nested function', { a: { b: [{ c: () => 1 }] } }],
+    ['a nested BigInt', { a: [1n] }],
+    ['a nested class instance', { when: { where: new Point(0, 0) } }],
+  ];
+  for (const [what, value] of cases) {
+    it(`encodeValue(${what}) throws ERR_KVSESSION_NOT_SERIALIZABLE`, () => {
+      expect(codeOf(() => encodeValue(value))).toBe('ERR_KVSESSION_NOT_SERIALIZABLE');
+    });
+  }
+
+  it('encodeValue(500 levels of nesting) still round-trips', () => {
+    let deep: Record<string, unknown> = { end: true };
+    for (let i = 0; i < 500; i++) deep = { d: deep };
+    expect(roundTrip(deep)).toEqual(deep);
+  });
+
+  it('encodeValue(deeply nested object) throws ERR_KVSESSION_NOT_SERIALIZABLE, not a stack overflow', () => {
+    let deep: Record<string, unknown> = {};
+    for (let i = 0; i < 100_000; i++) deep = { d: deep };
+    expect(codeOf(() => encodeValue(deep))).toBe('ERR_KVSESSION_NOT_SERIALIZABLE');
+  });
+});
+
+describe('decodeValue(encoded)', () => {
+  it('throws ERR_KVSESSION_CORRUPT_RECORD for an unknown tag', () => {
+    expect(codeOf(() => decodeValue({ $kv: 'nope', v: 1 }))).toBe('ERR_KVSESSION_CORRUPT_RECORD');
+    expect(codeOf(() => decodeValue({ $kv: 'date', v: 'not a number' }))).toBe('ERR_KVSESSION_CORRUPT_RECORD');
+  });
+});
