@@ -21,7 +21,7 @@ describe('parseDuration(value, option)', () => {
 
   const bad: unknown[] = [0, -1, Number.NaN, Number.POSITIVE_INFINITY, '', '30', 'm', '30x', '-5m', '0s', '1e3ms', '30 minutes', 'abc', null, {}, [], true];
   for (const value of bad) {
-    it(`parseDuration(${typeof value === "number" ? String(value) : JSON.stringify(value)}) throws ERR_KVSESSION_BAD_OPTION`, () => {
+    it(`parseDuration(${typeof value === 'number' ? String(value) : JSON.stringify(value)}) throws ERR_KVSESSION_BAD_OPTION`, () => {
       let caught: unknown;
       try {
         parseDuration(value as number, 'idleTimeout');
