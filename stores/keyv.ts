@@ -3,6 +3,14 @@ import type { SessionStore, StoreEntry, StoreOptions } from '../src/store.js';
 import { DEFAULT_PREFIX } from '../src/store.js';
 import { KvSessionError } from '../src/errors.js';
 
+// What we hand to keyv: the record text plus its exact deadline. Keyv keeps only a relative TTL
+// (its own `expires` is Date.now() + ttl at write time, a millisecond off when the clock ticks),
+// so the deadline the core asked for travels inside the value and is the one enforced on read.
+interface Boxed {
+  v: string;
+  e: number;
+}
+
 /**
  * Adapts any Keyv instance. Keyv has no conditional write, so create/update/touch are a read then
  * an unconditional set: correct within one process when requests do not overlap on one session,
@@ -14,6 +22,7 @@ export class KeyvStore implements SessionStore {
   readonly prefix: string;
   readonly capabilities = { atomic: false, nativeExpiry: false } as const;
   readonly #keyv: Keyv;
+  #closed = false;
 
   /** Wraps `keyv`; errors are made to throw (keyv's default would report them as "not found"). */
   constructor(keyv: Keyv, options: StoreOptions = {}) {
@@ -23,10 +32,9 @@ export class KeyvStore implements SessionStore {
   }
 
   async get(key: string): Promise<StoreEntry | undefined> {
-    const raw = await this.#keyv.getRaw<string>(this.prefix + key);
-    if (raw === undefined || typeof raw.value !== 'string') return undefined;
-    const expiresAt = typeof raw.expires === 'number' ? raw.expires : Number.POSITIVE_INFINITY;
-    return expiresAt > Date.now() ? { value: raw.value, expiresAt } : undefined;
+    this.#open();
+    const boxed = unbox((await this.#keyv.getRaw<unknown>(this.prefix + key))?.value);
+    return boxed !== undefined && boxed.e > Date.now() ? { value: boxed.v, expiresAt: boxed.e } : undefined;
   }
 
   async create(key: string, value: string, expiresAt: number): Promise<boolean> {
@@ -46,12 +54,13 @@ export class KeyvStore implements SessionStore {
   }
 
   async delete(key: string): Promise<boolean> {
+    this.#open();
     return this.#keyv.delete(this.prefix + key);
   }
 
   async prune(): Promise<number> {
     let removed = 0;
-    for await (const [key, expiresAt] of this.#entries()) {
+    for (const [key, expiresAt] of await this.#entries()) {
       if (expiresAt <= Date.now() && (await this.#keyv.delete(key))) removed++;
     }
     return removed;
@@ -59,42 +68,77 @@ export class KeyvStore implements SessionStore {
 
   async count(): Promise<number> {
     let live = 0;
-    for await (const [key, expiresAt] of this.#entries()) {
+    for (const [key, expiresAt] of await this.#entries()) {
       if (!key.includes(':', this.prefix.length) && expiresAt > Date.now()) live++;
     }
     return live;
   }
 
   async clear(): Promise<void> {
-    for await (const [key] of this.#entries()) await this.#keyv.delete(key);
+    for (const [key] of await this.#entries()) await this.#keyv.delete(key);
   }
 
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     await this.#keyv.disconnect();
   }
 
   async #set(key: string, value: string, expiresAt: number): Promise<boolean> {
-    // Keyv takes a relative TTL; adapters such as Redis reject non-integer or non-positive ones.
-    const ttl = Math.max(1, Math.ceil(expiresAt - Date.now()));
-    return this.#keyv.set(this.prefix + key, value, ttl);
+    const ttl = Math.ceil(expiresAt - Date.now());
+    // An already-passed deadline means "gone"; adapters such as Redis reject non-positive TTLs anyway.
+    if (ttl <= 0) {
+      await this.#keyv.delete(this.prefix + key);
+      return true;
+    }
+    const boxed: Boxed = { v: value, e: expiresAt };
+    return this.#keyv.set(this.prefix + key, boxed, ttl);
   }
 
-  /** Yields [key, expiresAt] for every entry under our prefix, via keyv's iterator. */
-  async *#entries(): AsyncGenerator<[string, number]> {
-    const iterator = this.#keyv.iterator;
-    if (typeof iterator !== 'function') {
-      throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'this Keyv store cannot list its keys (no iterator), so it cannot prune, count or clear');
+  /**
+   * [key, expiresAt] for every entry under our prefix, expired ones included. Keyv's own iterator
+   * silently deletes expired entries as it passes them, so prune could not count them; we read
+   * the adapter directly (a Map, or an adapter with `iterator`) and decode with keyv's serializer.
+   */
+  async #entries(): Promise<[string, number][]> {
+    this.#open();
+    const keyv = this.#keyv;
+    const store: unknown = keyv.store;
+    let raw: AsyncIterable<unknown[]> | Iterable<unknown[]>;
+    if (store instanceof Map) raw = store.entries() as Iterable<unknown[]>;
+    else if (hasIterator(store)) raw = store.iterator(keyv.namespace);
+    else throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'this Keyv store cannot list its keys (no iterator), so it cannot prune, count or clear');
+    // Keyv stores keys as `<namespace>:<key>`; it does not prefix a key that already carries it.
+    const namespaced = keyv.namespace === undefined || !keyv.useKeyPrefix ? '' : keyv.namespace + ':';
+    const out: [string, number][] = [];
+    for await (const [rawKey, rawValue] of raw) {
+      if (typeof rawKey !== 'string') continue;
+      const key = rawKey.startsWith(namespaced) ? rawKey.slice(namespaced.length) : rawKey;
+      if (!key.startsWith(this.prefix)) continue;
+      // Same rule as Keyv#getRaw: strings go through the serializer, objects are stored as they are.
+      const data: unknown = typeof rawValue === 'string' ? await keyv.deserializeData<unknown>(rawValue) : rawValue;
+      out.push([key, unbox(isObject(data) ? (data as { value?: unknown }).value : undefined)?.e ?? 0]);
     }
-    const keys: string[] = [];
-    for await (const [key] of iterator.call(this.#keyv, this.#keyv.namespace) as AsyncGenerator<[string, unknown]>) {
-      if (typeof key === 'string' && key.startsWith(this.prefix)) keys.push(key);
-    }
-    for (const key of keys) {
-      const raw = await this.#keyv.getRaw<string>(key);
-      if (raw !== undefined) yield [key, typeof raw.expires === 'number' ? raw.expires : Number.POSITIVE_INFINITY];
-      else yield [key, 0];
-    }
+    return out;
   }
+
+  #open(): void {
+    if (this.#closed) throw new KvSessionError('ERR_KVSESSION_STORE_CLOSED', 'the keyv store is closed', { status: 503 });
+  }
+}
+
+function unbox(value: unknown): Boxed | undefined {
+  if (!isObject(value)) return undefined;
+  const { v, e } = value as Partial<Boxed>;
+  return typeof v === 'string' && typeof e === 'number' ? { v, e } : undefined;
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
+}
+
+function hasIterator(store: unknown): store is { iterator(namespace?: string): AsyncIterable<unknown[]> } {
+  return isObject(store) && typeof (store as { iterator?: unknown }).iterator === 'function';
 }
 
 /** Wraps any Keyv instance as a session store (no atomic conditional writes; see KeyvStore). */
