@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { SessionStore } from '../../src/store.js';
 import type { Suite } from './util.js';
-import { assertEntry, assertMissing, inMs, racesApply, randomKey, withStore } from './util.js';
+import { assertEntry, assertMissing, inMs, raceTest, randomKey, withStore } from './util.js';
 
 const HOUR = 3_600_000;
 const WORKERS = 20;
@@ -58,43 +58,37 @@ export function conditionalTests(suite: Suite): void {
       await assertMissing(store, key);
     }));
 
-  test(`create(key) from ${WORKERS} concurrent callers resolves true for exactly one, whose value is kept`, () =>
-    withStore(suite, async (store) => {
-      if (!racesApply(suite, store)) return;
-      const key = randomKey();
-      const expiresAt = inMs(HOUR);
-      const results = await Promise.all(Array.from({ length: WORKERS }, (_, i) => store.create(key, `w${i}`, expiresAt)));
-      const winners = results.flatMap((ok, i) => (ok ? [i] : []));
-      assert.equal(winners.length, 1);
-      await assertEntry(store, key, `w${winners[0]}`, expiresAt);
-    }));
+  raceTest(suite, `create(key) from ${WORKERS} concurrent callers resolves true for exactly one, whose value is kept`, async (store) => {
+    const key = randomKey();
+    const expiresAt = inMs(HOUR);
+    const results = await Promise.all(Array.from({ length: WORKERS }, (_, i) => store.create(key, `w${i}`, expiresAt)));
+    const winners = results.flatMap((ok, i) => (ok ? [i] : []));
+    assert.equal(winners.length, 1);
+    await assertEntry(store, key, `w${winners[0]}`, expiresAt);
+  });
 
-  test(`${WORKERS} concurrent read-modify-write loops over update() lose no update`, () =>
-    withStore(suite, async (store) => {
-      if (!racesApply(suite, store)) return;
-      const key = randomKey();
-      await store.create(key, '{}', inMs(HOUR));
-      await Promise.all(Array.from({ length: WORKERS }, (_, i) => addField(store, key, `k${i}`)));
-      const entry = await store.get(key);
-      assert.ok(entry);
-      const fields = Object.keys(JSON.parse(entry.value) as object).sort();
-      assert.deepEqual(fields, Array.from({ length: WORKERS }, (_, i) => `k${i}`).sort());
-    }));
+  raceTest(suite, `${WORKERS} concurrent read-modify-write loops over update() lose no update`, async (store) => {
+    const key = randomKey();
+    await store.create(key, '{}', inMs(HOUR));
+    await Promise.all(Array.from({ length: WORKERS }, (_, i) => addField(store, key, `k${i}`)));
+    const entry = await store.get(key);
+    assert.ok(entry);
+    const fields = Object.keys(JSON.parse(entry.value) as object).sort();
+    assert.deepEqual(fields, Array.from({ length: WORKERS }, (_, i) => `k${i}`).sort());
+  });
 
-  test('delete(key) racing concurrent update() loops is never undone', () =>
-    withStore(suite, async (store) => {
-      if (!racesApply(suite, store)) return;
-      const key = randomKey();
-      await store.create(key, '0', inMs(HOUR));
-      let deleteNow!: () => void;
-      const deleteSignal = new Promise<void>((resolve) => (deleteNow = resolve));
-      const loops = Array.from({ length: 5 }, () => incrementUntilGone(store, key, deleteNow));
-      const deleter = deleteSignal.then(() => store.delete(key));
-      const [deleted] = await Promise.all([deleter, ...loops]);
-      assert.equal(deleted, true);
-      await assertMissing(store, key);
-      assert.equal(await store.count(), 0);
-    }));
+  raceTest(suite, 'delete(key) racing concurrent update() loops is never undone', async (store) => {
+    const key = randomKey();
+    await store.create(key, '0', inMs(HOUR));
+    let deleteNow!: () => void;
+    const deleteSignal = new Promise<void>((resolve) => (deleteNow = resolve));
+    const loops = Array.from({ length: 5 }, () => incrementUntilGone(store, key, deleteNow));
+    const deleter = deleteSignal.then(() => store.delete(key));
+    const [deleted] = await Promise.all([deleter, ...loops]);
+    assert.equal(deleted, true);
+    await assertMissing(store, key);
+    assert.equal(await store.count(), 0);
+  });
 }
 
 /** Adds `field` to the JSON object under `key` by compare-and-set, retrying on conflict. */

@@ -5,7 +5,7 @@ import { UserIndex, indexKey } from '../../src/user-index.js';
 import { encodeRecord } from '../../src/record.js';
 import { handleFor } from '../../src/id.js';
 import type { Suite } from './util.js';
-import { assertMissing, inMs, racesApply, randomKey, withStore } from './util.js';
+import { assertMissing, inMs, raceTest, randomKey, withStore } from './util.js';
 
 const HOUR = 3_600_000;
 const IDLE = HOUR;
@@ -95,22 +95,20 @@ export function userIndexTests(suite: Suite): void {
       assert.equal(await store.count(), 2);
     }));
 
-  test(`UserIndex.bind(userId) from ${WORKERS} concurrent logins keeps all ${WORKERS} sessions`, () =>
-    withStore(suite, async (store) => {
-      if (!racesApply(suite, store)) return;
-      const index = new UserIndex(store, IDLE);
-      const user = randomUser();
-      const keys = Array.from({ length: WORKERS }, () => randomKey());
-      const deadline = inMs(7 * 24 * HOUR);
-      await Promise.all(
-        keys.map(async (key) => {
-          await store.create(key, encodeRecord({ createdAt: Date.now(), userId: user, data: {} }), inMs(IDLE));
-          await index.bind(user, key, deadline);
-        }),
-      );
-      const handles = (await index.list(user)).map((s) => s.handle).sort();
-      assert.deepEqual(handles, keys.map(handleFor).sort());
-    }));
+  raceTest(suite, `UserIndex.bind(userId) from ${WORKERS} concurrent logins keeps all ${WORKERS} sessions`, async (store) => {
+    const index = new UserIndex(store, IDLE);
+    const user = randomUser();
+    const keys = Array.from({ length: WORKERS }, () => randomKey());
+    const deadline = inMs(7 * 24 * HOUR);
+    await Promise.all(
+      keys.map(async (key) => {
+        await store.create(key, encodeRecord({ createdAt: Date.now(), userId: user, data: {} }), inMs(IDLE));
+        await index.bind(user, key, deadline);
+      }),
+    );
+    const handles = (await index.list(user)).map((s) => s.handle).sort();
+    assert.deepEqual(handles, keys.map(handleFor).sort());
+  });
 }
 
 function randomUser(): string {

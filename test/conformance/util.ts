@@ -57,9 +57,17 @@ async function cleanUp(store: SessionStore): Promise<void> {
   await store.close();
 }
 
-/** Whether the race tests should assert, per the option or else the store's own declaration. */
-export function racesApply(suite: Suite, store: SessionStore): boolean {
-  return suite.options.concurrency ?? store.capabilities.atomic;
+/**
+ * Registers a race test on a fresh store: not at all when `concurrency: false`; when the option is
+ * unset it asserts only on stores declaring `atomic: true`, since the declaration is the promise.
+ */
+export function raceTest(suite: Suite, name: string, fn: (store: SessionStore) => Promise<void>): void {
+  if (suite.options.concurrency === false) return;
+  suite.test(name, () =>
+    withStore(suite, async (store) => {
+      if (suite.options.concurrency ?? store.capabilities.atomic) await fn(store);
+    }),
+  );
 }
 
 /** Waits until `Date.now()` has reached `deadline` plus the configured grace (timers can fire early). */
