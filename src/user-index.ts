@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { SessionStore } from './store.js';
+import type { SessionStore, StoreEntry } from './store.js';
 import { KvSessionError } from './errors.js';
 import { decodeRecord } from './record.js';
 import { handleFor } from './id.js';
@@ -14,107 +14,156 @@ export interface SessionInfo {
   readonly expiresAt: Date;
 }
 
-// The index maps a session's store key to the latest moment that session can live
-// (its absolute deadline), so the index record never needs a write when a session is touched.
+// The index maps a session's store key to that session's absolute deadline, the latest moment
+// it can live: entries past it are dropped on every index write without reading the session.
 type Members = Record<string, number>;
 
-const MAX_ATTEMPTS = 32;
+interface Live {
+  readonly key: string;
+  readonly info: SessionInfo;
+}
 
-/** The per-user session index ("log out everywhere"), kept under its own key with conditional writes. */
+const MAX_ATTEMPTS = 32;
+// A session that vanishes between list and delete may have been regenerated into a new key
+// bound meanwhile; destroyAll looks again this many times at most.
+const MAX_DESTROY_ROUNDS = 4;
+// An emptied index is written (not deleted) so a concurrent bind's compare-and-set still fails
+// and retries; it then lingers this long.
+const EMPTY_LINGER_MS = 1000;
+// Session reads per batch while listing, so a user with many sessions cannot flood the store.
+const READ_BATCH = 32;
+
+/**
+ * The per-user session index ("log out everywhere"), kept under its own key with conditional
+ * writes. Its store expiry follows the idle deadlines of its sessions (bind and extend push it to
+ * now + idle + grace), so it outlives the last of them by at most `graceMs`, never by days.
+ */
 export class UserIndex {
   readonly #store: SessionStore;
   readonly #idleMs: number;
   readonly #now: () => number;
+  readonly #graceMs: number;
 
-  /** `idleMs` lets lastActiveAt be derived from a session's idle deadline. */
-  constructor(store: SessionStore, idleMs: number, now: () => number = Date.now) {
+  /**
+   * `idleMs` lets lastActiveAt be derived from a session's idle deadline. `graceMs` is how much
+   * longer than a session the index is kept: it must cover two extends landing out of order and
+   * clock skew between app servers, or a session could outlive the index that finds it.
+   */
+  constructor(store: SessionStore, idleMs: number, now: () => number = Date.now, graceMs = 2000) {
     this.#store = store;
     this.#idleMs = idleMs;
     this.#now = now;
+    this.#graceMs = graceMs;
   }
 
   /** Adds a session to its user's index; concurrent binds of one user never lose an entry. */
   async bind(userId: string, sessionKey: string, deadline: number): Promise<void> {
-    await this.#change(userId, (members) => {
+    await this.#change(userId, this.#reach(), (members) => {
       members[sessionKey] = deadline;
     });
   }
 
   /** Removes a session from its user's index. */
   async unbind(userId: string, sessionKey: string): Promise<void> {
-    await this.#change(userId, (members) => {
+    await this.#change(userId, undefined, (members) => {
       delete members[sessionKey];
     });
   }
 
-  /** The user's live sessions; costs one read for the index plus one per indexed session. */
+  /**
+   * Called after a bound session's expiry moved forward: keeps the index alive at least as long,
+   * with one touch. An index found missing is re-created, so the session stays findable.
+   */
+  async extend(userId: string, sessionKey: string, deadline: number): Promise<void> {
+    if (await this.#store.touch(indexKey(userId), this.#reach())) return;
+    await this.bind(userId, sessionKey, deadline);
+  }
+
+  /** The user's live sessions, oldest first; costs one read for the index plus one per indexed session. */
   async list(userId: string): Promise<SessionInfo[]> {
-    return (await this.#live(userId)).map((s) => s.info);
+    const { live, stale } = await this.#read(userId);
+    // Stale entries are dropped on read, so the index never outgrows the live sessions for long.
+    if (stale.length > 0) await this.#forget(userId, stale);
+    return live.map((s) => s.info);
   }
 
   /** Ends all of a user's sessions but the one with handle `except`; resolves how many ended. */
   async destroyAll(userId: string, except?: string): Promise<number> {
     let ended = 0;
-    const gone: string[] = [];
-    for (const { key, info } of await this.#live(userId)) {
-      if (info.handle === except) continue;
-      if (await this.#store.delete(key)) ended++;
-      gone.push(key);
-    }
-    if (gone.length > 0) {
-      await this.#change(userId, (members) => {
-        for (const key of gone) delete members[key];
-      });
+    for (let round = 0; round < MAX_DESTROY_ROUNDS; round++) {
+      const { live, stale } = await this.#read(userId);
+      const targets = live.filter((s) => s.info.handle !== except).map((s) => s.key);
+      const deleted = await Promise.all(targets.map((key) => this.#store.delete(key)));
+      if (targets.length + stale.length > 0) await this.#forget(userId, [...targets, ...stale]);
+      ended += deleted.filter(Boolean).length;
+      if (deleted.every(Boolean)) break;
     }
     return ended;
   }
 
-  async #live(userId: string): Promise<{ key: string; info: SessionInfo }[]> {
+  async #read(userId: string): Promise<{ live: Live[]; stale: string[] }> {
     const entry = await this.#store.get(indexKey(userId));
-    if (entry === undefined) return [];
-    const members = parseMembers(entry.value);
-    const live: { key: string; info: SessionInfo }[] = [];
+    if (entry === undefined) return { live: [], stale: [] };
+    const members = Object.entries(parseMembers(entry.value));
+    const now = this.#now();
+    const live: Live[] = [];
     const stale: string[] = [];
-    for (const key of Object.keys(members)) {
-      const session = await this.#store.get(key);
-      const record = session === undefined ? undefined : decodeRecord(session.value);
-      if (session === undefined || record === undefined || record.userId !== userId) {
-        stale.push(key);
-        continue;
-      }
-      const lastActive = Math.min(this.#now(), Math.max(record.createdAt, session.expiresAt - this.#idleMs));
-      live.push({
-        key,
-        info: {
-          handle: handleFor(key),
-          createdAt: new Date(record.createdAt),
-          lastActiveAt: new Date(lastActive),
-          expiresAt: new Date(session.expiresAt),
-        },
+    for (let i = 0; i < members.length; i += READ_BATCH) {
+      const batch = members.slice(i, i + READ_BATCH);
+      const sessions = await Promise.all(batch.map(([key]) => this.#store.get(key)));
+      batch.forEach(([key, deadline], j) => {
+        const info = this.#describe(userId, key, deadline, sessions[j], now);
+        if (info === undefined) stale.push(key);
+        else live.push({ key, info });
       });
     }
-    // Stale entries are dropped on read, so the index never outgrows the live sessions for long.
-    if (stale.length > 0) {
-      await this.#change(userId, (m) => {
-        for (const key of stale) delete m[key];
-      });
-    }
-    return live.sort((a, b) => a.info.createdAt.getTime() - b.info.createdAt.getTime());
+    return { live: live.sort((a, b) => a.info.createdAt.getTime() - b.info.createdAt.getTime()), stale };
   }
 
-  /** Read-modify-write of the index record with create-only / compare-and-set, retried on conflict. */
-  async #change(userId: string, apply: (members: Members) => void): Promise<void> {
+  /** What to report about one indexed session, or undefined when it is gone or not this user's. */
+  #describe(userId: string, key: string, deadline: number, session: StoreEntry | undefined, now: number): SessionInfo | undefined {
+    if (session === undefined || now >= deadline || now >= session.expiresAt) return undefined;
+    const record = decodeRecord(session.value);
+    // A key planted in the index that points at someone else's session is never reported or ended.
+    if (record === undefined || record.userId !== userId) return undefined;
+    return {
+      handle: handleFor(key),
+      createdAt: new Date(record.createdAt),
+      lastActiveAt: new Date(Math.min(now, Math.max(record.createdAt, session.expiresAt - this.#idleMs))),
+      expiresAt: new Date(session.expiresAt),
+    };
+  }
+
+  #forget(userId: string, keys: readonly string[]): Promise<void> {
+    return this.#change(userId, undefined, (members) => {
+      for (const key of keys) delete members[key];
+    });
+  }
+
+  /** The index expiry that covers any session whose idle deadline is set now. */
+  #reach(): number {
+    return this.#now() + this.#idleMs + this.#graceMs;
+  }
+
+  /**
+   * Read-modify-write of the index record with create-only / compare-and-set, retried on conflict.
+   * The expiry only grows (to `reach` when given), except that an emptied index expires soon.
+   */
+  async #change(userId: string, reach: number | undefined, apply: (members: Members) => void): Promise<void> {
     const key = indexKey(userId);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (attempt >= 2) await pause(Math.random() * Math.min(50, 2 * attempt));
       const entry = await this.#store.get(key);
       const members = entry === undefined ? {} : parseMembers(entry.value);
       apply(members);
       const now = this.#now();
+      // Entries past their absolute deadline go on every write, whether or not anyone lists.
       for (const [k, deadline] of Object.entries(members)) if (deadline <= now) delete members[k];
+      const empty = Object.keys(members).length === 0;
+      if (entry === undefined && empty) return;
       const value = JSON.stringify({ s: members });
-      if (entry !== undefined && value === entry.value) return;
-      // The index lives as long as its longest-lived member; an empty one lingers a second.
-      const expiresAt = Math.max(now + 1000, ...Object.values(members));
+      const expiresAt = empty ? now + EMPTY_LINGER_MS : Math.max(entry?.expiresAt ?? this.#reach(), reach ?? 0);
+      if (entry !== undefined && value === entry.value && (empty || expiresAt === entry.expiresAt)) return;
       const written =
         entry === undefined
           ? await this.#store.create(key, value, expiresAt)
@@ -127,7 +176,10 @@ export class UserIndex {
   }
 }
 
-/** The store key of a user's index: `user:` + SHA-256 of the user id (the `:` keeps it out of session counts). */
+/**
+ * The store key of a user's index: `user:` + SHA-256 of the user id. Hashed so any user id
+ * (long, or holding `:` or `/`) makes a safe key of fixed length; the `:` keeps it out of session counts.
+ */
 export function indexKey(userId: string): string {
   return 'user:' + createHash('sha256').update(userId).digest('base64url');
 }
@@ -143,4 +195,8 @@ function parseMembers(text: string): Members {
   } catch {
     return {};
   }
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
