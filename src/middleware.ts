@@ -52,7 +52,8 @@ export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
     maxSessionBytes: resolved.maxSessionBytes,
     onStoreError: resolved.onStoreError,
     now: resolved.now,
-    users: new UserIndex(store, resolved.idleMs, resolved.now),
+    // The index outlives each session by storeTimeout: enough for two index extensions landing out of order.
+    users: new UserIndex(store, resolved.idleMs, resolved.now, resolved.storeTimeoutMs),
   };
   const pruner =
     resolved.pruneMs === false || rawStore.capabilities.nativeExpiry

@@ -284,7 +284,7 @@ export class Session {
         this.#changes.clear();
         this.#cleared = false;
         if (this.#ctx.cookie.persistent) this.#issueCookie();
-        return;
+        return this.#extendUserIndex();
       }
       // Another request changed or deleted the record since we read it: re-read and re-apply our keys.
       const entry = await this.#ctx.store.get(loaded.key);
@@ -311,8 +311,10 @@ export class Session {
     this.#reset();
     await this.#create(data, keepUser);
     if (old !== undefined) {
-      await this.#ctx.store.delete(old.key);
+      const oldWasLive = await this.#ctx.store.delete(old.key);
       if (old.record.userId !== undefined) await this.#ctx.users.unbind(old.record.userId, old.key);
+      // The old session was ended meanwhile (destroy, log out everywhere): its successor must not outlive it.
+      if (!oldWasLive && this.#loaded !== undefined) await this.#endNew(this.#loaded);
     }
     // Even with nothing to store, the old cookie must not survive a privilege change.
     if (this.#loaded === undefined && old !== undefined) this.#cookie = { kind: 'clear' };
@@ -327,9 +329,24 @@ export class Session {
     if (await this.#ctx.store.touch(loaded.key, target)) {
       this.#loaded = { ...loaded, entry: { value: loaded.entry.value, expiresAt: target } };
       if (this.#ctx.cookie.persistent) this.#issueCookie();
+      await this.#extendUserIndex();
     } else {
       this.#reset();
     }
+  }
+
+  /** Deletes and unbinds the session this request has just created. */
+  async #endNew(fresh: Loaded): Promise<void> {
+    await this.#ctx.store.delete(fresh.key);
+    if (fresh.record.userId !== undefined) await this.#ctx.users.unbind(fresh.record.userId, fresh.key);
+    this.#reset();
+  }
+
+  /** A bound session's expiry just moved forward: its user's index must live at least as long, or "log out everywhere" would miss it. */
+  async #extendUserIndex(): Promise<void> {
+    const loaded = this.#loaded;
+    if (loaded?.record.userId === undefined) return;
+    await this.#ctx.users.extend(loaded.record.userId, loaded.key, loaded.record.createdAt + this.#ctx.absoluteMs);
   }
 
   #encode(record: SessionRecord): string {
