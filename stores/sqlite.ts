@@ -16,11 +16,12 @@ export interface SqliteStoreOptions extends StoreOptions {
 
 /** The file path (or `:memory:`) a sqlite URL names; throws ERR_KVSESSION_BAD_STORE_URL when it names none. */
 function sqlitePath(url: string): string {
-  const match = /^sqlite:(?:\/\/)?(.+)$/i.exec(url);
-  if (match === null) {
+  const rest = typeof url === 'string' && /^sqlite:/i.test(url) ? url.slice('sqlite:'.length) : '';
+  const path = rest.startsWith('//') ? rest.slice(2) : rest;
+  if (path === '') {
     throw new KvSessionError('ERR_KVSESSION_BAD_STORE_URL', `${JSON.stringify(url)} is not a SQLite URL; expected sqlite://./sessions.db, sqlite:///abs/path.db or sqlite://:memory:`);
   }
-  return match[1] as string;
+  return path;
 }
 
 /**

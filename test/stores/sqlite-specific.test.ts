@@ -1,0 +1,151 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Keyv from 'keyv';
+import KeyvSqlite from '@keyv/sqlite';
+import sqlite3 from 'sqlite3';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import type { SessionStore } from '../../src/store.js';
+import { createSqliteStore } from '../../stores/sqlite.js';
+import { randomPrefix } from '../helpers/services.js';
+
+const HOUR = 3_600_000;
+const dir = mkdtempSync(join(tmpdir(), 'kvsession-sqlite-specific-'));
+const file = join(dir, 'sessions.db');
+const url = `sqlite://${file}`;
+const open: SessionStore[] = [];
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await Promise.all(open.splice(0).map((store) => store.close()));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function store(options: { url?: string; prefix?: string; table?: string } = {}): SessionStore {
+  const made = createSqliteStore({ url: options.url ?? url, prefix: options.prefix ?? randomPrefix('sqlite'), ...(options.table ? { table: options.table } : {}) });
+  open.push(made);
+  return made;
+}
+
+/** Runs one statement on a connection of the test's own, outside the store. */
+async function raw<T>(path: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const db = new sqlite3.Database(path);
+  try {
+    return await new Promise<T[]>((resolve, reject) => db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
+  } finally {
+    await new Promise<void>((resolve) => db.close(() => resolve()));
+  }
+}
+
+async function rejection(promise: Promise<unknown>): Promise<{ name?: unknown; code?: unknown }> {
+  return promise.then(
+    () => ({ name: 'resolved' }),
+    (err: { name?: unknown; code?: unknown }) => err,
+  );
+}
+
+describe('sqlite store specifics', () => {
+  it('createSqliteStore(url) returns without opening the file; the first operation creates it', async () => {
+    const path = join(dir, 'lazy.db');
+    const s = store({ url: `sqlite://${path}` });
+    expect(existsSync(path)).toBe(false);
+    expect(await s.get('x')).toBeUndefined();
+    expect(existsSync(path)).toBe(true);
+  });
+
+  it('a file database runs in WAL mode (PRAGMA journal_mode returns wal)', async () => {
+    const path = join(dir, 'wal.db');
+    await store({ url: `sqlite://${path}` }).create('k', 'v', Date.now() + HOUR);
+    expect(await raw<{ journal_mode: string }>(path, 'PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
+  });
+
+  it('prune() searches the expiry index, not the whole table (EXPLAIN QUERY PLAN)', async () => {
+    const all = vi.spyOn(sqlite3.Database.prototype, 'all');
+    const s = store();
+    await s.create('gone', 'v', Date.now() - 1);
+    expect(await s.prune()).toBe(1);
+    const call = all.mock.calls.find(([sql]) => typeof sql === 'string' && sql.startsWith('DELETE') && sql.includes('LIMIT'));
+    expect(call).toBeDefined();
+    const [sql, params] = call as unknown as [string, unknown[]];
+    const plan = await raw<{ detail: string }>(file, `EXPLAIN QUERY PLAN ${sql}`, params);
+    console.log(`sqlite prune plan:\n${plan.map((row) => row.detail).join('\n')}`);
+    expect(plan.map((row) => row.detail)).toContain('SEARCH kvsession USING INDEX kvsession_expires (<expr><?)');
+    expect(plan.some((row) => row.detail.startsWith('SCAN'))).toBe(false);
+  });
+
+  it('prune() deletes more expired records than one batch holds and resolves the exact count', async () => {
+    const prefix = randomPrefix('sqlite');
+    const s = store({ prefix });
+    await s.create('live', 'v', Date.now() + HOUR);
+    // Written in one statement, in keyv's envelope format, as another Keyv client could have written them.
+    const insert = `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1234)
+      INSERT INTO kvsession (key, value) SELECT ? || 'k' || i, json_object('value', 'v', 'expires', ?) FROM n`;
+    await raw(file, insert, [prefix, Date.now() - 1]);
+    expect(await s.prune()).toBe(1234);
+    expect(await s.count()).toBe(1);
+  });
+
+  it('a record our store wrote is read by plain Keyv over @keyv/sqlite, and the reverse', async () => {
+    const prefix = randomPrefix('sqlite');
+    const s = store({ prefix });
+    const keyv = new Keyv({ store: new KeyvSqlite({ uri: url, table: 'kvsession' }), namespace: prefix.slice(0, -1) });
+    try {
+      const expiresAt = Date.now() + HOUR;
+      await s.create('ours', ':starts with a colon', expiresAt);
+      expect(await keyv.getRaw('ours')).toEqual({ value: ':starts with a colon', expires: expiresAt });
+      await keyv.set('theirs', '{"c":1}', HOUR);
+      expect((await s.get('theirs'))?.value).toBe('{"c":1}');
+    } finally {
+      await keyv.disconnect();
+    }
+  });
+
+  it('create(key) from two stores on one file resolves true exactly once', async () => {
+    const prefix = randomPrefix('sqlite');
+    const [a, b] = [store({ prefix }), store({ prefix })];
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).create('same', `v${i}`, Date.now() + HOUR)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const winner = results.indexOf(true);
+    expect((await a.get('same'))?.value).toBe(`v${winner}`);
+  });
+
+  it('clear() with LIKE wildcards in the prefix leaves look-alike prefixes alone', async () => {
+    const base = randomPrefix('sqlite');
+    const wild = store({ prefix: `${base}%_:` });
+    const other = store({ prefix: `${base}ab:` });
+    await wild.create('k', 'v', Date.now() + HOUR);
+    await other.create('k', 'v', Date.now() + HOUR);
+    await wild.clear();
+    expect(await wild.count()).toBe(0);
+    expect(await other.count()).toBe(1);
+  });
+
+  it('sqlite://:memory: stores hold a private database each', async () => {
+    const prefix = randomPrefix('sqlite');
+    const [a, b] = [store({ url: 'sqlite://:memory:', prefix }), store({ url: 'sqlite://:memory:', prefix })];
+    expect(await a.create('k', 'a', Date.now() + HOUR)).toBe(true);
+    expect(await b.create('k', 'b', Date.now() + HOUR)).toBe(true);
+    expect((await a.get('k'))?.value).toBe('a');
+  });
+
+  it('get(key) on an unopenable path rejects with ERR_KVSESSION_STORE_UNAVAILABLE, then works once the path exists', async () => {
+    const missing = join(dir, 'not-yet', 'sessions.db');
+    const s = store({ url: `sqlite://${missing}` });
+    expect(await rejection(s.get('k'))).toMatchObject({ name: 'KvSessionError', code: 'ERR_KVSESSION_STORE_UNAVAILABLE' });
+    mkdirSync(join(dir, 'not-yet'));
+    expect(await s.create('k', 'v', Date.now() + HOUR)).toBe(true);
+  });
+
+  it('createSqliteStore() with a non-sqlite URL or an unsafe table name throws a coded error at once', () => {
+    expect(() => createSqliteStore('sqlite://')).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_STORE_URL' }));
+    expect(() => createSqliteStore('redis://x')).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_STORE_URL' }));
+    expect(() => createSqliteStore({ url, table: 'x; DROP TABLE y' })).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }));
+    expect(() => createSqliteStore({ url, timeout: 0 })).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }));
+  });
+
+  it('create(key, value, NaN) rejects with ERR_KVSESSION_BAD_OPTION and writes nothing', async () => {
+    const s = store();
+    expect(await rejection(s.create('k', 'v', Number.NaN))).toMatchObject({ code: 'ERR_KVSESSION_BAD_OPTION' });
+    expect(await s.create('k', 'v', Date.now() + HOUR)).toBe(true);
+  });
+});
