@@ -1,0 +1,84 @@
+import { parseArgs } from 'node:util';
+import { ROUTES, STORES } from './contenders.js';
+import type { Route, StoreKind } from './contenders.js';
+
+/** The benchmark's settings after defaults for the chosen mode. */
+export interface BenchArgs {
+  readonly mode: 'quick' | 'full';
+  /** 'only': micro-benchmarks alone; 'skip': HTTP benchmarks alone. */
+  readonly micro: 'also' | 'only' | 'skip';
+  readonly stores: readonly StoreKind[];
+  readonly routes: readonly Route[];
+  readonly reps: number;
+  readonly durationSec: number;
+  readonly warmupSec: number;
+  readonly connections: number;
+  /** Run kvsession servers under --cpu-prof, profiles in benchmarks/results/profiles/. */
+  readonly cpuProf: boolean;
+  /** Write benchmarks/results/latest.md (off for filtered runs unless --save). */
+  readonly save: boolean;
+}
+
+export const USAGE = `usage: node dist/benchmarks/run.js [options]
+  --quick               short cells (2 s, 1 rep): a few minutes
+  --micro               micro-benchmarks only       --no-micro   HTTP benchmarks only
+  --stores a,b          of ${STORES.join(',')} (bare Express always runs)
+  --routes a,b          of ${ROUTES.join(',')}
+  --reps N  --duration S  --warmup S  --connections N
+  --cpu-prof            profile the kvsession servers (results/profiles/*.cpuprofile)
+  --save                write results/latest.md even for a filtered run`;
+
+/** Parses argv; throws with USAGE on anything unknown. */
+export function parseBenchArgs(argv: readonly string[]): BenchArgs {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      quick: { type: 'boolean', default: false },
+      micro: { type: 'boolean', default: false },
+      'no-micro': { type: 'boolean', default: false },
+      stores: { type: 'string' },
+      routes: { type: 'string' },
+      reps: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string' },
+      'cpu-prof': { type: 'boolean', default: false },
+      save: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) throw new Error(USAGE);
+  const quick = values.quick;
+  const stores = list(values.stores, STORES, '--stores');
+  const routes = list(values.routes, ROUTES, '--routes');
+  const filtered = values.stores !== undefined || values.routes !== undefined;
+  return {
+    mode: quick ? 'quick' : 'full',
+    micro: values.micro ? 'only' : values['no-micro'] ? 'skip' : 'also',
+    stores,
+    routes,
+    reps: positive(values.reps, quick ? 1 : 3, '--reps'),
+    durationSec: positive(values.duration, quick ? 2 : 5, '--duration'),
+    warmupSec: positive(values.warmup, quick ? 1 : 2, '--warmup'),
+    connections: positive(values.connections, 10, '--connections'),
+    cpuProf: values['cpu-prof'],
+    save: values.save || !filtered,
+  };
+}
+
+function list<T extends string>(raw: string | undefined, known: readonly T[], flag: string): T[] {
+  if (raw === undefined) return [...known];
+  const picked = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const p of picked) {
+    if (!(known as readonly string[]).includes(p)) throw new Error(`${flag}: unknown "${p}"; known: ${known.join(', ')}\n${USAGE}`);
+  }
+  return picked as T[];
+}
+
+function positive(raw: string | undefined, fallback: number, flag: string): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} must be a positive number\n${USAGE}`);
+  return n;
+}

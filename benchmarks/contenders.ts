@@ -1,0 +1,70 @@
+import { join } from 'node:path';
+import { compiledServer, sourceServer } from './paths.js';
+
+/** The benchmark routes: never touches the session, reads one value, changes one value. */
+export const ROUTES = ['none', 'read', 'write'] as const;
+export type Route = (typeof ROUTES)[number];
+
+/** The backends both libraries are measured on. */
+export const STORES = ['memory', 'file', 'sqlite', 'redis', 'postgres'] as const;
+export type StoreKind = (typeof STORES)[number];
+
+export type Library = 'bare' | 'express-session' | 'kvsession';
+
+/** One server to measure. */
+export interface Contender {
+  /** e.g. 'kvsession/redis'. */
+  readonly id: string;
+  readonly library: Library;
+  readonly store: StoreKind | undefined;
+  readonly script: string;
+  readonly args: readonly string[];
+}
+
+/** Where this run keeps its data: unique names so concurrent runs and other users never collide. */
+export interface RunPlace {
+  readonly runId: string;
+  readonly tmpDir: string;
+  readonly redisUrl: string;
+  readonly postgresUrl: string;
+}
+
+/** The bare-Express baseline. */
+export function bareContender(): Contender {
+  return { id: 'bare express', library: 'bare', store: undefined, script: compiledServer('bare-server'), args: [] };
+}
+
+/** express-session then kvsession on `store`. */
+export function storeContenders(store: StoreKind, place: RunPlace): [Contender, Contender] {
+  return [
+    {
+      id: `express-session/${store}`,
+      library: 'express-session',
+      store,
+      script: sourceServer('express-session-server'),
+      args: [store, place.runId, place.tmpDir, place.redisUrl, place.postgresUrl],
+    },
+    {
+      id: `kvsession/${store}`,
+      library: 'kvsession',
+      store,
+      script: compiledServer('kvsession-server'),
+      args: [kvsessionUrl(store, place), `kvbench:${place.runId}:`],
+    },
+  ];
+}
+
+function kvsessionUrl(store: StoreKind, place: RunPlace): string {
+  switch (store) {
+    case 'memory':
+      return 'memory://';
+    case 'file':
+      return `file://${join(place.tmpDir, 'kv-file')}`;
+    case 'sqlite':
+      return `sqlite://${join(place.tmpDir, 'kv-sessions.db')}`;
+    case 'redis':
+      return place.redisUrl;
+    case 'postgres':
+      return place.postgresUrl;
+  }
+}

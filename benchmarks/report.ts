@@ -1,0 +1,72 @@
+import type { BenchArgs } from './args.js';
+import type { MachineInfo } from './machine.js';
+import type { Row } from './summary.js';
+import type { Verdict } from './targets.js';
+
+/** Everything one report shows. */
+export interface ReportInput {
+  readonly args: BenchArgs;
+  readonly machine: MachineInfo;
+  readonly rows: readonly Row[];
+  readonly verdicts: readonly Verdict[];
+  /** The micro-benchmark table, when they ran. */
+  readonly micro: string | undefined;
+}
+
+/** The whole report as Markdown. */
+export function renderReport(input: ReportInput): string {
+  const { args, machine } = input;
+  const parts = [
+    '# kvsession benchmarks',
+    '',
+    `${machine.date} · mode **${args.mode}** · ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB · ${machine.os} · Node ${machine.node}`,
+    `load average before ${machine.loadBefore}, after ${machine.loadAfter} · ${args.reps} rep(s) × ${args.durationSec} s per cell after ${args.warmupSec} s warm-up · ${args.connections} connections, one session per connection`,
+  ];
+  if (input.rows.length > 0) parts.push('', '## HTTP', '', httpTable(input.rows), '', '## Targets', '', verdictList(input.verdicts));
+  if (input.micro !== undefined) parts.push('', '## Micro-benchmarks', '', input.micro);
+  parts.push('', '## How this is measured', '', METHOD);
+  return parts.join('\n') + '\n';
+}
+
+/** The results table. */
+export function httpTable(rows: readonly Row[]): string {
+  const lines = [
+    '| route | contender | req/s | p99 ms | × bare | × express-session | store ops/req (read + write + delete) | failed |',
+    '|---|---|---:|---:|---:|---:|---|---:|',
+  ];
+  for (const r of rows) {
+    if (r.unavailable !== undefined) {
+      lines.push(`| /${r.route} | ${r.contender} | unavailable: ${escape(r.unavailable)} | | | | | |`);
+      continue;
+    }
+    const ops = r.library === 'bare' ? '—' : `${(r.reads + r.writes + r.deletes).toFixed(2)} (${r.reads.toFixed(2)} + ${r.writes.toFixed(2)} + ${r.deletes.toFixed(2)})`;
+    lines.push(
+      `| /${r.route} | ${r.contender} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p99Ms.toFixed(1)} | ${fixed(r.vsBare)} | ${r.library === 'kvsession' ? fixed(r.vsExpressSession) : ''} | ${ops} | ${r.failures} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** PASS/MISS per target, misses first. */
+export function verdictList(verdicts: readonly Verdict[]): string {
+  const pass = verdicts.filter((v) => v.verdict === 'PASS').length;
+  const miss = verdicts.filter((v) => v.verdict === 'MISS').length;
+  const order = { MISS: 0, 'n/a': 1, PASS: 2 } as const;
+  const sorted = [...verdicts].sort((a, b) => order[a.verdict] - order[b.verdict]);
+  return [`${pass} PASS, ${miss} MISS, ${verdicts.length - pass - miss} n/a`, '', ...sorted.map((v) => `- **${v.verdict}** ${v.target} — ${escape(v.measured)}`)].join('\n');
+}
+
+const METHOD = `- Each server runs in its own process (\`benchmarks/servers/\`); autocannon runs in the orchestrator. Every cell is warmed up, then measured.
+- Sessions are created by a setup request first; each connection then sends its own session's cookie on every request.
+- In each repetition, bare Express is measured right before each store's pair of contenders, and the pair's order alternates between repetitions, so drift cancels in the ratios. × bare and × express-session are medians of per-repetition ratios.
+- Store ops are counted inside the servers (a counting wrapper around the kvsession store; express-session's store get/set/touch/destroy wrapped) over the measured window, divided by requests served. Each counted call is one backend round trip for these stores.
+- express-session runs with \`resave: false, saveUninitialized: false\`; kvsession with its defaults. SQLite databases are in WAL mode.
+- Targets are evaluated here and reported, never asserted: numbers from a busy machine are noisy.`;
+
+function fixed(x: number): string {
+  return Number.isFinite(x) ? x.toFixed(2) : '—';
+}
+
+function escape(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}

@@ -1,0 +1,151 @@
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BenchArgs } from './args.js';
+import type { Contender, RunPlace, Route } from './contenders.js';
+import type { Cell } from './measure.js';
+import type { RunningServer } from './spawn.js';
+import { parseBenchArgs } from './args.js';
+import { bareContender, storeContenders } from './contenders.js';
+import { measureCell } from './measure.js';
+import { startServer } from './spawn.js';
+import { checkRoute, createSessions } from './client.js';
+import { summarize } from './summary.js';
+import { judge } from './targets.js';
+import { renderReport } from './report.js';
+import { currentLoad, machineInfo } from './machine.js';
+import { microTable, runMicro } from './micro.js';
+import { resultsDir } from './paths.js';
+
+/** A started contender and the cookies of its sessions (one per connection). */
+interface Live {
+  readonly server: RunningServer;
+  readonly cookies: readonly string[];
+}
+
+/** What a run accumulates. */
+interface RunState {
+  readonly args: BenchArgs;
+  readonly live: Map<string, Live>;
+  /** Contender id → why it could not be (fully) measured. */
+  readonly unavailable: Map<string, string>;
+  readonly cells: Cell[];
+}
+
+async function main(): Promise<void> {
+  let args: BenchArgs;
+  try {
+    args = parseBenchArgs(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const machine = machineInfo();
+  if (args.micro === 'only') {
+    process.stdout.write(`${micro(args)}\n`);
+    return;
+  }
+  const place: RunPlace = {
+    runId: `${Date.now().toString(36)}${process.pid}`,
+    tmpDir: await mkdtemp(join(tmpdir(), 'kvsession-bench-')),
+    redisUrl: process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+    postgresUrl: process.env['BENCH_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test',
+  };
+  const bare = bareContender();
+  const groups = args.stores.map((store) => storeContenders(store, place));
+  const contenders = [bare, ...groups.flat()];
+  const run: RunState = { args, live: new Map(), unavailable: new Map(), cells: [] };
+  try {
+    for (const c of contenders) await start(c, run);
+    const perCell = args.warmupSec + args.durationSec + 0.3;
+    const count = args.reps * args.routes.length * (groups.length * 3 || 1);
+    log(`${count} cells × ${perCell.toFixed(1)} s ≈ ${Math.ceil((count * perCell) / 60)} min`);
+    for (let rep = 0; rep < args.reps; rep++) {
+      for (const route of args.routes) {
+        if (groups.length === 0) await cell(run, bare, route, rep, undefined);
+        for (const group of groups) {
+          const base = await cell(run, bare, route, rep, undefined);
+          // Alternate the pair's order so neither library always runs on a warmer (or busier) machine.
+          const pair = rep % 2 === 0 ? group : [group[1], group[0]];
+          for (const c of pair) await cell(run, c, route, rep, base?.load.rps);
+        }
+      }
+    }
+  } finally {
+    await Promise.all([...run.live.values()].map((l) => l.server.stop()));
+    await rm(place.tmpDir, { recursive: true, force: true });
+  }
+  machine.loadAfter = currentLoad();
+  const rows = summarize(run.cells, contenders, args.routes, run.unavailable);
+  const report = renderReport({ args, machine, rows, verdicts: judge(rows), micro: args.micro === 'also' ? micro(args) : undefined });
+  process.stdout.write(`\n${report}`);
+  if (args.save) await save(report, machine.date);
+}
+
+/** Starts a contender and gives it its sessions; any failure makes it "unavailable", never a crash. */
+async function start(c: Contender, { args, live, unavailable }: RunState): Promise<void> {
+  const profile = args.cpuProf && c.library === 'kvsession';
+  const execArgv = profile ? ['--cpu-prof', '--cpu-prof-dir', join(resultsDir(), 'profiles'), '--cpu-prof-name', `${c.id.replace(/\W+/g, '-')}-${Date.now()}.cpuprofile`] : [];
+  const started = await startServer(c, execArgv);
+  if (!started.ok) {
+    unavailable.set(c.id, started.reason);
+    log(`${c.id}: unavailable: ${started.reason}`);
+    return;
+  }
+  try {
+    const cookies = c.library === 'bare' ? [] : await createSessions(started.server.port, args.connections);
+    if (c.library !== 'bare' && cookies.length === 0) throw new Error('/__setup set no cookie');
+    for (const route of args.routes) await checkRoute(started.server.port, route, cookies[0]);
+    live.set(c.id, { server: started.server, cookies });
+    log(`${c.id}: ready on port ${started.server.port}`);
+  } catch (err) {
+    const reason = `setup failed: ${err instanceof Error ? err.message : String(err)}`;
+    unavailable.set(c.id, reason);
+    log(`${c.id}: unavailable: ${reason}`);
+    await started.server.stop();
+  }
+}
+
+/** Measures one cell; a contender that fails mid-run is stopped and reported, the run goes on. */
+async function cell(
+  { args, live, unavailable, cells }: RunState,
+  c: Contender,
+  route: Route,
+  rep: number,
+  bareRps: number | undefined,
+): Promise<Cell | undefined> {
+  const l = live.get(c.id);
+  if (l === undefined) return undefined;
+  try {
+    const { load, stats } = await measureCell(l.server.port, route, l.cookies, args);
+    const measured: Cell = { contender: c.id, route, rep, load, stats, bareRps: c.library === 'bare' ? load.rps : bareRps };
+    cells.push(measured);
+    log(`rep ${rep + 1}/${args.reps} /${route} ${c.id}: ${Math.round(load.rps)} req/s, p99 ${load.p99Ms} ms${load.failures > 0 ? `, ${load.failures} failed` : ''}`);
+    return measured;
+  } catch (err) {
+    unavailable.set(c.id, `failed on /${route}: ${err instanceof Error ? err.message : String(err)}`);
+    live.delete(c.id);
+    await l.server.stop();
+    return undefined;
+  }
+}
+
+function micro(args: BenchArgs): string {
+  const { results, sessionBytes } = runMicro(args.mode === 'quick' ? 300 : 1000);
+  return microTable(results, sessionBytes);
+}
+
+async function save(report: string, date: string): Promise<void> {
+  const dir = resultsDir();
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'latest.md'), report);
+  await writeFile(join(dir, `${date.replace(/[:.]/g, '-')}.md`), report);
+  log(`wrote ${join(dir, 'latest.md')}`);
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+await main();

@@ -1,0 +1,60 @@
+// express-session on one store, with the same routes as kvsession-server.ts.
+// argv: <store kind> <runId> <tmpDir> <redisUrl> <postgresUrl>
+// The shared harness is imported from the build output: run through `npm run bench`, which builds first.
+import session from 'express-session';
+
+const harness = await import(new URL('../../dist/benchmarks/servers/harness.js', import.meta.url).href);
+const { BENCH_SECRET, SETUP_DATA, createBenchApp, countOp, serve, unavailable } = harness;
+const { createExpressSessionStore } = await import('./express-session-stores.mjs');
+
+const [kind = 'memory', runId = 'dev', tmpDir = '.', redisUrl = '', postgresUrl = ''] = process.argv.slice(2);
+
+// Each wrapped method is one backend round trip for these stores.
+const COUNTED = ['get', 'set', 'touch', 'destroy'];
+
+async function start() {
+  const { app, stats } = createBenchApp();
+  let built;
+  try {
+    built = await createExpressSessionStore(kind, session, { runId, tmpDir, redisUrl, postgresUrl });
+  } catch (err) {
+    unavailable(err instanceof Error ? err.message : String(err));
+    return;
+  }
+  const { store, cleanup } = built;
+  for (const method of COUNTED) {
+    const original = store[method];
+    if (typeof original !== 'function') continue;
+    store[method] = function (...args) {
+      countOp(stats, method);
+      return original.apply(this, args);
+    };
+  }
+  // The recommended configuration: no forced resave, no empty sessions for anonymous visitors.
+  app.use(session({ secret: BENCH_SECRET, store, resave: false, saveUninitialized: false, name: 'sid' }));
+
+  app.get('/__setup', (req, res) => {
+    Object.assign(req.session, structuredClone(SETUP_DATA));
+    res.send('ok');
+  });
+  app.get('/none', (_req, res) => {
+    res.send('ok');
+  });
+  app.get('/read', (req, res) => {
+    const name = req.session.user?.name;
+    if (name === undefined) res.status(409).send('no session');
+    else res.send(name);
+  });
+  app.get('/write', (req, res) => {
+    if (typeof req.session.counter !== 'number') {
+      res.status(409).send('no session');
+      return;
+    }
+    req.session.counter += 1;
+    res.send(String(req.session.counter));
+  });
+
+  serve(app, cleanup);
+}
+
+await start();

@@ -1,0 +1,83 @@
+import express from 'express';
+import type { Express, NextFunction, Request, Response } from 'express';
+import type { AddressInfo } from 'node:net';
+
+/** Messages a benchmark server sends its parent over the IPC channel. */
+export type ServerMessage = { type: 'ready'; port: number } | { type: 'unavailable'; reason: string };
+
+/** What /__stats answers: requests served on the benchmark routes and store calls by method. */
+export interface ServerStats {
+  served: number;
+  ops: Record<string, number>;
+}
+
+/** The session payload every server stores at /__setup: a realistic ~250-byte logged-in session. */
+export const SETUP_DATA = {
+  user: { id: 4217, name: 'Ada Lovelace', email: 'ada@example.com', roles: ['admin', 'editor'] },
+  csrf: 'kG9fX2m0t7Qp4rV1sY8wZ3cL6nB5hJ0d',
+  locale: 'en-GB',
+  counter: 0,
+} as const;
+
+/** The fixed signing secret: the benchmark measures throughput, not secrecy. */
+export const BENCH_SECRET = 'kvsession-benchmark-secret-0123456789abcdef';
+
+/**
+ * An Express app with the stats endpoints mounted first, so reading or resetting the
+ * counters never goes through (and is never counted by) a session middleware.
+ */
+export function createBenchApp(): { app: Express; stats: ServerStats } {
+  const stats: ServerStats = { served: 0, ops: {} };
+  const app = express();
+  app.get('/__stats', (_req, res) => {
+    res.json(stats);
+  });
+  app.post('/__stats/reset', (_req, res) => {
+    stats.served = 0;
+    stats.ops = {};
+    res.json(stats);
+  });
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    if (!req.path.startsWith('/__')) stats.served++;
+    next();
+  });
+  return { app, stats };
+}
+
+/** Adds one to the counter of store method `op`. */
+export function countOp(stats: ServerStats, op: string): void {
+  stats.ops[op] = (stats.ops[op] ?? 0) + 1;
+}
+
+/** Listens on a free loopback port, reports it to the parent, and shuts down cleanly on 'close'. */
+export function serve(app: Express, cleanup: () => Promise<void>): void {
+  const server = app.listen(0, '127.0.0.1', () => {
+    send({ type: 'ready', port: (server.address() as AddressInfo).port });
+  });
+  // Keep-alive longer than the load generator's gaps between cells, so connections are not torn down mid-run.
+  server.keepAliveTimeout = 60_000;
+  process.on('message', (message) => {
+    if (message !== 'close') return;
+    server.closeAllConnections();
+    server.close();
+    cleanup()
+      .catch((err: unknown) => process.stderr.write(`cleanup failed: ${String(err)}\n`))
+      // Exiting normally (not by signal) lets --cpu-prof write its profile.
+      .finally(() => process.exit(0));
+  });
+}
+
+/** Tells the parent this contender cannot run here, then exits. */
+export function unavailable(reason: string): void {
+  send({ type: 'unavailable', reason }, () => process.exit(0));
+}
+
+function send(message: ServerMessage, then?: () => void): void {
+  if (process.send === undefined) {
+    process.stdout.write(`${JSON.stringify(message)}\n`);
+    then?.();
+    return;
+  }
+  // IPC is asynchronous: exiting before the callback could drop the message.
+  process.send(message, undefined, {}, () => then?.());
+}

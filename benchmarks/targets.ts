@@ -1,0 +1,65 @@
+import type { StoreKind } from './contenders.js';
+import type { Row } from './summary.js';
+
+/** One target from issue 5, judged on one kvsession row. */
+export interface Verdict {
+  readonly target: string;
+  readonly measured: string;
+  readonly verdict: 'PASS' | 'MISS' | 'n/a';
+}
+
+// Minimum req/s relative to bare Express on the read route, where the issue sets one.
+const READ_FLOOR: Partial<Record<StoreKind, number>> = { memory: 0.85, redis: 0.7, postgres: 0.45 };
+// Round-trip counts are averages over thousands of requests; this absorbs requests cut off at the window's edges.
+const SLACK = 0.01;
+
+/** Judges every kvsession row against the targets; never throws: misses are reported, not asserted. */
+export function judge(rows: readonly Row[]): Verdict[] {
+  const out: Verdict[] = [];
+  for (const row of rows) {
+    if (row.library !== 'kvsession') continue;
+    const who = `${row.contender} /${row.route}`;
+    const ops = row.reads + row.writes + row.deletes;
+    if (row.unavailable !== undefined) {
+      out.push({ target: `${who}: measured`, measured: row.unavailable, verdict: 'n/a' });
+      continue;
+    }
+    const failed = row.failures > 0 ? ` (${row.failures} failed requests)` : '';
+    switch (row.route) {
+      case 'none':
+        out.push(check(`${who}: 0 store ops`, opsText(row), ops <= SLACK));
+        out.push(check(`${who}: ≥ 0.95 × bare`, ratio(row.vsBare) + failed, row.vsBare >= 0.95 && row.failures === 0));
+        break;
+      case 'read': {
+        out.push(check(`${who}: 1 read, 0 writes`, opsText(row), Math.abs(row.reads - 1) <= SLACK && row.writes + row.deletes <= SLACK));
+        const floor = row.store === undefined ? undefined : READ_FLOOR[row.store];
+        if (floor !== undefined) {
+          out.push(check(`${who}: ≥ ${floor.toFixed(2)} × bare`, ratio(row.vsBare) + failed, row.vsBare >= floor && row.failures === 0));
+        }
+        break;
+      }
+      case 'write':
+        out.push(check(`${who}: ≤ 2 store round trips`, opsText(row), ops <= 2 + SLACK));
+        out.push(
+          Number.isFinite(row.vsExpressSession)
+            ? check(`${who}: ≥ 1.2 × express-session`, ratio(row.vsExpressSession) + failed, row.vsExpressSession >= 1.2 && row.failures === 0)
+            : { target: `${who}: ≥ 1.2 × express-session`, measured: 'express-session not measured', verdict: 'n/a' },
+        );
+        break;
+    }
+  }
+  return out;
+}
+
+function check(target: string, measured: string, ok: boolean): Verdict {
+  return { target, measured, verdict: ok ? 'PASS' : 'MISS' };
+}
+
+/** "1.00 r + 0.00 w + 0.00 d" */
+export function opsText(row: Row): string {
+  return `${row.reads.toFixed(2)} r + ${row.writes.toFixed(2)} w + ${row.deletes.toFixed(2)} d`;
+}
+
+function ratio(x: number): string {
+  return Number.isFinite(x) ? `${x.toFixed(2)}×` : '—';
+}
