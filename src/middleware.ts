@@ -83,13 +83,15 @@ export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
 function armSave(ctx: SessionContext, req: Request, res: Response, next: NextFunction): void {
   holdResponseUntil(
     res,
-    async () => applyCookie(ctx, req, res, await req.session.commit()),
+    async () => cookieLine(ctx, req, await req.session.commit()),
     (err) => next(err instanceof KvSessionError ? err : new KvSessionError('ERR_KVSESSION_STORE_UNAVAILABLE', String(err), { status: 503, cause: err })),
   );
 }
 
-function applyCookie(ctx: SessionContext, req: Request, res: Response, action: CookieAction): void {
-  if (action.kind === 'none' || res.headersSent) return;
-  const value = action.kind === 'set' ? serializeSessionCookie(ctx.cookie, req, action.value, action.maxAgeMs) : serializeSessionCookie(ctx.cookie, req, '', 0);
-  res.append('Set-Cookie', value);
+/** The Set-Cookie line a committed session calls for, if any. */
+function cookieLine(ctx: SessionContext, req: Request, action: CookieAction): string | undefined {
+  if (action.kind === 'none') return undefined;
+  return action.kind === 'set'
+    ? serializeSessionCookie(ctx.cookie, req, action.value, action.maxAgeMs)
+    : serializeSessionCookie(ctx.cookie, req, '', 0);
 }

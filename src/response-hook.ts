@@ -1,15 +1,20 @@
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { Response } from 'express';
 
 type Call = { method: 'writeHead' | 'write' | 'end'; args: unknown[] };
 
 /**
  * Holds back the response until `commit` has run: the first writeHead/write/end is queued,
- * `commit` runs (the session save), then the queued calls are replayed in order. This is how a
- * redirect never reaches the browser before the session it depends on is in the store.
- * On failure `onError` gets the error and the queued calls are dropped, so an error handler
- * can answer instead.
+ * `commit` runs (the session save) and resolves the Set-Cookie line to add, if any, then the
+ * queued calls are replayed in order. This is how a redirect never reaches the browser before the
+ * session it depends on is in the store. On failure the queued calls and every header the handler
+ * set are dropped and `onError` gets the error, so an error handler answers on a clean response.
  */
-export function holdResponseUntil(res: Response, commit: () => Promise<void>, onError: (err: unknown) => void): void {
+export function holdResponseUntil(
+  res: Response,
+  commit: () => Promise<string | undefined>,
+  onError: (err: unknown) => void,
+): void {
   const original = { writeHead: res.writeHead, write: res.write, end: res.end };
   let queue: Call[] | undefined;
 
@@ -19,6 +24,10 @@ export function holdResponseUntil(res: Response, commit: () => Promise<void>, on
     res.end = original.end;
   };
 
+  const replay = (calls: Call[]): void => {
+    for (const call of calls) (original[call.method] as (...a: unknown[]) => unknown).apply(res, call.args);
+  };
+
   const intercept =
     (method: Call['method']) =>
     (...args: unknown[]): never => {
@@ -26,21 +35,22 @@ export function holdResponseUntil(res: Response, commit: () => Promise<void>, on
         queue.push({ method, args });
         return (method === 'write' ? true : res) as never;
       }
-      if (res.headersSent) {
-        // Headers already went out (flushHeaders): nothing can be held back any more.
-        restore();
-        return (original[method] as (...a: unknown[]) => never).apply(res, args);
-      }
+      // Even when headers already went out (the session was first used mid-stream) the save still
+      // runs before the rest of the body, so changes to an existing session are never dropped.
+      const headersWereSent = res.headersSent;
       queue = [{ method, args }];
       commit().then(
-        () => {
+        (setCookie) => {
           restore();
-          for (const call of queue ?? []) (original[call.method] as (...a: unknown[]) => unknown).apply(res, call.args);
+          const calls = queue ?? [];
           queue = undefined;
+          if (setCookie !== undefined && !headersWereSent && !res.headersSent) addSetCookie(res, calls, setCookie);
+          replay(calls);
         },
         (err: unknown) => {
           restore();
           queue = undefined;
+          if (!res.headersSent) for (const name of res.getHeaderNames()) res.removeHeader(name);
           onError(err);
         },
       );
@@ -50,4 +60,32 @@ export function holdResponseUntil(res: Response, commit: () => Promise<void>, on
   res.writeHead = intercept('writeHead') as Response['writeHead'];
   res.write = intercept('write') as Response['write'];
   res.end = intercept('end') as Response['end'];
+}
+
+/**
+ * Adds the session's Set-Cookie. Headers passed to writeHead() replace same-named headers set
+ * earlier, so when the first queued call is a writeHead carrying its own Set-Cookie, ours is
+ * merged into that call instead of being silently overwritten.
+ */
+function addSetCookie(res: Response, calls: Call[], line: string): void {
+  const first = calls[0];
+  if (first?.method === 'writeHead') {
+    const at = first.args.findIndex((a, i) => i > 0 && a !== null && typeof a === 'object');
+    const headers = first.args[at];
+    if (Array.isArray(headers)) {
+      first.args[at] = [...(headers as unknown[]), 'Set-Cookie', line];
+      return;
+    }
+    if (at > 0 && headers !== undefined) {
+      const object = headers as OutgoingHttpHeaders;
+      const name = Object.keys(object).find((k) => k.toLowerCase() === 'set-cookie');
+      if (name !== undefined) {
+        const theirs = object[name];
+        const lines = theirs === undefined ? [] : Array.isArray(theirs) ? theirs : [String(theirs)];
+        first.args[at] = { ...object, [name]: [...lines, line] };
+        return;
+      }
+    }
+  }
+  res.append('Set-Cookie', line);
 }

@@ -245,6 +245,14 @@ export class Session {
       this.#cleared = false;
       return;
     }
+    if (this.#req.res?.headersSent === true) {
+      // The cookie could never reach the client: a record created now would be unreachable debris.
+      throw new KvSessionError(
+        'ERR_KVSESSION_HEADERS_SENT',
+        'a new session cannot start after the response headers were sent; set session values before writing the response',
+        { status: 500 },
+      );
+    }
     const now = this.#ctx.now();
     const record: SessionRecord = { createdAt: now, userId, data: Object.fromEntries(data) };
     const value = this.#encode(record);

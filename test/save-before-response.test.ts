@@ -1,0 +1,187 @@
+import { describe, expect, it } from 'vitest';
+import type { Express } from 'express';
+import { CountingStore } from './helpers/counting-store.js';
+import { deferred, startApp } from './helpers/app.js';
+import type { Deferred } from './helpers/app.js';
+import { mountSessionRoutes } from './helpers/routes.js';
+import { createMemoryStore } from '../stores/memory.js';
+
+// Long enough that a response sent before the save would be answered, and followed, well before it lands.
+const SLOW_WRITE_MS = 200;
+
+async function setup(extra: (app: Express) => void) {
+  const store = new CountingStore(createMemoryStore());
+  const t = await startApp({
+    session: { store },
+    routes: (app) => {
+      mountSessionRoutes(app);
+      extra(app);
+    },
+  });
+  return { store, t, client: t.client() };
+}
+
+/** Opens `path`, and the moment the status line and headers arrive, reads key x over the same jar. */
+async function followImmediately(client: ReturnType<Awaited<ReturnType<typeof setup>>['t']['client']>, path: string) {
+  const res = await client.open(path, { method: 'POST' });
+  const seen = await client.get('/get/x');
+  return { res, seen: seen.json<{ value: unknown }>().value };
+}
+
+describe('the save completes before the response leaves', () => {
+  it('set() then redirect: an existing session is updated before the 302 reaches the client', async () => {
+    const { store, client } = await setup((app) =>
+      app.post('/go', (req, res) => {
+        req.session.set('x', 'after');
+        res.redirect('/get/x');
+      }),
+    );
+    await client.post('/set/x/before');
+    store.delay('update', SLOW_WRITE_MS);
+    const { res, seen } = await followImmediately(client, '/go');
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('/get/x');
+    expect(seen).toBe('after');
+    expect(store.counts.update).toBe(1);
+  });
+
+  it('set() then redirect: a new visitor gets the cookie and the record with the 302', async () => {
+    const { store, client } = await setup((app) =>
+      app.post('/go', (req, res) => {
+        req.session.set('x', 'new');
+        res.redirect('/get/x');
+      }),
+    );
+    store.delay('create', SLOW_WRITE_MS);
+    const { res, seen } = await followImmediately(client, '/go');
+    expect(res.status).toBe(302);
+    expect(res.headers.getSetCookie()).toHaveLength(1);
+    expect(seen).toBe('new');
+  });
+
+  it('set() then res.write() streaming: headers wait for the save, the body streams after', async () => {
+    let finish!: Deferred;
+    const { store, client } = await setup((app) =>
+      app.post('/stream', async (req, res) => {
+        req.session.set('x', 'streamed');
+        res.write('first;');
+        await finish.promise;
+        res.end('last');
+      }),
+    );
+    await client.post('/set/x/before');
+    store.delay('update', SLOW_WRITE_MS);
+    finish = deferred();
+    const { res, seen } = await followImmediately(client, '/stream');
+    expect(res.status).toBe(200);
+    expect(seen).toBe('streamed');
+    finish.resolve();
+    expect(await res.text()).toBe('first;last');
+  });
+
+  it('set() then res.writeHead() and res.end(): the save lands before the status line', async () => {
+    const { store, client } = await setup((app) =>
+      app.post('/head', (req, res) => {
+        req.session.set('x', 'headed');
+        res.writeHead(201, { 'content-type': 'text/plain' });
+        res.end('made');
+      }),
+    );
+    await client.post('/set/x/before');
+    store.delay('update', SLOW_WRITE_MS);
+    const { res, seen } = await followImmediately(client, '/head');
+    expect(res.status).toBe(201);
+    expect(res.headers.get('content-type')).toBe('text/plain');
+    expect(seen).toBe('headed');
+    expect(await res.text()).toBe('made');
+  });
+
+  it('res.writeHead(status, headers with Set-Cookie) keeps both the app cookie and the session cookie', async () => {
+    const { client } = await setup((app) =>
+      app.post('/head-cookie', (req, res) => {
+        req.session.set('x', 'y');
+        res.writeHead(200, { 'Set-Cookie': 'theme=dark; Path=/' });
+        res.end();
+      }),
+    );
+    const res = await client.request('/head-cookie', { method: 'POST' });
+    expect(res.setCookies.map((c) => c.name).sort()).toEqual(['sid', 'theme']);
+    expect((await client.get('/get/x')).json()).toEqual({ value: 'y' });
+  });
+
+  it('res.setHeader(Set-Cookie) by the app is kept next to the session cookie', async () => {
+    const { client } = await setup((app) =>
+      app.post('/app-cookie', (req, res) => {
+        res.cookie('theme', 'dark');
+        req.session.set('x', 'y');
+        res.json({ ok: true });
+      }),
+    );
+    const res = await client.request('/app-cookie', { method: 'POST' });
+    expect(res.setCookies.map((c) => c.name).sort()).toEqual(['sid', 'theme']);
+  });
+
+  it('set() then res.flushHeaders(): an existing session is still saved', async () => {
+    const { store, client } = await setup((app) =>
+      app.post('/flush', (req, res) => {
+        req.session.set('x', 'flushed');
+        res.flushHeaders();
+        res.end('ok');
+      }),
+    );
+    await client.post('/set/x/before');
+    store.reset();
+    const res = await client.request('/flush', { method: 'POST' });
+    expect(res.body).toBe('ok');
+    expect((await client.get('/get/x')).json()).toEqual({ value: 'flushed' });
+    expect(store.counts.update).toBe(1);
+  });
+
+  it('set() first used mid-stream on an existing session is still saved before the body ends', async () => {
+    const { store, client } = await setup((app) =>
+      app.post('/late', (req, res) => {
+        res.write('a');
+        req.session.set('x', 'late');
+        res.end('b');
+      }),
+    );
+    await client.post('/set/x/before');
+    store.reset();
+    const res = await client.request('/late', { method: 'POST' });
+    expect(res.body).toBe('ab');
+    expect(store.nonZero()).toEqual({ get: 1, update: 1 });
+    expect((await client.get('/get/x')).json()).toEqual({ value: 'late' });
+  });
+
+  it('set() first used mid-stream by a new visitor fails with ERR_KVSESSION_HEADERS_SENT and stores nothing', async () => {
+    const { store, t, client } = await setup((app) =>
+      app.post('/late', (req, res) => {
+        res.write('a');
+        req.session.set('x', 'late');
+        res.end('b');
+      }),
+    );
+    // The error arrives after the headers, so Express can only abort the response.
+    await client.request('/late', { method: 'POST' }).catch(() => undefined);
+    expect(t.errors.map((e) => e.code)).toEqual(['ERR_KVSESSION_HEADERS_SENT']);
+    expect(store.writes).toBe(0);
+  });
+
+  it('a save that fails answers through the error handler instead of the queued response', async () => {
+    const { store, t, client } = await setup((app) =>
+      app.post('/go', (req, res) => {
+        req.session.set('x', 'lost');
+        res.redirect('/get/x');
+      }),
+    );
+    await client.post('/set/x/before');
+    store.fault('update', 'fail');
+    const res = await client.post('/go');
+    expect(res.status).toBe(503);
+    expect(res.json()).toEqual({ code: 'ERR_KVSESSION_STORE_UNAVAILABLE' });
+    expect(res.headers.get('location')).toBeNull();
+    expect(t.errors.map((e) => e.code)).toEqual(['ERR_KVSESSION_STORE_UNAVAILABLE']);
+    store.fault('update', undefined);
+    expect((await client.get('/get/x')).json()).toEqual({ value: 'before' });
+  });
+});
