@@ -5,6 +5,7 @@ import type { SessionStore } from '../src/store.js';
 import { STORES_UNDER_TEST } from './helpers/stores.js';
 import { describeWithServer, randomPrefix } from './helpers/services.js';
 import { sleep } from './helpers/app.js';
+import { fakeClock } from './helpers/clock.js';
 import { CountingStore } from './helpers/counting-store.js';
 import { cookieId, indexedHandles, loginClient, loginPath, randomUser, sessionKey, startUserApp } from './helpers/user-sessions-helpers.js';
 import { UserIndex, indexKey } from '../src/user-index.js';
@@ -79,12 +80,13 @@ function userSessionTests(target: StoreUnderTest): void {
   });
 
   it('a session past its idleTimeout disappears from its user\'s list while an active one stays', async () => {
-    const app = await start({ idleTimeout: 800, storeTimeout: STORE_TIMEOUT });
+    const app = await start({ idleTimeout: 1000, storeTimeout: STORE_TIMEOUT });
     const user = randomUser();
     const [idle, active] = [await loginClient(app, user), await loginClient(app, user)];
-    await sleep(500);
+    // 700 + 400 ms always exceeds the idle session's 1000 ms; the active one, touched at 700, keeps 600 ms of margin.
+    await sleep(700);
     expect((await active.client.get('/me')).json<Me>().userId).toBe(user);
-    await sleep(500);
+    await sleep(400);
     expect((await app.sessions.listUserSessions(user)).map((s) => s.handle)).toEqual([active.me.handle]);
     expect((await idle.client.get('/me')).json()).toEqual(NOBODY);
   });
@@ -186,15 +188,16 @@ function userSessionTests(target: StoreUnderTest): void {
   });
 
   it('the index record expires with the last of its sessions, gone after one prune() at most', async () => {
-    const app = await start({ idleTimeout: 300, storeTimeout: STORE_TIMEOUT });
+    // A frozen clock makes session and index deadlines count from the same instant.
+    const app = await start({ idleTimeout: 300, storeTimeout: STORE_TIMEOUT, now: fakeClock().now });
     const user = randomUser();
     const { client } = await loginClient(app, user);
     const store = app.sessions.store;
     const session = await store.get(sessionKey(client));
     const index = await store.get(indexKey(user));
     expect(index!.expiresAt).toBeGreaterThanOrEqual(session!.expiresAt);
-    // Outliving the session by up to the grace (storeTimeout) plus clock reads, never by the absolute timeout.
-    expect(index!.expiresAt).toBeLessThanOrEqual(session!.expiresAt + STORE_TIMEOUT + 100);
+    // Outliving the session by the grace (storeTimeout) give or take a store's ms rounding, never by the absolute timeout.
+    expect(index!.expiresAt).toBeLessThanOrEqual(session!.expiresAt + STORE_TIMEOUT + 5);
     await sleep(index!.expiresAt - Date.now() + 50);
     if (!store.capabilities.nativeExpiry) expect(await store.prune()).toBeGreaterThanOrEqual(2);
     expect(await store.get(indexKey(user))).toBeUndefined();
