@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Suite } from './util.js';
-import { assertEntry, assertMissing, inMs, randomKey, withStore } from './util.js';
-
-const HOUR = 3_600_000;
+import { HOUR, assertEntry, assertMissing, inMs, randomKey, withStore } from './util.js';
 
 // Text that breaks naive quoting, escaping or encoding layers (SQL, Lua, JSON-in-JSON, file names).
 const AWKWARD = `"quotes" 'single' \`back\` \\ back\\slash \\\\ \n newline \r\n crlf \t tab ünïcödé 日本語 🎉👨‍👩‍👧 ‮rtl‬ $1 %s ?; DROP TABLE x; -- {"v":1}`;
@@ -57,7 +55,7 @@ export function basicTests(suite: Suite): void {
       await assertEntry(store, key, 'new', expiresAt);
     }));
 
-  test('entries under different keys are independent', () =>
+  test('delete(key) leaves entries under other keys unchanged', () =>
     withStore(suite, async (store) => {
       const [a, b] = [randomKey(), randomKey()];
       const expiresAt = inMs(HOUR);
@@ -87,7 +85,7 @@ export function basicTests(suite: Suite): void {
       await assertEntry(store, key, AWKWARD, expiresAt);
     }));
 
-  test('expiresAt far in the future (one year) round-trips exactly', () =>
+  test('get(key) returns an expiresAt one year ahead exactly', () =>
     withStore(suite, async (store) => {
       const key = randomKey();
       const expiresAt = inMs(365 * 24 * HOUR);

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import type { SessionStore } from '../../src/store.js';
 import type { Suite } from './util.js';
-import { inMs, randomKey, withStore } from './util.js';
+import { HOUR, inMs, randomKey, withStore } from './util.js';
 
-const HOUR = 3_600_000;
 // A closed store must answer at once; this only turns a hang into a readable failure.
 const HANG_MS = 5_000;
 

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import type { SessionStore } from '../../src/store.js';
 import type { Suite } from './util.js';
-import { assertEntry, assertMissing, inMs, raceTest, randomKey, withStore } from './util.js';
+import { HOUR, assertEntry, assertMissing, inMs, raceTest, randomKey, withStore } from './util.js';
 
-const HOUR = 3_600_000;
 const WORKERS = 20;
 // A CAS loop that needs more attempts than this is livelocked, not unlucky.
 const MAX_ATTEMPTS = 500;

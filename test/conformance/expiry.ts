@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Suite } from './util.js';
-import { assertEntry, assertMissing, inMs, randomKey, waitPast, withStore } from './util.js';
-
-const HOUR = 3_600_000;
-// Long enough for one write to land on a loaded machine, short enough to keep the suite quick.
-const SHORT = 250;
+import { HOUR, assertEntry, assertMissing, createExpiring, inMs, randomKey, waitPast, withStore } from './util.js';
 
 /** Registers the expiry group: nothing past its deadline is ever returned or blocks a create. */
 export function expiryTests(suite: Suite): void {
@@ -13,9 +9,7 @@ export function expiryTests(suite: Suite): void {
   test('get(key) resolves undefined once expiresAt has passed, without prune()', () =>
     withStore(suite, async (store) => {
       const key = randomKey();
-      const expiresAt = inMs(SHORT);
-      assert.equal(await store.create(key, 'v', expiresAt), true);
-      await waitPast(suite, expiresAt);
+      await waitPast(suite, await createExpiring(store, key, 'v'));
       await assertMissing(store, key);
       // A second read must not bring it back either (no read-repair from a stale cache).
       await assertMissing(store, key);
@@ -24,9 +18,7 @@ export function expiryTests(suite: Suite): void {
   test('create(key) over an expired entry resolves true and stores the new value', () =>
     withStore(suite, async (store) => {
       const key = randomKey();
-      const expiresAt = inMs(SHORT);
-      await store.create(key, 'old', expiresAt);
-      await waitPast(suite, expiresAt);
+      await waitPast(suite, await createExpiring(store, key, 'old'));
       const next = inMs(HOUR);
       assert.equal(await store.create(key, 'new', next), true);
       await assertEntry(store, key, 'new', next);
@@ -35,9 +27,7 @@ export function expiryTests(suite: Suite): void {
   test('update(key, expected) on an expired entry resolves false and does not revive it', () =>
     withStore(suite, async (store) => {
       const key = randomKey();
-      const expiresAt = inMs(SHORT);
-      await store.create(key, 'old', expiresAt);
-      await waitPast(suite, expiresAt);
+      await waitPast(suite, await createExpiring(store, key, 'old'));
       assert.equal(await store.update(key, 'old', 'new', inMs(HOUR)), false);
       await assertMissing(store, key);
     }));
@@ -45,9 +35,7 @@ export function expiryTests(suite: Suite): void {
   test('touch(key) on an expired entry resolves false and does not revive it', () =>
     withStore(suite, async (store) => {
       const key = randomKey();
-      const expiresAt = inMs(SHORT);
-      await store.create(key, 'old', expiresAt);
-      await waitPast(suite, expiresAt);
+      await waitPast(suite, await createExpiring(store, key, 'old'));
       assert.equal(await store.touch(key, inMs(HOUR)), false);
       await assertMissing(store, key);
     }));
@@ -84,8 +72,7 @@ export function expiryTests(suite: Suite): void {
 
   test('count() excludes entries whose expiresAt has passed', () =>
     withStore(suite, async (store) => {
-      const expiresAt = inMs(SHORT);
-      await store.create(randomKey(), 'a', expiresAt);
+      const expiresAt = await createExpiring(store, randomKey(), 'a');
       await store.create(randomKey(), 'b', inMs(HOUR));
       await waitPast(suite, expiresAt);
       assert.equal(await store.count(), 1);

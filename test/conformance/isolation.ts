@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Suite } from './util.js';
-import { assertEntry, assertMissing, inMs, randomKey, waitPast, withStore, withTwoStores } from './util.js';
-
-const HOUR = 3_600_000;
-const SHORT = 250;
+import { HOUR, assertEntry, assertMissing, createExpiring, inMs, randomKey, waitPast, withStore, withTwoStores } from './util.js';
 
 /** Registers the isolation group: two prefixes on one backend never see or touch each other. */
 export function isolationTests(suite: Suite): void {
@@ -58,13 +55,14 @@ export function isolationTests(suite: Suite): void {
 
   test('prune() deletes expired entries of its own prefix only', () =>
     withTwoStores(suite, async (a, b) => {
-      const expiresAt = inMs(SHORT);
-      await a.create(randomKey(), 'a1', expiresAt);
-      await a.create(randomKey(), 'a2', expiresAt);
-      await b.create(randomKey(), 'b1', expiresAt);
+      const deadlines = [
+        await createExpiring(a, randomKey(), 'a1'),
+        await createExpiring(a, randomKey(), 'a2'),
+        await createExpiring(b, randomKey(), 'b1'),
+      ];
       const live = randomKey();
       await a.create(live, 'a3', inMs(HOUR));
-      await waitPast(suite, expiresAt);
+      await waitPast(suite, Math.max(...deadlines));
       const prunedB = await b.prune();
       const prunedA = await a.prune();
       // A backend that expires entries itself may already have removed them: it reports fewer.

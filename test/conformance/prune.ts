@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
 import type { SessionStore } from '../../src/store.js';
 import type { Suite } from './util.js';
-import { assertEntry, inMs, randomKey, waitPast, withStore } from './util.js';
-
-const HOUR = 3_600_000;
-const SHORT = 250;
+import { HOUR, SHORT_MS, TWO_STEP_MS, assertEntry, createExpiring, inMs, randomKey, waitPast, withStore } from './util.js';
 
 /** Registers the prune group: prune() removes exactly the expired entries and says how many. */
 export function pruneTests(suite: Suite): void {
@@ -12,12 +9,12 @@ export function pruneTests(suite: Suite): void {
 
   test('prune() deletes the expired entries, resolves how many, and leaves live ones untouched', () =>
     withStore(suite, async (store) => {
-      const expiresAt = inMs(SHORT);
-      for (let i = 0; i < 3; i++) await store.create(randomKey(), `expired ${i}`, expiresAt);
+      const deadlines: number[] = [];
+      for (let i = 0; i < 3; i++) deadlines.push(await createExpiring(store, randomKey(), `expired ${i}`));
       const live = [randomKey(), randomKey()];
       const liveUntil = inMs(HOUR);
       for (const key of live) await store.create(key, `live ${key}`, liveUntil);
-      await waitPast(suite, expiresAt);
+      await waitPast(suite, Math.max(...deadlines));
       assertPruned(store, await store.prune(), 3);
       assert.equal(await store.count(), 2);
       for (const key of live) await assertEntry(store, key, `live ${key}`, liveUntil);
@@ -44,8 +41,8 @@ export function pruneTests(suite: Suite): void {
     withStore(suite, async (store) => {
       const key = randomKey();
       await store.create(key, 'v', inMs(HOUR));
-      const expiresAt = inMs(SHORT);
-      await store.touch(key, expiresAt);
+      const expiresAt = inMs(SHORT_MS);
+      assert.equal(await store.touch(key, expiresAt), true);
       await waitPast(suite, expiresAt);
       assertPruned(store, await store.prune(), 1);
       assert.equal(await store.count(), 0);
@@ -54,10 +51,9 @@ export function pruneTests(suite: Suite): void {
   test('prune() keeps an entry whose deadline was extended by touch()', () =>
     withStore(suite, async (store) => {
       const key = randomKey();
-      const original = inMs(SHORT);
-      await store.create(key, 'v', original);
+      const original = await createExpiring(store, key, 'v', TWO_STEP_MS);
       const extended = inMs(HOUR);
-      await store.touch(key, extended);
+      assert.equal(await store.touch(key, extended), true);
       await waitPast(suite, original);
       assert.equal(await store.prune(), 0);
       await assertEntry(store, key, 'v', extended);
@@ -65,8 +61,7 @@ export function pruneTests(suite: Suite): void {
 
   test('count() counts live session records only: not expired ones, not index records', () =>
     withStore(suite, async (store) => {
-      const expiresAt = inMs(SHORT);
-      await store.create(randomKey(), 'expired', expiresAt);
+      const expiresAt = await createExpiring(store, randomKey(), 'expired');
       await store.create(randomKey(), 'live 1', inMs(HOUR));
       await store.create(randomKey(), 'live 2', inMs(HOUR));
       await store.create('user:' + randomKey(), '{"s":{}}', inMs(HOUR));

@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Suite } from './util.js';
-import { assertEntry, assertMissing, inMs, randomKey, waitPast, withStore } from './util.js';
-
-const HOUR = 3_600_000;
-const SHORT = 250;
+import { HOUR, TWO_STEP_MS, assertEntry, assertMissing, createExpiring, inMs, randomKey, waitPast, withStore } from './util.js';
 
 /** Registers the touch group: touch() moves a live entry's deadline and nothing else. */
 export function touchTests(suite: Suite): void {
@@ -44,11 +41,10 @@ export function touchTests(suite: Suite): void {
       await assertMissing(store, key);
     }));
 
-  test('a touched entry is still returned after its original deadline has passed', () =>
+  test('get(key) returns a touched entry after its original deadline has passed', () =>
     withStore(suite, async (store) => {
       const key = randomKey();
-      const original = inMs(SHORT);
-      await store.create(key, 'v', original);
+      const original = await createExpiring(store, key, 'v', TWO_STEP_MS);
       const extended = inMs(HOUR);
       assert.equal(await store.touch(key, extended), true);
       await waitPast(suite, original);
@@ -67,7 +63,7 @@ export function touchTests(suite: Suite): void {
       await assertEntry(store, key, 'next', expiresAt);
     }));
 
-  test('touch(key) does not count as a second session', () =>
+  test('count() resolves 1 after repeated touch(key) of one entry', () =>
     withStore(suite, async (store) => {
       const key = randomKey();
       await store.create(key, 'v', inMs(HOUR));

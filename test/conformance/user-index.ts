@@ -5,9 +5,8 @@ import { UserIndex, indexKey } from '../../src/user-index.js';
 import { encodeRecord } from '../../src/record.js';
 import { handleFor } from '../../src/id.js';
 import type { Suite } from './util.js';
-import { assertMissing, inMs, raceTest, randomKey, withStore } from './util.js';
+import { HOUR, assertMissing, inMs, raceTest, randomKey, withStore } from './util.js';
 
-const HOUR = 3_600_000;
 const IDLE = HOUR;
 const WORKERS = 20;
 
@@ -88,7 +87,7 @@ export function userIndexTests(suite: Suite): void {
       assert.deepEqual(await index.list(user), []);
     }));
 
-  test('the index record is not counted by count()', () =>
+  test('count() does not count a user\'s index record', () =>
     withStore(suite, async (store) => {
       const index = new UserIndex(store, IDLE);
       await writeSessions(store, index, randomUser(), 2);

@@ -76,6 +76,20 @@ export async function waitPast(suite: Suite, deadline: number): Promise<void> {
   while (Date.now() < target) await sleep(target - Date.now());
 }
 
+/** A deadline far enough ahead never to pass during a test. */
+export const HOUR = 3_600_000;
+/** Lifetime of an entry meant to expire: long enough for its one write to land on a loaded machine. */
+export const SHORT_MS = 250;
+/** Lifetime of an entry that must still be live for a second operation (a write, then a touch). */
+export const TWO_STEP_MS = 750;
+
+/** Creates `key` expiring `ms` after the moment just before the write; resolves that deadline. */
+export async function createExpiring(store: SessionStore, key: string, value: string, ms = SHORT_MS): Promise<number> {
+  const expiresAt = inMs(ms);
+  assert.equal(await store.create(key, value, expiresAt), true);
+  return expiresAt;
+}
+
 /** Resolves after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

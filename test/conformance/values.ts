@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Suite } from './util.js';
-import { assertEntry, inMs, randomKey, withStore } from './util.js';
-
-const HOUR = 3_600_000;
+import { HOUR, assertEntry, inMs, randomKey, withStore } from './util.js';
 
 // Texts a store that parses or re-encodes values would change: cjson turns [] into {} and rounds
 // big integers, jsonb reorders keys, drops duplicates and normalizes spacing and escapes.
