@@ -15,7 +15,8 @@ export type { ConformanceOptions, MakeStore, MakeStoreOptions, TestFn } from './
 const DEFAULT_TIMEOUT_MS = 20_000;
 
 /**
- * Registers the cross-store conformance tests for a SessionStore through the injected `it`.
+ * Registers the cross-store conformance tests for a SessionStore through the injected `it`
+ * (vitest's, jest's or node:test's): `runStoreConformance(it, ({ prefix }) => createMyStore({ prefix }))`.
  * Each test builds its own store with `makeStore({ prefix })` under a random prefix, and clears and closes it.
  */
 export function runStoreConformance(it: TestFn, makeStore: MakeStore, options: ConformanceOptions = {}): void {

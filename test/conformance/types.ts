@@ -12,7 +12,10 @@ export interface MakeStoreOptions {
 export type MakeStore = (options: MakeStoreOptions) => SessionStore | Promise<SessionStore>;
 
 /**
- * Switches for `runStoreConformance`. Every behaviour group is on unless set to `false`.
+ * Switches for `runStoreConformance(it, makeStore, options)`. Every behaviour group is on unless
+ * set to `false`. Each test builds a fresh store under a random prefix, uses random keys, and
+ * clears and closes the store when it ends, so tests share no state and may run against a shared
+ * server. Expiry tests wait a few hundred ms; the whole suite takes a few seconds per store.
  */
 export interface ConformanceOptions {
   /** get/create/delete round trips, 64 KiB and unicode values. @default true */
@@ -25,13 +28,20 @@ export interface ConformanceOptions {
   conditional?: boolean;
   /** Two prefixes on one backend never see or delete each other's entries. @default true */
   isolation?: boolean;
-  /** Values are opaque text: JSON-looking strings and big integers round-trip byte-exactly. @default true */
+  /**
+   * Values are opaque text: JSON-looking strings and big integers round-trip byte-exactly and
+   * update() compares exact text. The empty string is not tested: the core never writes one. @default true
+   */
   values?: boolean;
-  /** prune() deletes expired entries only and reports how many; count() counts live sessions only. @default true */
+  /**
+   * prune() deletes expired entries only and resolves exactly how many (a store with
+   * `capabilities.nativeExpiry` may resolve fewer: its backend got there first); count() counts
+   * live session records only, never index records (keys with `:`). @default true
+   */
   prune?: boolean;
   /** After close(), every operation rejects with ERR_KVSESSION_STORE_CLOSED; close() twice is fine. @default true */
   close?: boolean;
-  /** The per-user index (UserIndex) works over the store: bind, list, destroyAll. @default true */
+  /** kvsession's per-user index ("log out everywhere") works over the store: bind, list, destroyAll. @default true */
   userIndex?: boolean;
   /**
    * Race tests: concurrent creates, lost-update CAS loops, delete racing update, concurrent binds.
