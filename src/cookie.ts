@@ -86,6 +86,7 @@ export function serializeSessionCookie(
       ? {}
       : maxAgeMs <= 0
         ? { maxAge: 0, expires: new Date(0) }
-        : { maxAge: Math.floor(maxAgeMs / 1000) }),
+        : // Rounded up: Max-Age=0 would delete a cookie whose session still has up to a second to live.
+          { maxAge: Math.ceil(maxAgeMs / 1000) }),
   });
 }
