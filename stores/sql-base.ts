@@ -109,6 +109,7 @@ export class SqlStore implements SessionStore {
   readonly #prefixLength: number;
   #connection: Promise<SqlConnection> | undefined;
   #closing: Promise<void> | undefined;
+  readonly #inflight = new Set<Promise<unknown>>();
 
   /** Builds the store; nothing connects until the first operation. */
   constructor(dialect: SqlDialect, table: string, options: StoreOptions) {
@@ -171,6 +172,9 @@ export class SqlStore implements SessionStore {
   }
 
   async #release(): Promise<void> {
+    // Operations already under way finish first (each is bounded by the client timeouts), so a
+    // graceful shutdown does not lose the last saves.
+    await Promise.allSettled(this.#inflight);
     const pending = this.#connection;
     this.#connection = undefined;
     if (pending === undefined) return;
@@ -184,12 +188,14 @@ export class SqlStore implements SessionStore {
 
   async #run(what: string, sql: string, params: readonly unknown[]): Promise<readonly SqlRow[]> {
     if (this.#closing) throw this.#closedError();
+    const op = this.#connect().then((connection) => connection.query(sql, params));
+    this.#inflight.add(op);
     try {
-      const connection = await this.#connect();
-      if (this.#closing) throw this.#closedError();
-      return await connection.query(sql, params);
+      return await op;
     } catch (err) {
-      throw this.#closing ? this.#closedError() : storeUnavailable(err, what);
+      throw storeUnavailable(err, what);
+    } finally {
+      this.#inflight.delete(op);
     }
   }
 

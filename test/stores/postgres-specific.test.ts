@@ -169,6 +169,15 @@ await describeWithServer('postgres store specifics', DATABASE_URL, () => {
     }
   }, 10_000);
 
+  it('close() lets operations already under way finish, then rejects later ones with ERR_KVSESSION_STORE_CLOSED', async () => {
+    const s = store();
+    await s.create('k', 'v', Date.now() + HOUR);
+    const underWay = [s.get('k'), s.touch('k', Date.now() + 2 * HOUR), s.create('k2', 'w', Date.now() + HOUR)];
+    await s.close();
+    expect((await Promise.all(underWay)).map((r) => (typeof r === 'object' ? r.value : r))).toEqual(['v', true, true]);
+    expect(await rejection(s.get('k'))).toMatchObject({ name: 'KvSessionError', code: 'ERR_KVSESSION_STORE_CLOSED' });
+  });
+
   it('createPostgresStore() with a non-postgres URL, unsafe table or bad max throws a coded error at once', () => {
     expect(() => createPostgresStore('mysql://x')).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_STORE_URL' }));
     expect(() => createPostgresStore({ url: DATABASE_URL, table: 'x"; DROP TABLE y; --' })).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }));

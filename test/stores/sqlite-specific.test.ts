@@ -136,6 +136,15 @@ describe('sqlite store specifics', () => {
     expect(await s.create('k', 'v', Date.now() + HOUR)).toBe(true);
   });
 
+  it('close() lets operations already under way finish, then rejects later ones with ERR_KVSESSION_STORE_CLOSED', async () => {
+    const s = store({ url: 'sqlite://:memory:' });
+    await s.create('k', 'v', Date.now() + HOUR);
+    const underWay = [s.get('k'), s.touch('k', Date.now() + 2 * HOUR), s.create('k2', 'w', Date.now() + HOUR)];
+    await s.close();
+    expect((await Promise.all(underWay)).map((r) => (typeof r === 'object' ? r.value : r))).toEqual(['v', true, true]);
+    expect(await rejection(s.get('k'))).toMatchObject({ name: 'KvSessionError', code: 'ERR_KVSESSION_STORE_CLOSED' });
+  });
+
   it('createSqliteStore() with a non-sqlite URL or an unsafe table name throws a coded error at once', () => {
     expect(() => createSqliteStore('sqlite://')).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_STORE_URL' }));
     expect(() => createSqliteStore('redis://x')).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_STORE_URL' }));
