@@ -1,24 +1,35 @@
 import type { SessionStore } from './store.js';
 
-/** A running background pruner; `stop()` ends it. */
+/** A running background pruner. */
 export interface Pruner {
-  stop(): void;
+  /** Stops scheduling runs; resolves once a run already in flight has settled, so the store can be closed safely. */
+  stop(): Promise<void>;
 }
 
 /**
  * Prunes expired records every `intervalMs`, each run delayed by up to 25% random jitter so
  * several app instances started together do not sweep in lockstep. The timer is unref'd: it
- * never keeps the process alive. Failures are reported to `onError` and the next run still happens.
+ * never keeps the process alive. Failures are reported to `onError` and the next run still happens;
+ * a run that fails because the pruner was stopped meanwhile (store closing) is not reported.
  */
 export function startPruner(store: SessionStore, intervalMs: number, onError: (err: unknown) => void): Pruner {
   let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
   let stopped = false;
+  const run = async (): Promise<void> => {
+    try {
+      await store.prune();
+    } catch (err) {
+      if (!stopped) onError(err);
+    }
+  };
   const schedule = (): void => {
     if (stopped) return;
     const delay = intervalMs + Math.floor(Math.random() * intervalMs * 0.25);
     timer = setTimeout(() => {
-      store.prune().then(schedule, (err: unknown) => {
-        onError(err);
+      timer = undefined;
+      running = run().finally(() => {
+        running = undefined;
         schedule();
       });
     }, delay);
@@ -26,9 +37,11 @@ export function startPruner(store: SessionStore, intervalMs: number, onError: (e
   };
   schedule();
   return {
-    stop(): void {
+    async stop(): Promise<void> {
       stopped = true;
       if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      await running;
     },
   };
 }
