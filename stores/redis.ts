@@ -20,9 +20,7 @@ interface RedisClient {
   once(event: 'ready' | 'error', listener: () => void): unknown;
   destroy(): void;
 }
-interface RedisDriver {
-  createClient(options: object): unknown;
-}
+type RedisDriver = { createClient(options: object): unknown };
 
 // Values are compared and returned as raw strings inside Lua, never decoded with cjson
 // (which turns [] into {} and rounds big integers).
@@ -42,6 +40,7 @@ export class RedisStore implements SessionStore {
   readonly #timeout: number;
   readonly #inflight = new Set<Promise<unknown>>();
   #client: Promise<RedisClient> | undefined;
+  #raw: RedisClient | undefined;
   #lastError: unknown;
   #closed = false;
 
@@ -107,11 +106,11 @@ export class RedisStore implements SessionStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    // Every operation is bounded by the timeout, so waiting for them is bounded too.
+    // Operations are bounded by the timeout, so waiting for them is bounded too. The client is
+    // taken from #raw, not #client: a first connection stuck on a stalled server never settles.
     await Promise.allSettled([...this.#inflight]);
-    const client = await this.#client?.catch(() => undefined);
     try {
-      client?.destroy();
+      this.#raw?.destroy();
     } catch {
       // already closed
     }
@@ -148,9 +147,12 @@ export class RedisStore implements SessionStore {
   /** One Redis round trip, bounded by the timeout, failing only with coded errors. */
   #run<T>(what: string, op: (client: RedisClient) => Promise<T>): Promise<T> {
     this.#assertOpen();
+    const deadline = performance.now() + this.#timeout;
     const pending = withTimeout(this.name, what, this.#timeout, async () => {
       const client = await (this.#client ??= this.#connect());
       this.#assertOpen();
+      // The caller has already been told "timeout": a write sent now would land unannounced.
+      if (performance.now() >= deadline) throw new Error('gave up waiting for the first connection');
       if (!client.isReady) {
         // node-redis would reject with a bare "client is offline"; the connection error says why.
         const why = this.#lastError instanceof Error ? this.#lastError.message : 'not connected';
@@ -170,6 +172,7 @@ export class RedisStore implements SessionStore {
   /** Creates the client and waits for its first connection attempt, whatever its outcome. */
   async #connect(): Promise<RedisClient> {
     const driver = await loadDriver<RedisDriver>('@keyv/redis', 'redis');
+    this.#assertOpen();
     const client = driver.createClient({
       url: this.#url,
       // Commands issued while disconnected fail at once instead of queueing for the whole outage;
@@ -182,6 +185,7 @@ export class RedisStore implements SessionStore {
         reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000) + Math.floor(Math.random() * 50),
       },
     }) as RedisClient;
+    this.#raw = client;
     // Without a listener, node-redis's error events would crash the process.
     client.on('error', (err) => {
       this.#lastError = err;
@@ -207,10 +211,7 @@ export function createRedisStore(options: string | RedisStoreOptions = {}): Redi
   return new RedisStore(typeof options === 'string' ? { url: options } : options);
 }
 
-interface Script {
-  readonly source: string;
-  readonly sha: string;
-}
+type Script = { readonly source: string; readonly sha: string };
 
 function script(source: string): Script {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
@@ -225,12 +226,7 @@ function pxat(expiresAt: number): string {
 }
 
 function checkUrl(url: string): string {
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(url);
-  } catch {
-    parsed = undefined;
-  }
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
   if (parsed === undefined || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') || !/^\/?\d*$/.test(parsed.pathname)) {
     throw new KvSessionError(
       'ERR_KVSESSION_BAD_STORE_URL',
