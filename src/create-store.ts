@@ -4,6 +4,8 @@ import { KvSessionError } from './errors.js';
 import { createMemoryStore } from '../stores/memory.js';
 import { createKeyvStore } from '../stores/keyv.js';
 import { createFileStore } from '../stores/file.js';
+import { createSqliteStore } from '../stores/sqlite.js';
+import { createPostgresStore } from '../stores/postgres.js';
 
 /** The URL schemes createStore understands. */
 export const STORE_SCHEMES = ['memory', 'file', 'sqlite', 'redis', 'rediss', 'postgres', 'postgresql'] as const;
@@ -26,6 +28,11 @@ export function createStore(url: string, options: StoreOptions = {}): SessionSto
       return createMemoryStore(options);
     case 'file':
       return createFileStore({ ...options, url });
+    case 'sqlite':
+      return createSqliteStore({ ...options, url });
+    case 'postgres':
+    case 'postgresql':
+      return createPostgresStore({ ...options, url });
     default:
       throw new KvSessionError(
         'ERR_KVSESSION_UNKNOWN_STORE',

@@ -3,12 +3,25 @@ import { createMemoryStore } from '../../stores/memory.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 import { createFileStore } from '../../stores/file.js';
-import { randomPrefix } from './services.js';
+import { createSqliteStore } from '../../stores/sqlite.js';
+import { createPostgresStore } from '../../stores/postgres.js';
+import { DATABASE_URL, RUN_ID, probeTcp, randomPrefix } from './services.js';
 
 // One directory per test process; stores inside it are isolated by prefix, like on a shared server.
 const fileDir = mkdtempSync(join(tmpdir(), 'kvsession-test-'));
 process.once('exit', () => rmSync(fileDir, { recursive: true, force: true }));
+// One Postgres table per test process, dropped when the file's tests end.
+const pgTable = `kvsession_reg_${RUN_ID}`;
+afterAll(async () => {
+  if ((await probeTcp(DATABASE_URL)) !== undefined) return;
+  const { default: pg } = await import('pg');
+  const client = new pg.Client(DATABASE_URL);
+  await client.connect();
+  await client.query(`DROP TABLE IF EXISTS ${pgTable}`);
+  await client.end();
+});
 
 /** One built-in store as the cross-store tests see it. */
 export interface StoreUnderTest {
@@ -24,4 +37,14 @@ export interface StoreUnderTest {
 export const STORES_UNDER_TEST: readonly StoreUnderTest[] = [
   { name: 'memory', serverUrl: undefined, make: (prefix = randomPrefix('mem')) => createMemoryStore({ prefix }) },
   { name: 'file', serverUrl: undefined, make: (prefix = randomPrefix('file')) => createFileStore({ dir: fileDir, prefix }) },
+  {
+    name: 'sqlite',
+    serverUrl: undefined,
+    make: (prefix = randomPrefix('sqlite')) => createSqliteStore({ url: `sqlite://${join(fileDir, 'sessions.db')}`, prefix }),
+  },
+  {
+    name: 'postgres',
+    serverUrl: DATABASE_URL,
+    make: (prefix = randomPrefix('pg')) => createPostgresStore({ url: DATABASE_URL, table: pgTable, prefix, max: 4 }),
+  },
 ];
