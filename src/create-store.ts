@@ -6,6 +6,7 @@ import { createKeyvStore } from '../stores/keyv.js';
 import { createFileStore } from '../stores/file.js';
 import { createSqliteStore } from '../stores/sqlite.js';
 import { createPostgresStore } from '../stores/postgres.js';
+import { createRedisStore } from '../stores/redis.js';
 
 /** The URL schemes createStore understands. */
 export const STORE_SCHEMES = ['memory', 'file', 'sqlite', 'redis', 'rediss', 'postgres', 'postgresql'] as const;
@@ -30,6 +31,9 @@ export function createStore(url: string, options: StoreOptions = {}): SessionSto
       return createFileStore({ ...options, url });
     case 'sqlite':
       return createSqliteStore({ ...options, url });
+    case 'redis':
+    case 'rediss':
+      return createRedisStore({ ...options, url });
     case 'postgres':
     case 'postgresql':
       return createPostgresStore({ ...options, url });

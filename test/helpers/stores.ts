@@ -7,7 +7,8 @@ import { afterAll } from 'vitest';
 import { createFileStore } from '../../stores/file.js';
 import { createSqliteStore } from '../../stores/sqlite.js';
 import { createPostgresStore } from '../../stores/postgres.js';
-import { DATABASE_URL, RUN_ID, probeTcp, randomPrefix } from './services.js';
+import { createRedisStore } from '../../stores/redis.js';
+import { DATABASE_URL, REDIS_URL, RUN_ID, probeTcp, randomPrefix } from './services.js';
 
 // One directory per test process; stores inside it are isolated by prefix, like on a shared server.
 const fileDir = mkdtempSync(join(tmpdir(), 'kvsession-test-'));
@@ -42,6 +43,7 @@ export const STORES_UNDER_TEST: readonly StoreUnderTest[] = [
     serverUrl: undefined,
     make: (prefix = randomPrefix('sqlite')) => createSqliteStore({ url: `sqlite://${join(fileDir, 'sessions.db')}`, prefix }),
   },
+  { name: 'redis', serverUrl: REDIS_URL, make: (prefix = randomPrefix('redis')) => createRedisStore({ url: REDIS_URL, prefix }) },
   {
     name: 'postgres',
     serverUrl: DATABASE_URL,
