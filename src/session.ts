@@ -4,7 +4,7 @@ import type { StoreEntry } from './store.js';
 import type { SessionData } from './types.js';
 import type { Encoded } from './serializer.js';
 import type { SessionRecord } from './record.js';
-import { KvSessionError, storeUnavailable } from './errors.js';
+import { KvSessionError, isKvSessionError, storeUnavailable } from './errors.js';
 import { encodeValue, decodeValue } from './serializer.js';
 import { encodeRecord, decodeRecord } from './record.js';
 import { createSessionId, storeKeyFor, handleFor } from './id.js';
@@ -165,7 +165,15 @@ export class Session {
   async commit(): Promise<CookieAction> {
     // A failed load was already reported to the handler that asked; never report it twice.
     if (this.#loadFailed) return { kind: 'none' };
-    if (this.#loading !== undefined || this.#changes.size > 0 || this.#cleared) await this.save();
+    try {
+      if (this.#loading !== undefined || this.#changes.size > 0 || this.#cleared) await this.save();
+    } catch (err) {
+      // Under 'anonymous' a store failure never fails the response: the changes are dropped, as a degraded session's are.
+      if (this.#ctx.onStoreError !== 'anonymous' || !isStoreFailure(err)) throw err;
+      this.#degraded = true;
+      this.#reset();
+      this.#cookie = { kind: 'none' };
+    }
     const action = this.#cookie;
     this.#cookie = { kind: 'none' };
     return action;
@@ -208,7 +216,8 @@ export class Session {
     const now = this.#ctx.now();
     if (record === undefined || now >= entry.expiresAt || now >= record.createdAt + this.#ctx.absoluteMs) {
       // Not ours, corrupt, or past a deadline the store did not enforce: drop it so it cannot linger.
-      await this.#ctx.store.delete(key);
+      // Best effort: the record is dead either way and prune removes it later, so a failure here must not fail the request.
+      await this.#ctx.store.delete(key).catch(() => false);
       return;
     }
     this.#id = verdict.id;
@@ -387,6 +396,10 @@ export class Session {
     this.#changes.clear();
     this.#cleared = false;
   }
+}
+
+function isStoreFailure(err: unknown): boolean {
+  return isKvSessionError(err, 'ERR_KVSESSION_STORE_UNAVAILABLE') || isKvSessionError(err, 'ERR_KVSESSION_STORE_TIMEOUT');
 }
 
 function checkKey(key: unknown): void {

@@ -73,9 +73,9 @@ export class CountingStore implements SessionStore {
     else this.#delays.set(op, ms);
   }
 
-  /** Makes `op` (or every op) fail or hang until called again with undefined. */
+  /** Makes `op` fail or hang until called again with undefined; `'all'` means every op but close, so tests can still clean up. */
   fault(op: StoreOp | 'all', fault: Fault | undefined): void {
-    for (const o of op === 'all' ? ALL_OPS : [op]) {
+    for (const o of op === 'all' ? ALL_OPS.filter((x) => x !== 'close') : [op]) {
       if (fault === undefined) this.#faults.delete(o);
       else this.#faults.set(o, fault);
     }
