@@ -6,6 +6,12 @@ import { KvSessionError } from '../src/errors.js';
 // What we hand to keyv: the record text plus its exact deadline. Keyv keeps only a relative TTL
 // (its own `expires` is Date.now() + ttl at write time, a millisecond off when the clock ticks),
 // so the deadline the core asked for travels inside the value and is the one enforced on read.
+/** Options of createKeyvStore. */
+export interface KeyvStoreOptions extends StoreOptions {
+  /** The Keyv adapter deletes expired keys by itself (e.g. @keyv/redis), so background pruning is unnecessary. @default false */
+  nativeExpiry?: boolean;
+}
+
 interface Boxed {
   v: string;
   e: number;
@@ -20,13 +26,14 @@ interface Boxed {
 export class KeyvStore implements SessionStore {
   readonly name = 'keyv';
   readonly prefix: string;
-  readonly capabilities = { atomic: false, nativeExpiry: false } as const;
+  readonly capabilities: { readonly atomic: false; readonly nativeExpiry: boolean };
   readonly #keyv: Keyv;
   #closed = false;
 
   /** Wraps `keyv`; errors are made to throw (keyv's default would report them as "not found"). */
-  constructor(keyv: Keyv, options: StoreOptions = {}) {
+  constructor(keyv: Keyv, options: KeyvStoreOptions = {}) {
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
+    this.capabilities = { atomic: false, nativeExpiry: options.nativeExpiry ?? false };
     this.#keyv = keyv;
     keyv.throwOnErrors = true;
   }
@@ -142,6 +149,6 @@ function hasIterator(store: unknown): store is { iterator(namespace?: string): A
 }
 
 /** Wraps any Keyv instance as a session store (no atomic conditional writes; see KeyvStore). */
-export function createKeyvStore(keyv: Keyv, options: StoreOptions = {}): KeyvStore {
+export function createKeyvStore(keyv: Keyv, options: KeyvStoreOptions = {}): KeyvStore {
   return new KeyvStore(keyv, options);
 }
