@@ -21,7 +21,7 @@ const DEFAULT_TIMEOUT_MS = 20_000;
  */
 export function runStoreConformance(it: TestFn, makeStore: MakeStore, options: ConformanceOptions = {}): void {
   const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const suite: Suite = { it, makeStore, options, test: (name, fn) => it(name, fn, timeout) };
+  const suite: Suite = { makeStore, options, test: (name, fn) => it(name, fn, timeout) };
   if (options.basic !== false) basicTests(suite);
   if (options.expiry !== false) expiryTests(suite);
   if (options.touch !== false) touchTests(suite);

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import type { SessionStore } from '../../src/store.js';
-import type { ConformanceOptions, MakeStore, TestFn } from './types.js';
+import type { ConformanceOptions, MakeStore } from './types.js';
 
-/** What every behaviour group receives: the registrar, the factory and the resolved options. */
+/** What every behaviour group receives: the factory, the options and a registrar. */
 export interface Suite {
-  readonly it: TestFn;
   readonly makeStore: MakeStore;
   readonly options: ConformanceOptions;
   /** Registers one test with the suite's timeout. */
