@@ -178,6 +178,24 @@ suite('demo app in Chromium', () => {
       await context.close();
     });
 
+    it('reset drops the counter and "clear data" drops all data, yet both keep the sign-in', async () => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await signIn(page, demo.url, 'clearer');
+      await page.click('#increment');
+      await page.waitForSelector('#count:text-is("1")');
+      await page.click('#reset-count');
+      await page.waitForSelector('#count:text-is("0")');
+      expect(JSON.parse((await page.textContent('#session-data')) ?? '')).toEqual({ name: 'clearer' });
+
+      await page.click('#clear-data');
+      await page.waitForSelector('#session-data:text-is("{}")');
+      // The name was data and is gone; the user binding from login() is not data and stays.
+      expect(await page.textContent('#user-name')).toBe('clearer');
+      expect(await page.locator('#devices li').count()).toBe(1);
+      await context.close();
+    });
+
     it('user input is shown as text, never as markup', async () => {
       const context = await browser.newContext();
       const page = await context.newPage();
