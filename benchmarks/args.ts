@@ -13,19 +13,20 @@ export interface BenchArgs {
   readonly durationSec: number;
   readonly warmupSec: number;
   readonly connections: number;
-  /** Run kvsession servers under --cpu-prof, profiles in benchmarks/results/profiles/. */
+  /** Run every server under --cpu-prof, profiles in benchmarks/results/profiles/. */
   readonly cpuProf: boolean;
   /** Write benchmarks/results/latest.md (off for filtered runs unless --save). */
   readonly save: boolean;
 }
 
 export const USAGE = `usage: node dist/benchmarks/run.js [options]
-  --quick               short cells (2 s, 1 rep): a few minutes
+  --quick               2 reps × 2 s per cell: a few minutes (default: 5 reps × 4 s)
   --micro               micro-benchmarks only       --no-micro   HTTP benchmarks only
   --stores a,b          of ${STORES.join(',')} (bare Express always runs)
   --routes a,b          of ${ROUTES.join(',')}
-  --reps N  --duration S  --warmup S  --connections N
-  --cpu-prof            profile the kvsession servers (results/profiles/*.cpuprofile)
+  --reps N  --duration S  --connections N
+  --warmup S            once per server and route, in the first rep
+  --cpu-prof            profile every server (results/profiles/*.cpuprofile; read with profile-summary.js)
   --save                write results/latest.md even for a filtered run`;
 
 /** Parses argv; throws with USAGE on anything unknown. */
@@ -58,8 +59,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     micro: values.micro ? 'only' : values['no-micro'] ? 'skip' : 'also',
     stores,
     routes,
-    reps: positive(values.reps, quick ? 1 : 3, '--reps'),
-    durationSec: positive(values.duration, quick ? 2 : 5, '--duration'),
+    reps: positive(values.reps, quick ? 2 : 5, '--reps'),
+    durationSec: positive(values.duration, quick ? 2 : 4, '--duration'),
     warmupSec: positive(values.warmup, quick ? 1 : 2, '--warmup'),
     connections: positive(values.connections, 10, '--connections'),
     cpuProf: values['cpu-prof'],

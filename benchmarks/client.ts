@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServerStats } from './servers/harness.js';
 import type { Route } from './contenders.js';
 
@@ -19,6 +20,18 @@ export async function checkRoute(port: number, route: Route, cookie: string | un
   const res = await fetch(`http://127.0.0.1:${port}/${route}`, cookie === undefined ? {} : { headers: { cookie } });
   const body = await res.text();
   if (!res.ok) throw new Error(`/${route} answered ${res.status} ${body.slice(0, 200)}`);
+}
+
+/**
+ * Waits until the server has finished every benchmark request, so that store calls of
+ * requests cut off by the load generator's stop are not counted in the next window.
+ */
+export async function waitIdle(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await readStats(port)).inFlight > 0) {
+    if (Date.now() > deadline) throw new Error(`requests still in flight after ${timeoutMs} ms`);
+    await sleep(20);
+  }
 }
 
 /** Zeroes the server's counters. */

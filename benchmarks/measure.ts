@@ -1,9 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Route } from './contenders.js';
 import type { ServerStats } from './servers/harness.js';
 import type { LoadResult } from './load.js';
 import { runLoad } from './load.js';
-import { readStats, resetStats } from './client.js';
+import { readStats, resetStats, waitIdle } from './client.js';
 
 /** One measured cell: a contender on a route in one repetition. */
 export interface Cell {
@@ -15,6 +14,8 @@ export interface Cell {
   readonly stats: ServerStats;
   /** req/s of bare Express measured just before, in the same repetition. */
   readonly bareRps: number | undefined;
+  /** Server CPU µs per request of that same bare-Express cell. */
+  readonly bareCpuPerRequest: number | undefined;
 }
 
 export interface CellSettings {
@@ -23,19 +24,21 @@ export interface CellSettings {
   readonly warmupSec: number;
 }
 
-/** Warms up, zeroes the server's counters, loads the route, then reads what the server counted. */
+/** Warms up (when `warmup`), zeroes the server's counters, loads the route, then reads what the server counted. */
 export async function measureCell(
   port: number,
   route: Route,
   cookies: readonly string[],
   settings: CellSettings,
+  warmup: boolean,
 ): Promise<{ load: LoadResult; stats: ServerStats }> {
   const url = `http://127.0.0.1:${port}/${route}`;
   const spec = { url, connections: settings.connections, cookies };
-  await runLoad({ ...spec, durationSec: settings.warmupSec });
+  if (warmup) await runLoad({ ...spec, durationSec: settings.warmupSec });
+  await waitIdle(port);
   await resetStats(port);
   const load = await runLoad({ ...spec, durationSec: settings.durationSec });
-  // Let requests still in flight when the load stopped finish, so their store calls are counted with them.
-  await sleep(100);
+  // Requests cut off when the load stopped still finish on the server: count their store calls with them.
+  await waitIdle(port);
   return { load, stats: await readStats(port) };
 }

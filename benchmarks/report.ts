@@ -31,17 +31,17 @@ export function renderReport(input: ReportInput): string {
 /** The results table. */
 export function httpTable(rows: readonly Row[]): string {
   const lines = [
-    '| route | contender | req/s | p99 ms | × bare | × express-session | store ops/req (read + write + delete) | failed |',
-    '|---|---|---:|---:|---:|---:|---|---:|',
+    '| route | contender | req/s | p99 ms | × bare | × express-session | CPU µs/req | × bare by CPU | store ops/req (read + write + delete) | failed |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---|---:|',
   ];
   for (const r of rows) {
     if (r.unavailable !== undefined) {
-      lines.push(`| /${r.route} | ${r.contender} | unavailable: ${escape(r.unavailable)} | | | | | |`);
+      lines.push(`| /${r.route} | ${r.contender} | unavailable: ${escape(r.unavailable)} | | | | | | | |`);
       continue;
     }
     const ops = r.library === 'bare' ? '—' : `${(r.reads + r.writes + r.deletes).toFixed(2)} (${r.reads.toFixed(2)} + ${r.writes.toFixed(2)} + ${r.deletes.toFixed(2)})`;
     lines.push(
-      `| /${r.route} | ${r.contender} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p99Ms.toFixed(1)} | ${fixed(r.vsBare)} | ${r.library === 'kvsession' ? fixed(r.vsExpressSession) : ''} | ${ops} | ${r.failures} |`,
+      `| /${r.route} | ${r.contender} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p99Ms.toFixed(1)} | ${fixed(r.vsBare)} | ${r.library === 'kvsession' ? fixed(r.vsExpressSession) : ''} | ${Math.round(r.cpuMicrosPerRequest)} | ${fixed(r.cpuVsBare)} | ${ops} | ${r.failures} |`,
     );
   }
   return lines.join('\n');
@@ -59,6 +59,7 @@ export function verdictList(verdicts: readonly Verdict[]): string {
 const METHOD = `- Each server runs in its own process (\`benchmarks/servers/\`); autocannon runs in the orchestrator. Every cell is warmed up, then measured.
 - Sessions are created by a setup request first; each connection then sends its own session's cookie on every request.
 - In each repetition, bare Express is measured right before each store's pair of contenders, and the pair's order alternates between repetitions, so drift cancels in the ratios. × bare and × express-session are medians of per-repetition ratios.
+- CPU µs/req is the server process's user + system CPU time over the measured window divided by requests served; "× bare by CPU" is bare Express's CPU µs/req ÷ the contender's. It is what the req/s ratio would be for a CPU-bound server, and a busy machine distorts it far less than req/s; it leaves out the CPU a store backend (Redis, PostgreSQL) spends in its own process.
 - Store ops are counted inside the servers (a counting wrapper around the kvsession store; express-session's store get/set/touch/destroy wrapped) over the measured window, divided by requests served. Each counted call is one backend round trip for these stores.
 - express-session runs with \`resave: false, saveUninitialized: false\`; kvsession with its defaults. SQLite databases are in WAL mode.
 - Targets are evaluated here and reported, never asserted: numbers from a busy machine are noisy.`;

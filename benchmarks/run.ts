@@ -10,7 +10,7 @@ import { bareContender, storeContenders } from './contenders.js';
 import { measureCell } from './measure.js';
 import { startServer } from './spawn.js';
 import { checkRoute, createSessions } from './client.js';
-import { summarize } from './summary.js';
+import { cpuPerRequest, summarize } from './summary.js';
 import { judge } from './targets.js';
 import { renderReport } from './report.js';
 import { currentLoad, machineInfo } from './machine.js';
@@ -30,6 +30,8 @@ interface RunState {
   /** Contender id → why it could not be (fully) measured. */
   readonly unavailable: Map<string, string>;
   readonly cells: Cell[];
+  /** `${contender}/${route}` already warmed up: servers live for the whole run, so once is enough. */
+  readonly warmed: Set<string>;
 }
 
 async function main(): Promise<void> {
@@ -43,7 +45,7 @@ async function main(): Promise<void> {
   }
   const machine = machineInfo();
   if (args.micro === 'only') {
-    process.stdout.write(`${micro(args)}\n`);
+    process.stdout.write(`${await micro(args)}\n`);
     return;
   }
   const place: RunPlace = {
@@ -55,12 +57,12 @@ async function main(): Promise<void> {
   const bare = bareContender();
   const groups = args.stores.map((store) => storeContenders(store, place));
   const contenders = [bare, ...groups.flat()];
-  const run: RunState = { args, live: new Map(), unavailable: new Map(), cells: [] };
+  const run: RunState = { args, live: new Map(), unavailable: new Map(), cells: [], warmed: new Set() };
   try {
     for (const c of contenders) await start(c, run);
-    const perCell = args.warmupSec + args.durationSec + 0.3;
-    const count = args.reps * args.routes.length * (groups.length * 3 || 1);
-    log(`${count} cells × ${perCell.toFixed(1)} s ≈ ${Math.ceil((count * perCell) / 60)} min`);
+    const perRep = args.routes.length * (groups.length * 3 || 1);
+    const seconds = perRep * (args.reps * (args.durationSec + 0.3) + args.warmupSec);
+    log(`${perRep * args.reps} cells ≈ ${Math.ceil(seconds / 60)} min`);
     for (let rep = 0; rep < args.reps; rep++) {
       for (const route of args.routes) {
         if (groups.length === 0) await cell(run, bare, route, rep, undefined);
@@ -68,7 +70,7 @@ async function main(): Promise<void> {
           const base = await cell(run, bare, route, rep, undefined);
           // Alternate the pair's order so neither library always runs on a warmer (or busier) machine.
           const pair = rep % 2 === 0 ? group : [group[1], group[0]];
-          for (const c of pair) await cell(run, c, route, rep, base?.load.rps);
+          for (const c of pair) await cell(run, c, route, rep, base);
         }
       }
     }
@@ -78,15 +80,14 @@ async function main(): Promise<void> {
   }
   machine.loadAfter = currentLoad();
   const rows = summarize(run.cells, contenders, args.routes, run.unavailable);
-  const report = renderReport({ args, machine, rows, verdicts: judge(rows), micro: args.micro === 'also' ? micro(args) : undefined });
+  const report = renderReport({ args, machine, rows, verdicts: judge(rows), micro: args.micro === 'also' ? await micro(args) : undefined });
   process.stdout.write(`\n${report}`);
   if (args.save) await save(report, machine.date);
 }
 
 /** Starts a contender and gives it its sessions; any failure makes it "unavailable", never a crash. */
 async function start(c: Contender, { args, live, unavailable }: RunState): Promise<void> {
-  const profile = args.cpuProf && c.library === 'kvsession';
-  const execArgv = profile ? ['--cpu-prof', '--cpu-prof-dir', join(resultsDir(), 'profiles'), '--cpu-prof-name', `${c.id.replace(/\W+/g, '-')}-${Date.now()}.cpuprofile`] : [];
+  const execArgv = args.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', join(resultsDir(), 'profiles'), '--cpu-prof-name', `${c.id.replace(/\W+/g, '-')}-${Date.now()}.cpuprofile`] : [];
   const started = await startServer(c, execArgv);
   if (!started.ok) {
     unavailable.set(c.id, started.reason);
@@ -109,19 +110,30 @@ async function start(c: Contender, { args, live, unavailable }: RunState): Promi
 
 /** Measures one cell; a contender that fails mid-run is stopped and reported, the run goes on. */
 async function cell(
-  { args, live, unavailable, cells }: RunState,
+  { args, live, unavailable, cells, warmed }: RunState,
   c: Contender,
   route: Route,
   rep: number,
-  bareRps: number | undefined,
+  bare: Cell | undefined,
 ): Promise<Cell | undefined> {
   const l = live.get(c.id);
   if (l === undefined) return undefined;
   try {
-    const { load, stats } = await measureCell(l.server.port, route, l.cookies, args);
-    const measured: Cell = { contender: c.id, route, rep, load, stats, bareRps: c.library === 'bare' ? load.rps : bareRps };
+    const key = `${c.id}/${route}`;
+    const { load, stats } = await measureCell(l.server.port, route, l.cookies, args, !warmed.has(key));
+    warmed.add(key);
+    const isBare = c.library === 'bare';
+    const measured: Cell = {
+      contender: c.id,
+      route,
+      rep,
+      load,
+      stats,
+      bareRps: isBare ? load.rps : bare?.load.rps,
+      bareCpuPerRequest: isBare ? stats.cpuMicros / Math.max(1, stats.served) : bare === undefined ? undefined : cpuPerRequest(bare),
+    };
     cells.push(measured);
-    log(`rep ${rep + 1}/${args.reps} /${route} ${c.id}: ${Math.round(load.rps)} req/s, p99 ${load.p99Ms} ms${load.failures > 0 ? `, ${load.failures} failed` : ''}`);
+    log(`rep ${rep + 1}/${args.reps} /${route} ${c.id}: ${Math.round(load.rps)} req/s, p99 ${load.p99Ms} ms, ${Math.round(stats.cpuMicros / Math.max(1, stats.served))} µs CPU/req${load.failures > 0 ? `, ${load.failures} failed` : ''}`);
     return measured;
   } catch (err) {
     unavailable.set(c.id, `failed on /${route}: ${err instanceof Error ? err.message : String(err)}`);
@@ -131,8 +143,8 @@ async function cell(
   }
 }
 
-function micro(args: BenchArgs): string {
-  const { results, sessionBytes } = runMicro(args.mode === 'quick' ? 300 : 1000);
+async function micro(args: BenchArgs): Promise<string> {
+  const { results, sessionBytes } = await runMicro(args.mode === 'quick' ? 300 : 1000);
   return microTable(results, sessionBytes);
 }
 

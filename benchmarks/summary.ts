@@ -15,6 +15,10 @@ export interface Row {
   readonly vsBare: number;
   /** Median over repetitions of req/s ÷ express-session's on the same store (kvsession rows only). */
   readonly vsExpressSession: number;
+  /** Server process CPU time per served request, µs. */
+  readonly cpuMicrosPerRequest: number;
+  /** Median over repetitions of bare Express's CPU µs/request ÷ this one's: the req/s ratio a CPU-bound server would reach. */
+  readonly cpuVsBare: number;
   /** Store calls per served request, by kind. */
   readonly reads: number;
   readonly writes: number;
@@ -59,6 +63,8 @@ export function summarize(
             return es === undefined ? NaN : cell.load.rps / es.load.rps;
           }),
         ),
+        cpuMicrosPerRequest: served === 0 ? NaN : sum(mine.map((cell) => cell.stats.cpuMicros)) / served,
+        cpuVsBare: median(mine.map((cell) => (cell.bareCpuPerRequest === undefined ? NaN : cell.bareCpuPerRequest / cpuPerRequest(cell)))),
         reads: perRequest(READS),
         writes: perRequest(WRITES),
         deletes: perRequest(DELETES),
@@ -68,6 +74,11 @@ export function summarize(
     }
   }
   return rows;
+}
+
+/** Server CPU µs per request in one cell. */
+export function cpuPerRequest(cell: Cell): number {
+  return cell.stats.served === 0 ? NaN : cell.stats.cpuMicros / cell.stats.served;
 }
 
 /** Median of the finite values, NaN when there are none. */

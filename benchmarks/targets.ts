@@ -28,13 +28,13 @@ export function judge(rows: readonly Row[]): Verdict[] {
     switch (row.route) {
       case 'none':
         out.push(check(`${who}: 0 store ops`, opsText(row), ops <= SLACK));
-        out.push(check(`${who}: ≥ 0.95 × bare`, ratio(row.vsBare) + failed, row.vsBare >= 0.95 && row.failures === 0));
+        out.push(check(`${who}: ≥ 0.95 × bare`, withCpu(row) + failed, row.vsBare >= 0.95 && row.failures === 0));
         break;
       case 'read': {
         out.push(check(`${who}: 1 read, 0 writes`, opsText(row), Math.abs(row.reads - 1) <= SLACK && row.writes + row.deletes <= SLACK));
         const floor = row.store === undefined ? undefined : READ_FLOOR[row.store];
         if (floor !== undefined) {
-          out.push(check(`${who}: ≥ ${floor.toFixed(2)} × bare`, ratio(row.vsBare) + failed, row.vsBare >= floor && row.failures === 0));
+          out.push(check(`${who}: ≥ ${floor.toFixed(2)} × bare`, withCpu(row) + failed, row.vsBare >= floor && row.failures === 0));
         }
         break;
       }
@@ -62,4 +62,8 @@ export function opsText(row: Row): string {
 
 function ratio(x: number): string {
   return Number.isFinite(x) ? `${x.toFixed(2)}×` : '—';
+}
+
+function withCpu(row: Row): string {
+  return `${ratio(row.vsBare)} (by CPU ${ratio(row.cpuVsBare)})`;
 }

@@ -8,6 +8,10 @@ export type ServerMessage = { type: 'ready'; port: number } | { type: 'unavailab
 /** What /__stats answers: requests served on the benchmark routes and store calls by method. */
 export interface ServerStats {
   served: number;
+  /** Benchmark requests begun and not yet finished; counters are only read or reset at 0. */
+  inFlight: number;
+  /** Process CPU time (user + system, µs) since the last reset: work per request, which a busy machine distorts far less than req/s. */
+  cpuMicros: number;
   ops: Record<string, number>;
 }
 
@@ -27,18 +31,28 @@ export const BENCH_SECRET = 'kvsession-benchmark-secret-0123456789abcdef';
  * counters never goes through (and is never counted by) a session middleware.
  */
 export function createBenchApp(): { app: Express; stats: ServerStats } {
-  const stats: ServerStats = { served: 0, ops: {} };
+  const stats: ServerStats = { served: 0, inFlight: 0, cpuMicros: 0, ops: {} };
+  let cpuBase = process.cpuUsage();
   const app = express();
   app.get('/__stats', (_req, res) => {
+    const cpu = process.cpuUsage(cpuBase);
+    stats.cpuMicros = cpu.user + cpu.system;
     res.json(stats);
   });
   app.post('/__stats/reset', (_req, res) => {
     stats.served = 0;
     stats.ops = {};
+    stats.cpuMicros = 0;
+    cpuBase = process.cpuUsage();
     res.json(stats);
   });
-  app.use((req: Request, _res: Response, next: NextFunction) => {
-    if (!req.path.startsWith('/__')) stats.served++;
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (!req.path.startsWith('/__')) {
+      stats.served++;
+      stats.inFlight++;
+      // 'close' fires for finished and for aborted responses alike.
+      res.once('close', () => stats.inFlight--);
+    }
     next();
   });
   return { app, stats };
