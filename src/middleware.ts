@@ -70,7 +70,7 @@ export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
     store,
     prune: () => store.prune(),
     async close() {
-      pruner?.stop();
+      await pruner?.stop();
       await store.close();
     },
     listUserSessions: (userId) => ctx.users.list(String(userId)),

@@ -45,8 +45,8 @@ export interface ConformanceOptions {
   userIndex?: boolean;
   /**
    * Race tests: concurrent creates, lost-update CAS loops, delete racing update, concurrent binds.
-   * `false` skips them; `true` runs them whatever the store declares.
-   * @default store.capabilities.atomic (a store declaring `atomic: false` passes them vacuously)
+   * `false` does not register them (say so in your store's docs: overlapping saves may lose data).
+   * @default true
    */
   concurrency?: boolean;
   /**

@@ -57,16 +57,12 @@ async function cleanUp(store: SessionStore): Promise<void> {
 }
 
 /**
- * Registers a race test on a fresh store: not at all when `concurrency: false`; when the option is
- * unset it asserts only on stores declaring `atomic: true`, since the declaration is the promise.
+ * Registers a race test on a fresh store, or not at all when `concurrency: false`. A store that
+ * declares `atomic: false` fails these unless it opts out: a silent pass would be a skip in disguise.
  */
 export function raceTest(suite: Suite, name: string, fn: (store: SessionStore) => Promise<void>): void {
   if (suite.options.concurrency === false) return;
-  suite.test(name, () =>
-    withStore(suite, async (store) => {
-      if (suite.options.concurrency ?? store.capabilities.atomic) await fn(store);
-    }),
-  );
+  suite.test(name, () => withStore(suite, fn));
 }
 
 /** Waits until `Date.now()` has reached `deadline` plus the configured grace (timers can fire early). */
