@@ -61,6 +61,10 @@ export function resolveOptions(options: KvSessionOptions): ResolvedOptions {
   const idleMs = parseDuration(options.idleTimeout ?? '24h', 'idleTimeout');
   const absoluteMs = parseDuration(options.absoluteTimeout ?? '7d', 'absoluteTimeout');
   const touchMs = options.touchInterval === undefined ? Math.ceil(idleMs / 10) : parseDuration(options.touchInterval, 'touchInterval');
+  if (touchMs >= idleMs) {
+    // Reads could then never extend the idle deadline: sessions would die mid-use however active they are.
+    throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', `touchInterval (${touchMs} ms) must be shorter than idleTimeout (${idleMs} ms)`);
+  }
   const storeTimeoutMs = parseDuration(options.storeTimeout ?? 2000, 'storeTimeout');
   const maxSessionBytes = options.maxSessionBytes ?? 65536;
   if (!Number.isInteger(maxSessionBytes) || maxSessionBytes <= 0) {
@@ -72,6 +76,9 @@ export function resolveOptions(options: KvSessionOptions): ResolvedOptions {
   }
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   if (typeof prefix !== 'string') throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'prefix must be a string');
+  if (options.now !== undefined && typeof options.now !== 'function') {
+    throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'now must be a function returning milliseconds since the epoch');
+  }
   return {
     signer,
     store: options.store ?? 'memory://',
