@@ -167,6 +167,19 @@ describe('changes to an existing session', () => {
     expect((await client.get('/get/x')).json()).toEqual({ value: '2' });
   });
 
+  it('clear() then set(key) leaves only the new key, in one update', async () => {
+    const { store, client } = await withSession((app) =>
+      app.post('/clear-set', (req, res) => {
+        req.session.clear();
+        req.session.set('y', 2);
+        res.json({ ok: true });
+      }),
+    );
+    await client.post('/clear-set');
+    expect(store.nonZero()).toEqual({ get: 1, update: 1 });
+    expect((await client.get('/all')).json()).toEqual({ y: 2 });
+  });
+
   it('delete(key) of a missing key writes nothing', async () => {
     const { store, client } = await withSession();
     await client.post('/delete/nope');
