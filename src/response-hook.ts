@@ -73,7 +73,7 @@ function addSetCookie(res: Response, calls: Call[], line: string): void {
     const at = first.args.findIndex((a, i) => i > 0 && a !== null && typeof a === 'object');
     const headers = first.args[at];
     if (Array.isArray(headers)) {
-      first.args[at] = [...(headers as unknown[]), 'Set-Cookie', line];
+      first.args[at] = mergeIntoFlatHeaders(headers as unknown[], line);
       return;
     }
     if (at > 0 && headers !== undefined) {
@@ -88,4 +88,22 @@ function addSetCookie(res: Response, calls: Call[], line: string): void {
     }
   }
   res.append('Set-Cookie', line);
+}
+
+/**
+ * A flat `[name, value, name, value...]` list with every Set-Cookie folded into one pair: Node 20
+ * applies such a list with setHeader, pair by pair, so a second Set-Cookie pair would replace the first.
+ */
+function mergeIntoFlatHeaders(flat: unknown[], line: string): unknown[] {
+  // Malformed (odd-length): left as it is so Node rejects it exactly as it would without us.
+  if (flat.length % 2 !== 0) return flat;
+  const out: unknown[] = [];
+  const cookies: unknown[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const name = flat[i];
+    const value = flat[i + 1];
+    if (typeof name === 'string' && name.toLowerCase() === 'set-cookie') cookies.push(...(Array.isArray(value) ? value : [value]));
+    else out.push(name, value);
+  }
+  return [...out, 'Set-Cookie', [...cookies, line]];
 }

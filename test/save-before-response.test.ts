@@ -109,6 +109,19 @@ describe('the save completes before the response leaves', () => {
     expect((await client.get('/get/x')).json()).toEqual({ value: 'y' });
   });
 
+  it('res.writeHead(status, flat header array with Set-Cookie) keeps both cookies', async () => {
+    const { client } = await setup((app) =>
+      app.post('/head-array', (req, res) => {
+        req.session.set('x', 'y');
+        res.writeHead(200, ['Set-Cookie', 'theme=dark; Path=/', 'Content-Type', 'text/plain']);
+        res.end('ok');
+      }),
+    );
+    const res = await client.request('/head-array', { method: 'POST' });
+    expect(res.body).toBe('ok');
+    expect(res.setCookies.map((c) => c.name).sort()).toEqual(['sid', 'theme']);
+  });
+
   it('res.setHeader(Set-Cookie) by the app is kept next to the session cookie', async () => {
     const { client } = await setup((app) =>
       app.post('/app-cookie', (req, res) => {
