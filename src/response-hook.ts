@@ -72,11 +72,12 @@ function addSetCookie(res: Response, calls: Call[], line: string): void {
   if (first?.method === 'writeHead') {
     const at = first.args.findIndex((a, i) => i > 0 && a !== null && typeof a === 'object');
     const headers = first.args[at];
-    if (Array.isArray(headers)) {
-      first.args[at] = mergeIntoFlatHeaders(headers as unknown[], line);
+    const merged = Array.isArray(headers) ? mergeIntoFlatHeaders(headers as unknown[], line) : undefined;
+    if (merged !== undefined) {
+      first.args[at] = merged;
       return;
     }
-    if (at > 0 && headers !== undefined) {
+    if (at > 0 && headers !== undefined && !Array.isArray(headers)) {
       const object = headers as OutgoingHttpHeaders;
       const name = Object.keys(object).find((k) => k.toLowerCase() === 'set-cookie');
       if (name !== undefined) {
@@ -93,10 +94,10 @@ function addSetCookie(res: Response, calls: Call[], line: string): void {
 /**
  * A flat `[name, value, name, value...]` list with every Set-Cookie folded into one pair: Node 20
  * applies such a list with setHeader, pair by pair, so a second Set-Cookie pair would replace the first.
+ * Undefined when the list has no Set-Cookie (or is malformed, which Node then rejects as usual).
  */
-function mergeIntoFlatHeaders(flat: unknown[], line: string): unknown[] {
-  // Malformed (odd-length): left as it is so Node rejects it exactly as it would without us.
-  if (flat.length % 2 !== 0) return flat;
+function mergeIntoFlatHeaders(flat: unknown[], line: string): unknown[] | undefined {
+  if (flat.length % 2 !== 0) return undefined;
   const out: unknown[] = [];
   const cookies: unknown[] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) {
@@ -105,5 +106,5 @@ function mergeIntoFlatHeaders(flat: unknown[], line: string): unknown[] {
     if (typeof name === 'string' && name.toLowerCase() === 'set-cookie') cookies.push(...(Array.isArray(value) ? value : [value]));
     else out.push(name, value);
   }
-  return [...out, 'Set-Cookie', [...cookies, line]];
+  return cookies.length === 0 ? undefined : [...out, 'Set-Cookie', [...cookies, line]];
 }

@@ -122,6 +122,19 @@ describe('the save completes before the response leaves', () => {
     expect(res.setCookies.map((c) => c.name).sort()).toEqual(['sid', 'theme']);
   });
 
+  it('res.cookie() then res.writeHead(status, flat list without Set-Cookie) keeps both cookies', async () => {
+    const { client } = await setup((app) =>
+      app.post('/cookie-head-array', (req, res) => {
+        res.cookie('theme', 'dark');
+        req.session.set('x', 'y');
+        res.writeHead(200, ['Content-Type', 'text/plain']);
+        res.end('ok');
+      }),
+    );
+    const res = await client.request('/cookie-head-array', { method: 'POST' });
+    expect(res.setCookies.map((c) => c.name).sort()).toEqual(['sid', 'theme']);
+  });
+
   it('res.setHeader(Set-Cookie) by the app is kept next to the session cookie', async () => {
     const { client } = await setup((app) =>
       app.post('/app-cookie', (req, res) => {
