@@ -1,4 +1,5 @@
 import type { Encoded } from './serializer.js';
+import { MAX_DEPTH, nestsDeeperThan } from './serializer.js';
 
 /** A session record as kept in the store (data still in encoded form). */
 export interface SessionRecord {
@@ -28,5 +29,7 @@ export function decodeRecord(text: string): SessionRecord | undefined {
   if (typeof c !== 'number' || !Number.isFinite(c)) return undefined;
   if (u !== undefined && typeof u !== 'string') return undefined;
   if (d === null || typeof d !== 'object' || Array.isArray(d)) return undefined;
+  // Our writes nest at most MAX_DEPTH levels, plus one per tag wrapper; anything deeper came from elsewhere.
+  if (nestsDeeperThan(d, 2 * MAX_DEPTH + 2)) return undefined;
   return { createdAt: c, userId: u, data: d as Record<string, Encoded> };
 }

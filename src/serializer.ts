@@ -6,8 +6,8 @@ export type Encoded = null | boolean | number | string | Encoded[] | { [key: str
 // Tagged values are objects with this single marker key; a user object that happens
 // to have the marker key is itself wrapped, so no user data can be mistaken for a tag.
 const TAG = '$kv';
-// Deeper values would overflow the stack here or in JSON.stringify; fail with a code instead of a RangeError.
-const MAX_DEPTH = 512;
+/** How deep a value may nest: deeper ones would overflow the stack here or in JSON.stringify. */
+export const MAX_DEPTH = 512;
 
 /**
  * Encodes a value into its JSON-ready form, or throws ERR_KVSESSION_NOT_SERIALIZABLE.
@@ -99,4 +99,19 @@ function decodeObject(encoded: { [key: string]: Encoded }): Record<string, unkno
 
 function reject(path: string, why: string): never {
   throw new KvSessionError('ERR_KVSESSION_NOT_SERIALIZABLE', `cannot store ${path}: ${why}`);
+}
+
+/**
+ * True when `value` nests deeper than `max` levels. Iterative, so it is safe on any input: JSON.parse
+ * accepts records of any depth, which the recursive decodeValue and JSON.stringify could not handle.
+ */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [item, depth] = next;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return false;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { encodeValue, decodeValue } from '../src/serializer.js';
+import { encodeValue, decodeValue, nestsDeeperThan, MAX_DEPTH } from '../src/serializer.js';
+import { encodeRecord, decodeRecord } from '../src/record.js';
 import type { Encoded } from '../src/serializer.js';
 import { KvSessionError } from '../src/errors.js';
 
@@ -146,5 +147,28 @@ describe('decodeValue(encoded)', () => {
   it('throws ERR_KVSESSION_CORRUPT_RECORD for an unknown tag', () => {
     expect(codeOf(() => decodeValue({ $kv: 'nope', v: 1 }))).toBe('ERR_KVSESSION_CORRUPT_RECORD');
     expect(codeOf(() => decodeValue({ $kv: 'date', v: 'not a number' }))).toBe('ERR_KVSESSION_CORRUPT_RECORD');
+  });
+});
+
+describe('nestsDeeperThan(value, max) and decodeRecord depth', () => {
+  it('counts object and array levels, iteratively', () => {
+    expect(nestsDeeperThan(1, 0)).toBe(false);
+    expect(nestsDeeperThan({}, 0)).toBe(true);
+    expect(nestsDeeperThan({ a: [{}] }, 3)).toBe(false);
+    expect(nestsDeeperThan({ a: [{}] }, 2)).toBe(true);
+    const deep = JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`) as unknown;
+    expect(nestsDeeperThan(deep, 1000)).toBe(true);
+  });
+
+  it('decodeRecord accepts the deepest record our own writes produce, tag wrappers included', () => {
+    let value: Record<string, unknown> = { $kv: 'x' };
+    for (let i = 1; i < MAX_DEPTH; i++) value = { $kv: 'x', d: value };
+    const text = encodeRecord({ createdAt: 1, userId: undefined, data: { k: encodeValue(value) } });
+    expect(decodeRecord(text)?.createdAt).toBe(1);
+  });
+
+  it('decodeRecord rejects a foreign record nested deeper than that as not ours', () => {
+    const text = `{"c":1,"d":{"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`;
+    expect(decodeRecord(text)).toBeUndefined();
   });
 });
