@@ -30,23 +30,27 @@ export interface StoreUnderTest {
   readonly name: string;
   /** A URL to probe before running (undefined: always available). */
   readonly serverUrl: string | undefined;
+  /** The backend expires records itself (no background pruner runs on it). */
+  readonly nativeExpiry: boolean;
   /** Makes a fresh store with a random prefix (or the one given). */
   make(prefix?: string): SessionStore | Promise<SessionStore>;
 }
 
 /** Every built-in store, for suites that run unchanged against all of them. */
 export const STORES_UNDER_TEST: readonly StoreUnderTest[] = [
-  { name: 'memory', serverUrl: undefined, make: (prefix = randomPrefix('mem')) => createMemoryStore({ prefix }) },
-  { name: 'file', serverUrl: undefined, make: (prefix = randomPrefix('file')) => createFileStore({ dir: fileDir, prefix }) },
+  { name: 'memory', serverUrl: undefined, nativeExpiry: false, make: (prefix = randomPrefix('mem')) => createMemoryStore({ prefix }) },
+  { name: 'file', serverUrl: undefined, nativeExpiry: false, make: (prefix = randomPrefix('file')) => createFileStore({ dir: fileDir, prefix }) },
   {
     name: 'sqlite',
     serverUrl: undefined,
+    nativeExpiry: false,
     make: (prefix = randomPrefix('sqlite')) => createSqliteStore({ url: `sqlite://${join(fileDir, 'sessions.db')}`, prefix }),
   },
-  { name: 'redis', serverUrl: REDIS_URL, make: (prefix = randomPrefix('redis')) => createRedisStore({ url: REDIS_URL, prefix }) },
+  { name: 'redis', serverUrl: REDIS_URL, nativeExpiry: true, make: (prefix = randomPrefix('redis')) => createRedisStore({ url: REDIS_URL, prefix }) },
   {
     name: 'postgres',
     serverUrl: DATABASE_URL,
+    nativeExpiry: false,
     make: (prefix = randomPrefix('pg')) => createPostgresStore({ url: DATABASE_URL, table: pgTable, prefix, max: 4 }),
   },
 ];
