@@ -1,0 +1,32 @@
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { DATABASE_URL, REDIS_URL, randomPrefix } from './services.js';
+import { TEST_SECRET } from './app.js';
+import { collect, startFromSource } from '../e2e/from-source.js';
+
+// Guards against a child that never exits; an exit after this counts as kept alive.
+export const EXIT_LIMIT_MS = 20_000;
+
+/** The URL the idle child opens for each registered store (`dir` holds the local ones). */
+export function idleUrl(storeName: string, dir: string): string | undefined {
+  const urls: Readonly<Record<string, string>> = {
+    memory: 'memory://',
+    file: `file://${join(dir, 'idle')}`,
+    sqlite: `sqlite://${join(dir, 'idle.db')}`,
+    redis: REDIS_URL,
+    postgres: DATABASE_URL,
+  };
+  return urls[storeName];
+}
+
+/**
+ * Runs children/idle-exit.ts over `url`: kvSession with pruneInterval 300 ms, used once, never
+ * closed. Asserts the process exited by itself, cleanly, once its own last timer had fired.
+ */
+export async function expectExitsByItself(url: string): Promise<void> {
+  const child = startFromSource('test/reliability/children/idle-exit.ts', [url, randomPrefix('idle')], {
+    env: { KVSESSION_TEST_SECRET: TEST_SECRET },
+  });
+  const result = await collect(child, EXIT_LIMIT_MS);
+  expect(result).toMatchObject({ status: 0, signal: null, stdout: 'used 200\nwaited\n', stderr: '' });
+}
