@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { ROUTES, STORES } from './contenders.js';
-import type { Route, StoreKind } from './contenders.js';
+import { LIBRARIES, ROUTES, STORES } from './contenders.js';
+import type { Route, SessionLibrary, StoreKind } from './contenders.js';
 
 /** The benchmark's settings after defaults for the chosen mode. */
 export interface BenchArgs {
@@ -8,6 +8,8 @@ export interface BenchArgs {
   /** 'only': micro-benchmarks alone; 'skip': HTTP benchmarks alone. */
   readonly micro: 'also' | 'only' | 'skip';
   readonly stores: readonly StoreKind[];
+  /** Which session libraries run beside bare Express. */
+  readonly libraries: readonly SessionLibrary[];
   readonly routes: readonly Route[];
   readonly reps: number;
   readonly durationSec: number;
@@ -24,6 +26,7 @@ export const USAGE = `usage: node dist/benchmarks/run.js [options]
   --micro               micro-benchmarks only       --no-micro   HTTP benchmarks only
   --stores a,b          of ${STORES.join(',')} (bare Express always runs)
   --routes a,b          of ${ROUTES.join(',')}
+  --libs a,b            of ${LIBRARIES.join(',')}
   --reps N  --duration S  --connections N
   --warmup S            once per server and route, in the first rep
   --cpu-prof            profile every server (results/profiles/*.cpuprofile; read with profile-summary.js)
@@ -39,6 +42,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       'no-micro': { type: 'boolean', default: false },
       stores: { type: 'string' },
       routes: { type: 'string' },
+      libs: { type: 'string' },
       reps: { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
@@ -53,11 +57,13 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   const quick = values.quick;
   const stores = list(values.stores, STORES, '--stores');
   const routes = list(values.routes, ROUTES, '--routes');
-  const filtered = values.stores !== undefined || values.routes !== undefined;
+  const libraries = list(values.libs, LIBRARIES, '--libs');
+  const filtered = values.stores !== undefined || values.routes !== undefined || values.libs !== undefined;
   return {
     mode: quick ? 'quick' : 'full',
     micro: values.micro ? 'only' : values['no-micro'] ? 'skip' : 'also',
     stores,
+    libraries,
     routes,
     reps: positive(values.reps, quick ? 2 : 5, '--reps'),
     durationSec: positive(values.duration, quick ? 2 : 4, '--duration'),

@@ -9,7 +9,10 @@ export type Route = (typeof ROUTES)[number];
 export const STORES = ['memory', 'file', 'sqlite', 'redis', 'postgres'] as const;
 export type StoreKind = (typeof STORES)[number];
 
-export type Library = 'bare' | 'express-session' | 'kvsession';
+/** The session libraries compared; bare Express is the baseline and always runs. */
+export const LIBRARIES = ['express-session', 'kvsession'] as const;
+export type SessionLibrary = (typeof LIBRARIES)[number];
+export type Library = 'bare' | SessionLibrary;
 
 /** One server to measure. */
 export interface Contender {
@@ -34,9 +37,9 @@ export function bareContender(): Contender {
   return { id: 'bare express', library: 'bare', store: undefined, script: compiledServer('bare-server'), args: [] };
 }
 
-/** express-session then kvsession on `store`. */
-export function storeContenders(store: StoreKind, place: RunPlace): [Contender, Contender] {
-  return [
+/** express-session then kvsession on `store`, keeping those in `libraries`. */
+export function storeContenders(store: StoreKind, place: RunPlace, libraries: readonly SessionLibrary[]): Contender[] {
+  const both: Contender[] = [
     {
       id: `express-session/${store}`,
       library: 'express-session',
@@ -52,6 +55,7 @@ export function storeContenders(store: StoreKind, place: RunPlace): [Contender, 
       args: [kvsessionUrl(store, place), `kvbench:${place.runId}:`],
     },
   ];
+  return both.filter((c) => (libraries as readonly Library[]).includes(c.library));
 }
 
 function kvsessionUrl(store: StoreKind, place: RunPlace): string {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 // Prints where a .cpuprofile spent its busy time: the top functions by self time, then totals per file.
 // usage: node dist/benchmarks/profile-summary.js <file.cpuprofile> [top=25]
@@ -63,4 +63,5 @@ async function main(): Promise<void> {
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
-await main();
+// Importable (summarizeProfile) without printing anything.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

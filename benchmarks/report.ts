@@ -20,7 +20,7 @@ export function renderReport(input: ReportInput): string {
     '# kvsession benchmarks',
     '',
     `${machine.date} · mode **${args.mode}** · ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB · ${machine.os} · Node ${machine.node}`,
-    `load average before ${machine.loadBefore}, after ${machine.loadAfter} · ${args.reps} rep(s) × ${args.durationSec} s per cell after ${args.warmupSec} s warm-up · ${args.connections} connections, one session per connection`,
+    `load average before ${machine.loadBefore}, after ${machine.loadAfter} · ${args.reps} rep(s) × ${args.durationSec} s per cell, ${args.warmupSec} s warm-up · ${args.connections} connections, one session per connection`,
   ];
   if (input.rows.length > 0) parts.push('', '## HTTP', '', httpTable(input.rows), '', '## Targets', '', verdictList(input.verdicts));
   if (input.micro !== undefined) parts.push('', '## Micro-benchmarks', '', input.micro);
@@ -56,7 +56,7 @@ export function verdictList(verdicts: readonly Verdict[]): string {
   return [`${pass} PASS, ${miss} MISS, ${verdicts.length - pass - miss} n/a`, '', ...sorted.map((v) => `- **${v.verdict}** ${v.target} — ${escape(v.measured)}`)].join('\n');
 }
 
-const METHOD = `- Each server runs in its own process (\`benchmarks/servers/\`); autocannon runs in the orchestrator. Every cell is warmed up, then measured.
+const METHOD = `- Each server runs in its own process (\`benchmarks/servers/\`); autocannon runs in the orchestrator. Servers live for the whole run; each server and route is warmed up once, before its first measurement.
 - Sessions are created by a setup request first; each connection then sends its own session's cookie on every request.
 - In each repetition, bare Express is measured right before each store's pair of contenders, and the pair's order alternates between repetitions, so drift cancels in the ratios. × bare and × express-session are medians of per-repetition ratios.
 - CPU µs/req is the server process's user + system CPU time over the measured window divided by requests served; "× bare by CPU" is bare Express's CPU µs/req ÷ the contender's. It is what the req/s ratio would be for a CPU-bound server, and a busy machine distorts it far less than req/s; it leaves out the CPU a store backend (Redis, PostgreSQL) spends in its own process.

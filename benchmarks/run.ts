@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,12 +56,17 @@ async function main(): Promise<void> {
     postgresUrl: process.env['BENCH_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test',
   };
   const bare = bareContender();
-  const groups = args.stores.map((store) => storeContenders(store, place));
+  const groups = args.stores.map((store) => storeContenders(store, place, args.libraries));
   const contenders = [bare, ...groups.flat()];
+  // The servers clean their backends up on Ctrl-C themselves; the data directory is ours to remove.
+  process.once('SIGINT', () => {
+    rmSync(place.tmpDir, { recursive: true, force: true });
+    process.exit(130);
+  });
   const run: RunState = { args, live: new Map(), unavailable: new Map(), cells: [], warmed: new Set() };
   try {
     for (const c of contenders) await start(c, run);
-    const perRep = args.routes.length * (groups.length * 3 || 1);
+    const perRep = args.routes.length * (groups.length * (1 + args.libraries.length) || 1);
     const seconds = perRep * (args.reps * (args.durationSec + 0.3) + args.warmupSec);
     log(`${perRep * args.reps} cells ≈ ${Math.ceil(seconds / 60)} min`);
     for (let rep = 0; rep < args.reps; rep++) {
@@ -69,7 +75,7 @@ async function main(): Promise<void> {
         for (const group of groups) {
           const base = await cell(run, bare, route, rep, undefined);
           // Alternate the pair's order so neither library always runs on a warmer (or busier) machine.
-          const pair = rep % 2 === 0 ? group : [group[1], group[0]];
+          const pair = rep % 2 === 0 ? group : [...group].reverse();
           for (const c of pair) await cell(run, c, route, rep, base);
         }
       }

@@ -70,15 +70,23 @@ export function serve(app: Express, cleanup: () => Promise<void>): void {
   });
   // Keep-alive longer than the load generator's gaps between cells, so connections are not torn down mid-run.
   server.keepAliveTimeout = 60_000;
-  process.on('message', (message) => {
-    if (message !== 'close') return;
+  let closing = false;
+  const shutdown = (code: number): void => {
+    if (closing) return;
+    closing = true;
     server.closeAllConnections();
     server.close();
     cleanup()
       .catch((err: unknown) => process.stderr.write(`cleanup failed: ${String(err)}\n`))
       // Exiting normally (not by signal) lets --cpu-prof write its profile.
-      .finally(() => process.exit(0));
+      .finally(() => process.exit(code));
+  };
+  process.on('message', (message) => {
+    if (message === 'close') shutdown(0);
   });
+  // Ctrl-C reaches every process of the group: still remove our keys and tables from the shared backends.
+  process.once('SIGINT', () => shutdown(130));
+  process.once('SIGTERM', () => shutdown(143));
 }
 
 /** Tells the parent this contender cannot run here, then exits. */
