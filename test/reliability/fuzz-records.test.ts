@@ -33,6 +33,8 @@ const FOREIGN_RECORDS: Readonly<Record<string, string>> = {
   'data as null': JSON.stringify({ c: now, d: null }),
   'user id as number': JSON.stringify({ c: now, u: 7, d: {} }),
   'created in 1970': JSON.stringify({ c: 1, d: { x: 1 } }),
+  // JSON.parse copes with any depth; the recursive decode and the re-encode on save would not.
+  'record nested 100,000 levels deep': `{"c":${now},"d":{"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`,
   // A BOM is valid text for every backend yet makes JSON.parse fail. (Raw NUL or lone surrogates in the
   // record text itself cannot be planted on Postgres at all: its json parser rejects them on write.)
   'BOM before the record': `\ufeff{"c":${now},"d":{"x":"\\u0000\\ud800"}}`,
