@@ -19,6 +19,8 @@ interface RedisClient {
   on(event: 'error', listener: (err: unknown) => void): unknown;
   once(event: 'ready' | 'error', listener: () => void): unknown;
   destroy(): void;
+  ref(): void;
+  unref(): void;
 }
 type RedisDriver = { createClient(options: object): unknown };
 
@@ -163,8 +165,14 @@ export class RedisStore implements SessionStore {
       }
       return op(client);
     });
+    // The socket holds the process open only while a command is in flight: an app that never
+    // calls close() still exits, yet a script awaiting a reply is never cut short.
     this.#inflight.add(pending);
-    const forget = (): void => void this.#inflight.delete(pending);
+    if (this.#inflight.size === 1) this.#raw?.ref();
+    const forget = (): void => {
+      this.#inflight.delete(pending);
+      if (this.#inflight.size === 0) this.#raw?.unref();
+    };
     pending.then(forget, forget);
     return pending;
   }

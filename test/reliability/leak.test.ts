@@ -23,8 +23,6 @@ const USERS = 25;
 // 50,000 retained sessions would hold well over 15 MB; after full GCs the heap of a clean run
 // moves by well under 1 MB, so 4 MB separates the two with room for allocator noise.
 const HEAP_MARGIN = 4 * 1024 * 1024;
-// The Redis client's connection keeps a process alive: reported, tested in KNOWN-FAILING-redis-keeps-process-alive.test.ts.
-const KNOWN_KEEPS_ALIVE = new Set(['redis']);
 
 const dir = mkdtempSync(join(tmpdir(), 'kvsession-leak-'));
 process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -62,7 +60,6 @@ describe('no leaks', () => {
 });
 
 for (const target of STORES_UNDER_TEST) {
-  if (KNOWN_KEEPS_ALIVE.has(target.name)) continue;
   const name = `background timers and connections on ${target.name}`;
   const tests = (): void => {
     it('a process that used kvSession once (pruneInterval 300 ms) and never closed it exits by itself', async () => {
