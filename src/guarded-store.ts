@@ -21,6 +21,7 @@ export function guardStore(store: SessionStore, timeoutMs: number): SessionStore
     count: () => run('count', () => store.count()),
     clear: () => run('clear', () => store.clear()),
     close: () => run('close', () => store.close()),
+    ...(store.warm === undefined ? {} : { warm: (): Promise<void> => (store.warm as () => Promise<void>).call(store) }),
   };
 }
 

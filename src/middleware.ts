@@ -38,6 +38,8 @@ export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
   const resolved = resolveOptions(options);
   const rawStore = resolveStore(resolved.store, { prefix: resolved.prefix, timeout: resolved.storeTimeoutMs });
   const store = guardStore(rawStore, resolved.storeTimeoutMs);
+  // Connect now rather than inside the first request's storeTimeout; errors surface on real use.
+  rawStore.warm?.().catch(() => undefined);
   if (rawStore.name === 'memory' && process.env['NODE_ENV'] === 'production' && !warnedMemoryInProduction) {
     warnedMemoryInProduction = true;
     process.emitWarning('kvsession: the memory store loses every session on restart and is not shared between processes; set `store` to a sqlite://, redis:// or postgres:// URL in production.');

@@ -44,6 +44,11 @@ export interface SessionStore {
   clear(): Promise<void>;
   /** Required. Releases connections and handles; later calls reject with ERR_KVSESSION_STORE_CLOSED. */
   close(): Promise<void>;
+  /**
+   * Optional. Loads the driver and opens the connection ahead of the first request, so that one does
+   * not spend its storeTimeout on it. Never keeps the process alive; failures surface on the next operation.
+   */
+  warm?(): Promise<void>;
 }
 
 /** Options every built-in store factory accepts. */

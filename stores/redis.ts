@@ -105,6 +105,12 @@ export class RedisStore implements SessionStore {
     }
   }
 
+  /** Imports the driver and connects ahead of the first command; failures surface on that command. */
+  async warm(): Promise<void> {
+    if (this.#closed) return;
+    await (this.#client ??= this.#connect());
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -194,6 +200,8 @@ export class RedisStore implements SessionStore {
       },
     }) as RedisClient;
     this.#raw = client;
+    // Connected ahead of any command (warm()): the socket must not hold the process open.
+    if (this.#inflight.size === 0) client.unref();
     // Without a listener, node-redis's error events would crash the process.
     client.on('error', (err) => {
       this.#lastError = err;

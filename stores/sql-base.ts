@@ -199,6 +199,15 @@ export class SqlStore implements SessionStore {
     }
   }
 
+  /** Connects ahead of the first operation; a failure is left for that operation to report. */
+  async warm(): Promise<void> {
+    if (this.#closing !== undefined) return;
+    await this.#connect().then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
   #connect(): Promise<SqlConnection> {
     // A failed connect is forgotten so the next operation tries again (the server may be back).
     this.#connection ??= this.#dialect.connect().catch((err: unknown) => {

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { kvSession } from '../src/index.js';
+import { MemoryStore } from '../stores/memory.js';
+import { createRedisStore } from '../stores/redis.js';
+import { REDIS_URL, describeWithServer, randomPrefix } from './helpers/services.js';
+
+const SECRET = 'w'.repeat(32);
+
+/** A memory store whose optional warm() is observable. */
+class WarmingStore extends MemoryStore {
+  warmed = 0;
+  constructor(private readonly fail: boolean) {
+    super({ prefix: randomPrefix('warm') });
+  }
+  async warm(): Promise<void> {
+    this.warmed++;
+    if (this.fail) throw new Error('backend down at start');
+  }
+}
+
+describe('store warm-up', () => {
+  it('kvSession(options) calls store.warm() once at construction', async () => {
+    const store = new WarmingStore(false);
+    const sessions = kvSession({ secret: SECRET, store, pruneInterval: false });
+    expect(store.warmed).toBe(1);
+    await sessions.close();
+  });
+
+  it('kvSession(options) with a store whose warm() rejects raises no unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (err: unknown): void => void unhandled.push(err);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const store = new WarmingStore(true);
+      const sessions = kvSession({ secret: SECRET, store, pruneInterval: false });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(store.warmed).toBe(1);
+      expect(unhandled).toEqual([]);
+      await sessions.close();
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});
+
+await describeWithServer('redis store warm-up', REDIS_URL, () => {
+  it('warm() resolves once connected, and a store with a closed port resolves warm() too (errors surface on use)', async () => {
+    const up = createRedisStore({ url: REDIS_URL, prefix: randomPrefix('warm') });
+    await up.warm();
+    expect(await up.get('missing')).toBeUndefined();
+    await up.close();
+    const down = createRedisStore({ url: 'redis://127.0.0.1:1', prefix: randomPrefix('warm'), timeout: 500 });
+    await down.warm();
+    await expect(down.get('x')).rejects.toMatchObject({ code: 'ERR_KVSESSION_STORE_UNAVAILABLE' });
+    await down.close();
+  });
+});
