@@ -9,13 +9,11 @@ export interface Cell {
   readonly contender: string;
   readonly route: Route;
   readonly rep: number;
+  /** Index of the store group whose bare-Express cell this one is compared with (same route and rep). */
+  readonly group: number;
   readonly load: LoadResult;
   /** Counted by the server over the measured window only (warm-up excluded). */
   readonly stats: ServerStats;
-  /** req/s of bare Express measured just before, in the same repetition. */
-  readonly bareRps: number | undefined;
-  /** Server CPU µs per request of that same bare-Express cell. */
-  readonly bareCpuPerRequest: number | undefined;
 }
 
 export interface CellSettings {

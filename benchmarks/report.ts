@@ -58,7 +58,7 @@ export function verdictList(verdicts: readonly Verdict[]): string {
 
 const METHOD = `- Each server runs in its own process (\`benchmarks/servers/\`); autocannon runs in the orchestrator. Servers live for the whole run; each server and route is warmed up once, before its first measurement.
 - Sessions are created by a setup request first; each connection then sends its own session's cookie on every request.
-- In each repetition, bare Express is measured right before each store's pair of contenders, and the pair's order alternates between repetitions, so drift cancels in the ratios. × bare and × express-session are medians of per-repetition ratios.
+- In each repetition, bare Express is measured next to each store's pair of contenders: bare, express-session, kvsession in even repetitions, the reverse in odd ones, so drift and a backend still busy from the previous cell cancel out. × bare and × express-session are medians of per-repetition ratios.
 - CPU µs/req is the server process's user + system CPU time over the measured window divided by requests served; "× bare by CPU" is bare Express's CPU µs/req ÷ the contender's. It is what the req/s ratio would be for a CPU-bound server, and a busy machine distorts it far less than req/s; it leaves out the CPU a store backend (Redis, PostgreSQL) spends in its own process.
 - Store ops are counted inside the servers (a counting wrapper around the kvsession store; express-session's store get/set/touch/destroy wrapped) over the measured window, divided by requests served. Each counted call is one backend round trip for these stores.
 - express-session runs with \`resave: false, saveUninitialized: false\`; kvsession with its defaults. SQLite databases are in WAL mode.

@@ -11,7 +11,7 @@ import { bareContender, storeContenders } from './contenders.js';
 import { measureCell } from './measure.js';
 import { startServer } from './spawn.js';
 import { checkRoute, createSessions } from './client.js';
-import { cpuPerRequest, summarize } from './summary.js';
+import { summarize } from './summary.js';
 import { judge } from './targets.js';
 import { renderReport } from './report.js';
 import { currentLoad, machineInfo } from './machine.js';
@@ -71,12 +71,12 @@ async function main(): Promise<void> {
     log(`${perRep * args.reps} cells ≈ ${Math.ceil(seconds / 60)} min`);
     for (let rep = 0; rep < args.reps; rep++) {
       for (const route of args.routes) {
-        if (groups.length === 0) await cell(run, bare, route, rep, undefined);
-        for (const group of groups) {
-          const base = await cell(run, bare, route, rep, undefined);
-          // Alternate the pair's order so neither library always runs on a warmer (or busier) machine.
-          const pair = rep % 2 === 0 ? group : [...group].reverse();
-          for (const c of pair) await cell(run, c, route, rep, base);
+        if (groups.length === 0) await cell(run, bare, route, rep, 0);
+        for (const [index, group] of groups.entries()) {
+          // Odd reps run the group backwards (bare last), so no contender always follows the same
+          // neighbour: a backend still flushing after the previous cell then biases no one for good.
+          const order = rep % 2 === 0 ? [bare, ...group] : [...group].reverse().concat(bare);
+          for (const c of order) await cell(run, c, route, rep, index);
         }
       }
     }
@@ -120,32 +120,20 @@ async function cell(
   c: Contender,
   route: Route,
   rep: number,
-  bare: Cell | undefined,
-): Promise<Cell | undefined> {
+  group: number,
+): Promise<void> {
   const l = live.get(c.id);
-  if (l === undefined) return undefined;
+  if (l === undefined) return;
   try {
     const key = `${c.id}/${route}`;
     const { load, stats } = await measureCell(l.server.port, route, l.cookies, args, !warmed.has(key));
     warmed.add(key);
-    const isBare = c.library === 'bare';
-    const measured: Cell = {
-      contender: c.id,
-      route,
-      rep,
-      load,
-      stats,
-      bareRps: isBare ? load.rps : bare?.load.rps,
-      bareCpuPerRequest: isBare ? stats.cpuMicros / Math.max(1, stats.served) : bare === undefined ? undefined : cpuPerRequest(bare),
-    };
-    cells.push(measured);
+    cells.push({ contender: c.id, route, rep, group, load, stats });
     log(`rep ${rep + 1}/${args.reps} /${route} ${c.id}: ${Math.round(load.rps)} req/s, p99 ${load.p99Ms} ms, ${Math.round(stats.cpuMicros / Math.max(1, stats.served))} µs CPU/req${load.failures > 0 ? `, ${load.failures} failed` : ''}`);
-    return measured;
   } catch (err) {
     unavailable.set(c.id, `failed on /${route}: ${err instanceof Error ? err.message : String(err)}`);
     live.delete(c.id);
     await l.server.stop();
-    return undefined;
   }
 }
 

@@ -11,7 +11,7 @@ export interface Row {
   readonly unavailable: string | undefined;
   readonly rps: number;
   readonly p99Ms: number;
-  /** Median over repetitions of req/s ÷ the bare-Express req/s measured next to it. */
+  /** Median over repetitions of req/s ÷ the req/s of the bare-Express cell measured in the same group. */
   readonly vsBare: number;
   /** Median over repetitions of req/s ÷ express-session's on the same store (kvsession rows only). */
   readonly vsExpressSession: number;
@@ -40,6 +40,9 @@ export function summarize(
   unavailable: ReadonlyMap<string, string>,
 ): Row[] {
   const rows: Row[] = [];
+  const bareId = contenders.find((c) => c.library === 'bare')?.id;
+  const bareOf = (cell: Cell): Cell | undefined =>
+    cells.find((o) => o.contender === bareId && o.route === cell.route && o.rep === cell.rep && o.group === cell.group);
   for (const route of routes) {
     for (const c of contenders) {
       const mine = cells.filter((cell) => cell.route === route && cell.contender === c.id);
@@ -56,7 +59,7 @@ export function summarize(
         unavailable: reason,
         rps: median(mine.map((cell) => cell.load.rps)),
         p99Ms: median(mine.map((cell) => cell.load.p99Ms)),
-        vsBare: median(mine.map((cell) => (cell.bareRps === undefined ? NaN : cell.load.rps / cell.bareRps))),
+        vsBare: median(mine.map((cell) => cell.load.rps / (bareOf(cell)?.load.rps ?? NaN))),
         vsExpressSession: median(
           mine.map((cell) => {
             const es = cells.find((o) => o.route === route && o.rep === cell.rep && o.contender === esId);
@@ -64,7 +67,7 @@ export function summarize(
           }),
         ),
         cpuMicrosPerRequest: served === 0 ? NaN : sum(mine.map((cell) => cell.stats.cpuMicros)) / served,
-        cpuVsBare: median(mine.map((cell) => (cell.bareCpuPerRequest === undefined ? NaN : cell.bareCpuPerRequest / cpuPerRequest(cell)))),
+        cpuVsBare: median(mine.map((cell) => cpuPerRequest(bareOf(cell)) / cpuPerRequest(cell))),
         reads: perRequest(READS),
         writes: perRequest(WRITES),
         deletes: perRequest(DELETES),
@@ -77,8 +80,8 @@ export function summarize(
 }
 
 /** Server CPU µs per request in one cell. */
-export function cpuPerRequest(cell: Cell): number {
-  return cell.stats.served === 0 ? NaN : cell.stats.cpuMicros / cell.stats.served;
+export function cpuPerRequest(cell: Cell | undefined): number {
+  return cell === undefined || cell.stats.served === 0 ? NaN : cell.stats.cpuMicros / cell.stats.served;
 }
 
 /** Median of the finite values, NaN when there are none. */
