@@ -2,26 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { resolveCookieOptions } from '../src/cookie.js';
 import type { CookieOptions } from '../src/cookie.js';
 import { kvSession } from '../src/middleware.js';
-import { KvSessionError } from '../src/errors.js';
 import { startApp, TEST_SECRET } from './helpers/app.js';
 import type { TestSessionOptions } from './helpers/app.js';
 import { fakeClock } from './helpers/clock.js';
 import { mountSessionRoutes } from './helpers/routes.js';
+import { codeOf } from './helpers/codes.js';
 
 async function setup(session: TestSessionOptions = {}, trustProxy?: boolean) {
   const t = await startApp({ session, routes: mountSessionRoutes, ...(trustProxy === undefined ? {} : { trustProxy }) });
   return { t, client: t.client() };
 }
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(KvSessionError);
-    return (err as KvSessionError).code;
-  }
-  return undefined;
-}
 
 /** The attributes of one Set-Cookie line, lower-cased, without name=value. */
 function attributes(line: string): string[] {

@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { resolveOptions } from '../src/options.js';
 import type { KvSessionOptions } from '../src/options.js';
-import { KvSessionError } from '../src/errors.js';
 import { TEST_SECRET } from './helpers/app.js';
+import { codeOf } from './helpers/codes.js';
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(KvSessionError);
-    return (err as KvSessionError).code;
-  }
-  return undefined;
-}
 
 describe('resolveOptions(options)', () => {
   it('fills in every documented default', () => {

@@ -2,22 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { encodeValue, decodeValue, nestsDeeperThan, MAX_DEPTH } from '../src/serializer.js';
 import { encodeRecord, decodeRecord } from '../src/record.js';
 import type { Encoded } from '../src/serializer.js';
-import { KvSessionError } from '../src/errors.js';
+import { codeOf } from './helpers/codes.js';
 
 /** Encodes, passes through JSON text as every store does, and decodes. */
 function roundTrip(value: unknown): unknown {
   return decodeValue(JSON.parse(JSON.stringify(encodeValue(value))) as Encoded);
 }
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(KvSessionError);
-    return (err as KvSessionError).code;
-  }
-  return undefined;
-}
 
 class Point {
   constructor(

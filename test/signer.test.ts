@@ -3,24 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { Signer, MIN_SECRET_LENGTH } from '../src/signer.js';
 import { createSessionId } from '../src/id.js';
 import { kvSession } from '../src/middleware.js';
-import { KvSessionError } from '../src/errors.js';
 import { startApp } from './helpers/app.js';
 import { mountSessionRoutes } from './helpers/routes.js';
 import { createMemoryStore } from '../stores/memory.js';
+import { codeOf } from './helpers/codes.js';
 
 const NEW = 'new-secret-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 const OLD = 'old-secret-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(KvSessionError);
-    return (err as KvSessionError).code;
-  }
-  return undefined;
-}
 
 describe('Signer.sign(id)', () => {
   it('returns id + "." + base64url HMAC-SHA-256 of the id under the first secret', () => {
