@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Suite } from './util.js';
-import { HOUR, assertEntry, assertMissing, createExpiring, inMs, randomKey, waitPast, withStore, withTwoStores } from './util.js';
+import { HOUR, assertEntry, assertMissing, createExpiring, inMs, randomKey, randomPrefix, waitPast, withStore, withTwoStores } from './util.js';
 
 /** Registers the isolation group: two prefixes on one backend never see or touch each other. */
 export function isolationTests(suite: Suite): void {
@@ -29,6 +29,23 @@ export function isolationTests(suite: Suite): void {
       assert.equal(await b.delete(key), true);
       await assertEntry(a, key, 'v', expiresAt);
     }));
+
+  test('count() and clear() under a prefix with LIKE and glob wildcards leave a look-alike prefix alone', () => {
+    // `%`, `_`, `*`, `?` and `[` are wildcards to SQL LIKE and Redis SCAN MATCH: a store must escape them.
+    const base = randomPrefix();
+    return withTwoStores(
+      suite,
+      async (wild, other) => {
+        await wild.create(randomKey(), 'w', inMs(HOUR));
+        await other.create(randomKey(), 'o', inMs(HOUR));
+        assert.equal(await wild.count(), 1);
+        await wild.clear();
+        assert.equal(await wild.count(), 0);
+        assert.equal(await other.count(), 1);
+      },
+      [`${base}%_*?[x]:`, `${base}ab*?x:`],
+    );
+  });
 
   test('count() counts only its own prefix', () =>
     withTwoStores(suite, async (a, b) => {

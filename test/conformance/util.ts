@@ -31,11 +31,15 @@ export async function withStore(suite: Suite, fn: (store: SessionStore) => Promi
   }
 }
 
-/** Runs `fn` on two stores with two different prefixes, as makeStore builds them on one backend. */
-export async function withTwoStores(suite: Suite, fn: (a: SessionStore, b: SessionStore) => Promise<void>): Promise<void> {
-  const a = await suite.makeStore({ prefix: randomPrefix() });
+/** Runs `fn` on two stores with two different prefixes (random unless given), as makeStore builds them on one backend. */
+export async function withTwoStores(
+  suite: Suite,
+  fn: (a: SessionStore, b: SessionStore) => Promise<void>,
+  prefixes: readonly [string, string] = [randomPrefix(), randomPrefix()],
+): Promise<void> {
+  const a = await suite.makeStore({ prefix: prefixes[0] });
   try {
-    const b = await suite.makeStore({ prefix: randomPrefix() });
+    const b = await suite.makeStore({ prefix: prefixes[1] });
     try {
       await fn(a, b);
     } finally {
