@@ -14,6 +14,8 @@ export interface BenchArgs {
   readonly reps: number;
   readonly durationSec: number;
   readonly warmupSec: number;
+  /** Idle pause before each cell, so background work a backend owes the previous cell (WAL flush, autovacuum, page write-back) is not charged to the next. */
+  readonly settleSec: number;
   readonly connections: number;
   /** Run every server under --cpu-prof, profiles in benchmarks/results/profiles/. */
   readonly cpuProf: boolean;
@@ -29,6 +31,7 @@ export const USAGE = `usage: node dist/benchmarks/run.js [options]
   --libs a,b            of ${LIBRARIES.join(',')}
   --reps N  --duration S  --connections N
   --warmup S            once per server and route, in the first rep
+  --settle S            idle pause before each cell (0.5 s quick, 1 s full; 0 for none)
   --cpu-prof            profile every server (results/profiles/*.cpuprofile; read with profile-summary.js)
   --save                write results/latest.md even for a filtered run`;
 
@@ -46,6 +49,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       reps: { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
+      settle: { type: 'string' },
       connections: { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
       save: { type: 'boolean', default: false },
@@ -68,6 +72,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     reps: positive(values.reps, quick ? 2 : 5, '--reps'),
     durationSec: positive(values.duration, quick ? 2 : 4, '--duration'),
     warmupSec: positive(values.warmup, quick ? 1 : 2, '--warmup'),
+    settleSec: values.settle === '0' ? 0 : positive(values.settle, quick ? 0.5 : 1, '--settle'),
     connections: positive(values.connections, 10, '--connections'),
     cpuProf: values['cpu-prof'],
     save: values.save || !filtered,

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Route } from './contenders.js';
 import type { ServerStats } from './servers/harness.js';
 import type { LoadResult } from './load.js';
@@ -20,6 +21,7 @@ export interface CellSettings {
   readonly connections: number;
   readonly durationSec: number;
   readonly warmupSec: number;
+  readonly settleSec: number;
 }
 
 /** Warms up (when `warmup`), zeroes the server's counters, loads the route, then reads what the server counted. */
@@ -34,6 +36,7 @@ export async function measureCell(
   const spec = { url, connections: settings.connections, cookies };
   if (warmup) await runLoad({ ...spec, durationSec: settings.warmupSec });
   await waitIdle(port);
+  await sleep(settings.settleSec * 1000);
   await resetStats(port);
   const load = await runLoad({ ...spec, durationSec: settings.durationSec });
   // Requests cut off when the load stopped still finish on the server: count their store calls with them.

@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   try {
     for (const c of contenders) await start(c, run);
     const perRep = args.routes.length * (groups.length * (1 + args.libraries.length) || 1);
-    const seconds = perRep * (args.reps * (args.durationSec + 0.3) + args.warmupSec);
+    const seconds = perRep * (args.reps * (args.durationSec + args.settleSec + 0.3) + args.warmupSec);
     log(`${perRep * args.reps} cells ≈ ${Math.ceil(seconds / 60)} min`);
     for (let rep = 0; rep < args.reps; rep++) {
       for (const route of args.routes) {
