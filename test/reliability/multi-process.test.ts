@@ -97,11 +97,9 @@ function multiProcessTests(target: StoreUnderTest, sharedUrl: () => string): voi
     expect((await a.get('/get/x')).json()).toEqual({ value: null });
   });
 
-  it(`${ROUNDS} rounds of concurrent writes of different keys, one through each process: 0 lost (stores declaring atomic)`, async (ctx) => {
-    const probe = await target.make();
-    const atomic = probe.capabilities.atomic;
-    await probe.close();
-    if (!atomic) ctx.skip(`${target.name} declares atomic: false; only its cross-process create is safe`);
+  // Only promised by stores whose writes are atomic across processes: the file store's are not
+  // (its README section says so), so the test is not registered for it rather than shown as skipped.
+  if (target.atomicAcrossProcesses) it(`${ROUNDS} rounds of concurrent writes of different keys, one through each process: 0 lost`, async () => {
     const a = new Client(urls[0]);
     await a.post('/set/init/1');
     const b = sameBrowser(a, urls[1]);
