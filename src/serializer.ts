@@ -14,24 +14,36 @@ export const MAX_DEPTH = 512;
  * Hand-written rather than @keyv/serialize or structuredClone: those either lose
  * Date/Uint8Array types, accept class instances, or cannot be validated up front.
  */
-export function encodeValue(value: unknown, path = 'value', seen: Set<object> = new Set()): Encoded {
+export function encodeValue(value: unknown, path = 'value'): Encoded {
+  return encode(value, { root: path, ancestors: [], segments: [] });
+}
+
+/** Walk state: ancestors for cycle and depth checks; the path is only spelled out when rejecting. */
+interface Walk {
+  readonly root: string;
+  readonly ancestors: object[];
+  readonly segments: (string | number)[];
+}
+
+// set() runs this on every write, so it avoids per-node allocations: no path strings, no Set,
+// plain output objects (JSON.stringify is slower on null-prototype ones).
+function encode(value: unknown, walk: Walk): Encoded {
   switch (typeof value) {
     case 'string':
     case 'boolean':
       return value;
     case 'number':
       if (Number.isFinite(value)) return Object.is(value, -0) ? 0 : value;
-      return reject(path, `${value} does not survive JSON`);
+      return reject(walk, `${value} does not survive JSON`);
     case 'object':
       break;
     default:
-      return reject(path, `a ${typeof value} cannot be stored`);
+      return reject(walk, `a ${typeof value} cannot be stored`);
   }
   if (value === null) return null;
-  if (seen.has(value)) return reject(path, 'it contains a cycle');
   if (value instanceof Date) {
     const time = value.getTime();
-    if (Number.isNaN(time)) return reject(path, 'an invalid Date cannot be stored');
+    if (Number.isNaN(time)) return reject(walk, 'an invalid Date cannot be stored');
     return { [TAG]: 'date', v: time };
   }
   if (value instanceof Uint8Array) {
@@ -39,34 +51,46 @@ export function encodeValue(value: unknown, path = 'value', seen: Set<object> = 
     const tag = Buffer.isBuffer(value) ? 'buffer' : 'bytes';
     return { [TAG]: tag, v: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
   }
-  // `seen` holds exactly the ancestors of `value`, so its size is the nesting depth.
-  if (seen.size >= MAX_DEPTH) return reject(path, `it is nested deeper than ${MAX_DEPTH} levels`);
-  seen.add(value);
+  const { ancestors, segments } = walk;
+  if (ancestors.includes(value)) return reject(walk, 'it contains a cycle');
+  if (ancestors.length >= MAX_DEPTH) return reject(walk, `it is nested deeper than ${MAX_DEPTH} levels`);
+  ancestors.push(value);
   try {
     if (Array.isArray(value)) {
-      const out: Encoded[] = [];
+      const out: Encoded[] = new Array<Encoded>(value.length);
       for (let i = 0; i < value.length; i++) {
-        if (!(i in value)) return reject(`${path}[${i}]`, 'sparse arrays do not survive JSON');
-        if (value[i] === undefined) return reject(`${path}[${i}]`, 'undefined inside an array does not survive JSON');
-        out.push(encodeValue(value[i], `${path}[${i}]`, seen));
+        segments.push(i);
+        if (!(i in value)) return reject(walk, 'sparse arrays do not survive JSON');
+        if (value[i] === undefined) return reject(walk, 'undefined inside an array does not survive JSON');
+        out[i] = encode(value[i], walk);
+        segments.pop();
       }
       return out;
     }
     const proto: unknown = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) {
       const name = (value as { constructor?: { name?: string } }).constructor?.name ?? 'unknown';
-      return reject(path, `instances of ${name} do not survive JSON; store plain objects`);
+      return reject(walk, `instances of ${name} do not survive JSON; store plain objects`);
     }
-    if (Object.getOwnPropertySymbols(value).length > 0) return reject(path, 'symbol keys cannot be stored');
-    const out: { [key: string]: Encoded } = Object.create(null) as { [key: string]: Encoded };
-    for (const [key, item] of Object.entries(value)) {
+    if (Object.getOwnPropertySymbols(value).length > 0) return reject(walk, 'symbol keys cannot be stored');
+    const source = value as Record<string, unknown>;
+    const out: { [key: string]: Encoded } = {};
+    let tagged = false;
+    for (const key of Object.keys(source)) {
+      const item = source[key];
       // Like JSON.stringify, a property that is undefined is simply absent.
       if (item === undefined) continue;
-      out[key] = encodeValue(item, `${path}.${key}`, seen);
+      segments.push(key);
+      const encoded = encode(item, walk);
+      segments.pop();
+      // Assigning out['__proto__'] would set the prototype; define it as plain data instead.
+      if (key === '__proto__') Object.defineProperty(out, key, { value: encoded, enumerable: true, writable: true, configurable: true });
+      else out[key] = encoded;
+      if (key === TAG) tagged = true;
     }
-    return TAG in out ? { [TAG]: 'obj', v: out } : out;
+    return tagged ? { [TAG]: 'obj', v: out } : out;
   } finally {
-    seen.delete(value);
+    ancestors.pop();
   }
 }
 
@@ -97,7 +121,8 @@ function decodeObject(encoded: { [key: string]: Encoded }): Record<string, unkno
   return out;
 }
 
-function reject(path: string, why: string): never {
+function reject(walk: Walk, why: string): never {
+  const path = walk.segments.reduce<string>((p, seg) => (typeof seg === 'number' ? `${p}[${seg}]` : `${p}.${seg}`), walk.root);
   throw new KvSessionError('ERR_KVSESSION_NOT_SERIALIZABLE', `cannot store ${path}: ${why}`);
 }
 
