@@ -188,7 +188,6 @@ export class Session {
   }
 
   #load(): Promise<void> {
-    this.#arm();
     this.#loading ??= this.#read().catch((err: unknown) => {
       this.#loadFailed = true;
       throw err;
@@ -223,6 +222,14 @@ export class Session {
     this.#id = verdict.id;
     this.#loaded = { key, entry, record };
     if (verdict.rotated) this.#issueCookie();
+    // A plain read needs nothing before the response; only a due touch or a re-signed cookie does,
+    // so only then is the response held back (the hook costs ~10% of a bare request on reads).
+    if (verdict.rotated || this.#touchDue(this.#loaded)) this.#arm();
+  }
+
+  #touchDue(loaded: Loaded): boolean {
+    // Read-heavy traffic writes at most once per touchInterval: only extend when it gains that much.
+    return this.#deadline(this.#ctx.now(), loaded.record.createdAt) - loaded.entry.expiresAt >= this.#ctx.touchMs;
   }
 
   #current(key: string): Encoded | undefined {
@@ -340,9 +347,8 @@ export class Session {
   async #touchIfDue(): Promise<void> {
     const loaded = this.#loaded;
     if (loaded === undefined) return;
+    if (!this.#touchDue(loaded)) return;
     const target = this.#deadline(this.#ctx.now(), loaded.record.createdAt);
-    // Read-heavy traffic writes at most once per touchInterval: only extend when it gains that much.
-    if (target - loaded.entry.expiresAt < this.#ctx.touchMs) return;
     if (await this.#ctx.store.touch(loaded.key, target)) {
       this.#loaded = { ...loaded, entry: { value: loaded.entry.value, expiresAt: target } };
       if (this.#ctx.cookie.persistent) this.#issueCookie();

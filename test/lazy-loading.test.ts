@@ -194,3 +194,26 @@ describe('changes to an existing session', () => {
     expect(client.cookie()?.startsWith(`${id}.`)).toBe(true);
   });
 });
+
+describe('the save-before-response hook', () => {
+  it('a read-only request with no touch due leaves res.end unpatched; a write patches it', async () => {
+    const seen: Record<string, boolean> = {};
+    const { client } = await withSession((app) => {
+      app.get('/probe-read', async (req, res) => {
+        const end = res.end;
+        await req.session.get('x');
+        seen['read'] = res.end !== end;
+        res.send('ok');
+      });
+      app.get('/probe-write', (req, res) => {
+        const end = res.end;
+        req.session.set('y', 1);
+        seen['write'] = res.end !== end;
+        res.send('ok');
+      });
+    });
+    expect((await client.get('/probe-read')).status).toBe(200);
+    expect((await client.get('/probe-write')).status).toBe(200);
+    expect(seen).toEqual({ read: false, write: true });
+  });
+});
