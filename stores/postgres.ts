@@ -69,12 +69,14 @@ export function createPostgresStore(options: string | PostgresStoreOptions): Ses
         await pool.end().catch(() => {});
         throw err;
       }
-      const numbered = new Map<string, string>();
+      // Named statements: each connection parses and plans a statement once instead of per request.
+      // Names are per pool, and this pool belongs to this store alone, so they cannot clash.
+      const prepared = new Map<string, { name: string; text: string }>();
       return {
         query: async (sql: string, params: readonly unknown[]): Promise<readonly SqlRow[]> => {
-          let text = numbered.get(sql);
-          if (text === undefined) numbered.set(sql, (text = toNumbered(sql)));
-          return (await pool.query(text, params as unknown[])).rows as SqlRow[];
+          let statement = prepared.get(sql);
+          if (statement === undefined) prepared.set(sql, (statement = { name: `kvsession_${prepared.size}`, text: toNumbered(sql) }));
+          return (await pool.query({ ...statement, values: params as unknown[] })).rows as SqlRow[];
         },
         close: () => pool.end(),
       };

@@ -87,9 +87,11 @@ await describeWithServer('postgres store specifics', DATABASE_URL, () => {
     await admin.query(`ANALYZE ${table}`);
     const query = vi.spyOn(pg.Pool.prototype, 'query');
     expect(await s.prune()).toBe(0);
-    const call = (query.mock.calls as unknown[][]).find(([sql]) => typeof sql === 'string' && sql.startsWith('DELETE') && sql.includes('LIMIT'));
+    // The store sends named statements ({ name, text, values }); find the batched DELETE among them.
+    const statements = (query.mock.calls as unknown[][]).map(([arg]) => arg as { text?: unknown; values?: unknown[] });
+    const call = statements.find((st) => typeof st.text === 'string' && st.text.startsWith('DELETE') && st.text.includes('LIMIT'));
     expect(call).toBeDefined();
-    const [sql, params] = call as [string, unknown[]];
+    const { text: sql, values: params } = call as { text: string; values: unknown[] };
     const { rows } = await admin.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, params);
     const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
     console.log(`postgres prune plan:\n${plan}`);
