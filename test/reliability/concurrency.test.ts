@@ -119,7 +119,7 @@ function concurrencyTests(target: StoreUnderTest): void {
         await gates.for(round).open.promise;
         if (req.params.action === 'set') req.session.set('late', round);
         if (req.params.action === 'regenerate') await req.session.regenerate();
-        // 'touch': nothing changed; with touchInterval 1 ms the save is a touch of the loaded record.
+        // 'touch': nothing changed; with touchInterval 1 ms passed since the write, the save is a touch of the loaded record.
         res.json({ ok: true });
       });
     }, 1);
@@ -129,6 +129,8 @@ function concurrencyTests(target: StoreUnderTest): void {
       const action = actions[round % actions.length] as string;
       const client = app.client();
       await client.post('/set/x/1');
+      // A touch is decided when the session loads: let touchInterval (1 ms) pass so it is due.
+      await sleep(3);
       const key = sessionKey(client);
       const slowClient = client.fork();
       const slow = slowClient.post(`/slow/${round}/${action}`);
