@@ -2,12 +2,17 @@ import type { SessionStore } from './store.js';
 import type { Signer } from './signer.js';
 import type { ResolvedCookieOptions } from './cookie.js';
 import type { UserIndex } from './user-index.js';
+import type { VerifiedCookies } from './verified-cookies.js';
+import type { BoundedCache } from './bounded-cache.js';
+import type { SessionRecord } from './record.js';
 
 /** Everything a request's Session needs, resolved once per kvSession() call. */
 export interface SessionContext {
   /** The store, already bounded by storeTimeout. */
   readonly store: SessionStore;
   readonly signer: Signer;
+  /** Reads and verifies the session cookie (remembering recent verdicts). */
+  readonly cookies: VerifiedCookies;
   readonly cookie: ResolvedCookieOptions;
   readonly idleMs: number;
   readonly absoluteMs: number;
@@ -17,4 +22,6 @@ export interface SessionContext {
   /** The clock; injectable so tests can move time without sleeping. */
   readonly now: () => number;
   readonly users: UserIndex;
+  /** Recently decoded records by their stored text (see decodeRecordCached). */
+  readonly records: BoundedCache<string, SessionRecord>;
 }

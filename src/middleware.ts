@@ -8,6 +8,8 @@ import { resolveOptions } from './options.js';
 import { resolveStore } from './create-store.js';
 import { guardStore } from './guarded-store.js';
 import { UserIndex } from './user-index.js';
+import { VerifiedCookies } from './verified-cookies.js';
+import { BoundedCache } from './bounded-cache.js';
 import { Session } from './session.js';
 import { holdResponseUntil } from './response-hook.js';
 import { serializeSessionCookie } from './cookie.js';
@@ -32,6 +34,8 @@ export interface KvSessionManager {
 export type KvSessionMiddleware = RequestHandler & KvSessionManager;
 
 let warnedMemoryInProduction = false;
+// Decoded records kept per middleware: 2 × 256 of at most 2 KB of text each.
+const RECORDS_REMEMBERED = 256;
 
 /** Creates the session middleware; throws coded errors for a missing/weak secret or bad options. */
 export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
@@ -47,6 +51,7 @@ export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
   const ctx: SessionContext = {
     store,
     signer: resolved.signer,
+    cookies: new VerifiedCookies(resolved.signer, resolved.cookie.name),
     cookie: resolved.cookie,
     idleMs: resolved.idleMs,
     absoluteMs: resolved.absoluteMs,
@@ -56,6 +61,7 @@ export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
     now: resolved.now,
     // The index outlives each session by storeTimeout: enough for two index extensions landing out of order.
     users: new UserIndex(store, resolved.idleMs, resolved.now, resolved.storeTimeoutMs),
+    records: new BoundedCache(RECORDS_REMEMBERED),
   };
   const pruner =
     resolved.pruneMs === false || rawStore.capabilities.nativeExpiry

@@ -1,5 +1,8 @@
 import type { Encoded } from './serializer.js';
+import type { BoundedCache } from './bounded-cache.js';
 import { MAX_DEPTH, nestsDeeperThan } from './serializer.js';
+
+const DEPTH_LIMIT = 2 * MAX_DEPTH + 2;
 
 /** A session record as kept in the store (data still in encoded form). */
 export interface SessionRecord {
@@ -30,6 +33,25 @@ export function decodeRecord(text: string): SessionRecord | undefined {
   if (u !== undefined && typeof u !== 'string') return undefined;
   if (d === null || typeof d !== 'object' || Array.isArray(d)) return undefined;
   // Our writes nest at most MAX_DEPTH levels, plus one per tag wrapper; anything deeper came from elsewhere.
-  if (nestsDeeperThan(d, 2 * MAX_DEPTH + 2)) return undefined;
+  // Each level costs at least one bracket, so text this short cannot nest that deep: skip the walk.
+  if (text.length > DEPTH_LIMIT && nestsDeeperThan(d, DEPTH_LIMIT)) return undefined;
   return { createdAt: c, userId: u, data: d as Record<string, Encoded> };
+}
+
+// Longer records are parsed every time: holding them would let the cache grow past ~1 MB.
+const CACHEABLE_LENGTH = 2048;
+
+/**
+ * decodeRecord, remembering recent results by their exact text: most loads read a record that has
+ * not changed since the last request, and parsing it again was the largest cost of a read.
+ * Records handed out are frozen, since one may be shared by every request that reads that text.
+ */
+export function decodeRecordCached(cache: BoundedCache<string, SessionRecord>, text: string): SessionRecord | undefined {
+  const known = cache.get(text);
+  if (known !== undefined) return known;
+  const record = decodeRecord(text);
+  if (record === undefined || text.length > CACHEABLE_LENGTH) return record;
+  Object.freeze(record.data);
+  cache.set(text, Object.freeze(record));
+  return record;
 }

@@ -6,9 +6,8 @@ import type { Encoded } from './serializer.js';
 import type { SessionRecord } from './record.js';
 import { KvSessionError, isKvSessionError, storeUnavailable } from './errors.js';
 import { encodeValue, decodeValue } from './serializer.js';
-import { encodeRecord, decodeRecord } from './record.js';
+import { encodeRecord, decodeRecord, decodeRecordCached } from './record.js';
 import { createSessionId, storeKeyFor, handleFor } from './id.js';
-import { readSessionCookie } from './cookie.js';
 
 /** The data shape: the app's augmented SessionData, or an open record when it has not augmented it. */
 export type Data = keyof SessionData extends never ? Record<string, unknown> : SessionData;
@@ -196,10 +195,10 @@ export class Session {
   }
 
   async #read(): Promise<void> {
-    const verdict = this.#ctx.signer.verify(readSessionCookie(this.#req, this.#ctx.cookie.name));
+    const cookie = this.#ctx.cookies.read(this.#req);
     // A forged or malformed cookie never reaches the store: it is simply no session.
-    if (verdict.status !== 'valid') return;
-    const key = storeKeyFor('', verdict.id);
+    if (cookie === undefined) return;
+    const key = cookie.key;
     let entry: StoreEntry | undefined;
     try {
       entry = await this.#ctx.store.get(key);
@@ -211,7 +210,7 @@ export class Session {
       throw storeUnavailable(err, 'load');
     }
     if (entry === undefined) return;
-    const record = decodeRecord(entry.value);
+    const record = decodeRecordCached(this.#ctx.records, entry.value);
     const now = this.#ctx.now();
     if (record === undefined || now >= entry.expiresAt || now >= record.createdAt + this.#ctx.absoluteMs) {
       // Not ours, corrupt, or past a deadline the store did not enforce: drop it so it cannot linger.
@@ -219,12 +218,12 @@ export class Session {
       await this.#ctx.store.delete(key).catch(() => false);
       return;
     }
-    this.#id = verdict.id;
+    this.#id = cookie.id;
     this.#loaded = { key, entry, record };
-    if (verdict.rotated) this.#issueCookie();
+    if (cookie.rotated) this.#issueCookie();
     // A plain read needs nothing before the response; only a due touch or a re-signed cookie does,
     // so only then is the response held back (the hook costs ~10% of a bare request on reads).
-    if (verdict.rotated || this.#touchDue(this.#loaded)) this.#arm();
+    if (cookie.rotated || this.#touchDue(this.#loaded)) this.#arm();
   }
 
   #touchDue(loaded: Loaded): boolean {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { encodeValue, decodeValue, nestsDeeperThan, MAX_DEPTH } from '../src/serializer.js';
-import { encodeRecord, decodeRecord } from '../src/record.js';
+import { encodeRecord, decodeRecord, decodeRecordCached } from '../src/record.js';
+import type { SessionRecord } from '../src/record.js';
+import { BoundedCache } from '../src/bounded-cache.js';
 import type { Encoded } from '../src/serializer.js';
 import { codeOf } from './helpers/codes.js';
 
@@ -158,8 +160,48 @@ describe('nestsDeeperThan(value, max) and decodeRecord depth', () => {
     expect(decodeRecord(text)?.createdAt).toBe(1);
   });
 
+  it('decodeRecord rejects the shortest record that nests one level too deep (the length shortcut never skips it)', () => {
+    // d itself is level 0, so 2 × MAX_DEPTH + 2 brackets inside it nest 2 × MAX_DEPTH + 3 levels.
+    const levels = 2 * MAX_DEPTH + 2;
+    const text = `{"c":1,"d":{"x":${'['.repeat(levels)}${']'.repeat(levels)}}}`;
+    expect(decodeRecord(text)).toBeUndefined();
+    const justFits = `{"c":1,"d":{"x":${'['.repeat(levels - 1)}${']'.repeat(levels - 1)}}}`;
+    expect(decodeRecord(justFits)?.createdAt).toBe(1);
+  });
+
   it('decodeRecord rejects a foreign record nested deeper than that as not ours', () => {
     const text = `{"c":1,"d":{"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`;
     expect(decodeRecord(text)).toBeUndefined();
+  });
+});
+
+describe('decodeRecordCached(cache, text)', () => {
+  const text = encodeRecord({ createdAt: 5, userId: 'u1', data: { list: encodeValue([1, { a: 2 }]) } });
+
+  it('parses a text once and hands the same frozen record to every later read of that text', () => {
+    const cache = new BoundedCache<string, SessionRecord>(8);
+    const first = decodeRecordCached(cache, text);
+    // A fresh copy of the same text (as Redis or Postgres return it) still hits.
+    const second = decodeRecordCached(cache, `${text} `.trimEnd());
+    expect(second).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(Object.isFrozen(first?.data)).toBe(true);
+  });
+
+  it('decoded values are copies: changing what a handler got leaves the shared record intact', () => {
+    const cache = new BoundedCache<string, SessionRecord>(8);
+    const record = decodeRecordCached(cache, text) as SessionRecord;
+    const list = decodeValue(record.data['list'] as Encoded) as [number, { a: number }];
+    list[1].a = 99;
+    list.push(3);
+    expect(decodeValue((decodeRecordCached(cache, text) as SessionRecord).data['list'] as Encoded)).toEqual([1, { a: 2 }]);
+  });
+
+  it('never remembers text that is not a record, nor records over 2 KB of text', () => {
+    const cache = new BoundedCache<string, SessionRecord>(8);
+    expect(decodeRecordCached(cache, '{"foreign":true}')).toBeUndefined();
+    const big = encodeRecord({ createdAt: 1, userId: undefined, data: { s: encodeValue('x'.repeat(3000)) } });
+    expect(decodeRecordCached(cache, big)?.createdAt).toBe(1);
+    expect(cache.size).toBe(0);
   });
 });
