@@ -24,11 +24,8 @@ interface RedisClient {
 }
 type RedisDriver = { createClient(options: object): unknown };
 
-// Values are compared and returned as raw strings inside Lua, never decoded with cjson
+// Values are compared as raw strings inside Lua, never decoded with cjson
 // (which turns [] into {} and rounds big integers).
-const GET = script(`local v = redis.call('GET', KEYS[1])
-if not v then return false end
-return {v, redis.call('PEXPIRETIME', KEYS[1])}`);
 const UPDATE = script(`if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
 return 1`);
@@ -57,9 +54,15 @@ export class RedisStore implements SessionStore {
   }
 
   async get(key: string): Promise<StoreEntry | undefined> {
-    const reply = await this.#eval('get', GET, this.prefix + key);
-    if (!Array.isArray(reply)) return undefined;
-    const [value, pexpiretime] = reply as [string, number];
+    const full = this.prefix + key;
+    // Two plain commands, pipelined into one write and one round trip: half the Redis CPU of a
+    // Lua script. Not atomic, and need not be: a record deleted in between answers -2 (gone), and
+    // an expiry moved in between is the newer one; a stale value only makes a later update's
+    // compare-and-set fail and re-read.
+    const [value, pexpiretime] = await this.#run('get', (client) =>
+      Promise.all([client.sendCommand(['GET', full]), client.sendCommand(['PEXPIRETIME', full])]),
+    );
+    if (typeof value !== 'string' || typeof pexpiretime !== 'number' || pexpiretime === -2) return undefined;
     // -1: no expiry at all (written by someone else). Redis keeps a key until now > PXAT; we
     // treat it as gone at now >= expiresAt, as the contract says.
     const expiresAt = pexpiretime < 0 ? Number.POSITIVE_INFINITY : pexpiretime;
