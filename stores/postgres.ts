@@ -51,6 +51,8 @@ export function createPostgresStore(options: string | PostgresStoreOptions): Ses
     keyOrder: 'key COLLATE "C"',
     find: 'strpos',
     lockBatch: ' FOR UPDATE SKIP LOCKED',
+    // Each query is a socket write that wakes a server process (~60 µs of CPU here); a burst shares one.
+    keyInArray: 'key = ANY(?::text[])',
     connect: async (): Promise<SqlConnection> => {
       const pg = await loadDriver<PgModule>('pg', 'postgres');
       const pool = new pg.Pool({

@@ -1,6 +1,7 @@
 import type { SessionStore, StoreEntry, StoreOptions } from '../src/store.js';
 import { DEFAULT_PREFIX } from '../src/store.js';
 import { KvSessionError, storeUnavailable } from '../src/errors.js';
+import { GroupCommit, LookupBatcher } from './sql-batch.js';
 
 /*
  * On-disk format: keyv's own. Table `key`/`value`, value = the keyv envelope
@@ -38,6 +39,10 @@ export interface SqlDialect {
   readonly find: string;
   /** Suffix for prune's batch selection, so concurrent pruners skip rows others hold. */
   readonly lockBatch: string;
+  /** `key = ANY(?)` for an array parameter: lookups of one turn of the event loop then share a round trip. */
+  readonly keyInArray?: string;
+  /** One connection whose commits are expensive (an fsync): concurrent writes are committed as a group. */
+  readonly groupCommit?: boolean;
   /** Opens the connection and makes sure the table and its expiry index exist. */
   connect(): Promise<SqlConnection>;
 }
@@ -83,6 +88,7 @@ function statements(t: string, d: SqlDialect, upper: boolean) {
   const inPrefix = upper ? `${d.keyOrder} >= ? AND ${d.keyOrder} < ?` : `${d.keyOrder} >= ?`;
   return {
     get: `SELECT value FROM ${t} WHERE key = ?`,
+    getMany: d.keyInArray === undefined ? undefined : `SELECT key, value FROM ${t} WHERE ${d.keyInArray}`,
     // An expired row may be replaced; a live one makes the insert a no-op with no RETURNING row.
     create: `INSERT INTO ${t} AS cur (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value
       WHERE ${d.expires('cur.value')} IS NULL OR ${d.expires('cur.value')} <= ? RETURNING key`,
@@ -110,6 +116,8 @@ export class SqlStore implements SessionStore {
   #connection: Promise<SqlConnection> | undefined;
   #closing: Promise<void> | undefined;
   readonly #inflight = new Set<Promise<unknown>>();
+  readonly #reads: LookupBatcher<SqlRow> | undefined;
+  readonly #writes: GroupCommit<readonly SqlRow[]> | undefined;
 
   /** Builds the store; nothing connects until the first operation. */
   constructor(dialect: SqlDialect, table: string, options: StoreOptions) {
@@ -120,31 +128,48 @@ export class SqlStore implements SessionStore {
     this.#range = end === undefined ? [this.prefix] : [this.prefix, end];
     this.#prefixLength = [...this.prefix].length; // SQL substr counts characters, not UTF-16 units
     this.#sql = statements(table, dialect, end !== undefined);
+    const { get, getMany } = this.#sql;
+    this.#reads =
+      getMany === undefined
+        ? undefined
+        : new LookupBatcher<SqlRow>(
+            async (key) => (await this.#query(get, [key]))[0],
+            async (keys) => new Map((await this.#query(getMany, [keys])).map((row) => [String(row['key']), row])),
+          );
+    this.#writes = dialect.groupCommit
+      ? new GroupCommit({
+          begin: () => this.#query('BEGIN IMMEDIATE', []),
+          commit: () => this.#query('COMMIT', []),
+          rollback: () => this.#query('ROLLBACK', []),
+        })
+      : undefined;
   }
 
   async get(key: string): Promise<StoreEntry | undefined> {
-    const [row] = await this.#run('get', this.#sql.get, [this.prefix + key]);
+    const full = this.prefix + key;
+    const reads = this.#reads;
+    const row = reads === undefined ? (await this.#run('get', this.#sql.get, [full]))[0] : await this.#track('get', () => reads.get(full));
     const entry = readEnvelope(row?.['value']);
     return entry !== undefined && entry.expiresAt > Date.now() ? entry : undefined;
   }
 
   async create(key: string, value: string, expiresAt: number): Promise<boolean> {
-    const rows = await this.#run('create', this.#sql.create, [this.prefix + key, envelope(value, expiresAt), Date.now()]);
+    const rows = await this.#write('create', this.#sql.create, [this.prefix + key, envelope(value, expiresAt), Date.now()]);
     return rows.length === 1;
   }
 
   async update(key: string, expected: string, value: string, expiresAt: number): Promise<boolean> {
     const params = [envelope(value, expiresAt), this.prefix + key, JSON.stringify(escapeValue(expected)), Date.now()];
-    return (await this.#run('update', this.#sql.update, params)).length === 1;
+    return (await this.#write('update', this.#sql.update, params)).length === 1;
   }
 
   async touch(key: string, expiresAt: number): Promise<boolean> {
-    const rows = await this.#run('touch', this.#sql.touch, [JSON.stringify(deadline(expiresAt)), this.prefix + key, Date.now()]);
+    const rows = await this.#write('touch', this.#sql.touch, [JSON.stringify(deadline(expiresAt)), this.prefix + key, Date.now()]);
     return rows.length === 1;
   }
 
   async delete(key: string): Promise<boolean> {
-    return (await this.#run('delete', this.#sql.delete, [this.prefix + key])).length === 1;
+    return (await this.#write('delete', this.#sql.delete, [this.prefix + key])).length === 1;
   }
 
   async prune(): Promise<number> {
@@ -186,9 +211,24 @@ export class SqlStore implements SessionStore {
     }
   }
 
-  async #run(what: string, sql: string, params: readonly unknown[]): Promise<readonly SqlRow[]> {
+  #run(what: string, sql: string, params: readonly unknown[]): Promise<readonly SqlRow[]> {
+    return this.#track(what, () => this.#query(sql, params));
+  }
+
+  /** A session write: in the next group commit where the dialect asks for one, else on its own. */
+  #write(what: string, sql: string, params: readonly unknown[]): Promise<readonly SqlRow[]> {
+    const writes = this.#writes;
+    if (writes === undefined) return this.#run(what, sql, params);
+    return this.#track(what, () => writes.write(() => this.#query(sql, params)));
+  }
+
+  /**
+   * Admits an operation: refused once close() has begun, otherwise counted as in flight from this
+   * moment (queued in a batch included), so close() lets it finish before releasing the connection.
+   */
+  async #track<T>(what: string, start: () => Promise<T>): Promise<T> {
     if (this.#closing) throw this.#closedError();
-    const op = this.#connect().then((connection) => connection.query(sql, params));
+    const op = start();
     this.#inflight.add(op);
     try {
       return await op;
@@ -197,6 +237,10 @@ export class SqlStore implements SessionStore {
     } finally {
       this.#inflight.delete(op);
     }
+  }
+
+  async #query(sql: string, params: readonly unknown[]): Promise<readonly SqlRow[]> {
+    return (await this.#connect()).query(sql, params);
   }
 
   /** Connects ahead of the first operation; a failure is left for that operation to report. */

@@ -43,6 +43,8 @@ export function createSqliteStore(options: string | SqliteStoreOptions): Session
     keyOrder: 'key', // BINARY collation: UTF-8 bytes, i.e. code-point order
     find: 'instr',
     lockBatch: '', // SQLite runs one writer at a time
+    // Every commit is an fsync and the connection is single: concurrent saves share one commit.
+    groupCommit: true,
     connect: async (): Promise<SqlConnection> => {
       const { KeyvSqlite } = await loadDriver<KeyvSqliteModule>('@keyv/sqlite', 'sqlite');
       // The adapter opens one connection per instance and creates keyv's table; we only add to it.

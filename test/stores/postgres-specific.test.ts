@@ -48,6 +48,22 @@ await describeWithServer('postgres store specifics', DATABASE_URL, () => {
     await admin.end();
   });
 
+  it('gets issued together share one query: live, missing, expired and repeated keys each answered as a lone get would', async () => {
+    const s = store();
+    await s.create('live1', 'a', Date.now() + HOUR);
+    await s.create('live2', 'b', Date.now() + HOUR);
+    await s.create('expired', 'c', Date.now() + 50);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    const keys = ['live1', 'missing', 'live2', 'expired', 'live1', 'live2'];
+    const lone: unknown[] = [];
+    for (const k of keys) lone.push((await s.get(k))?.value);
+    const query = vi.spyOn(pg.Pool.prototype, 'query');
+    const together = await Promise.all(keys.map((k) => s.get(k)));
+    expect(together.map((e) => e?.value)).toEqual(lone);
+    expect(lone).toEqual(['a', undefined, 'b', undefined, 'a', 'b']);
+    expect(query).toHaveBeenCalledTimes(1);
+  });
+
   it('close() on one store leaves another store on the same URL working', async () => {
     const [a, b] = [store(), store()];
     await a.create('k', 'a', Date.now() + HOUR);

@@ -109,6 +109,46 @@ describe('sqlite store specifics', () => {
     expect((await a.get('same'))?.value).toBe(`v${winner}`);
   });
 
+  it('concurrent saves share one commit (one BEGIN … COMMIT), and every one of them is on disk afterwards', async () => {
+    // The adapter binds Database#all when it connects, so the spy goes in before the store's first use.
+    const original = sqlite3.Database.prototype.all;
+    let statements: string[] = [];
+    vi.spyOn(sqlite3.Database.prototype, 'all').mockImplementation(function (this: sqlite3.Database, ...args: unknown[]) {
+      statements.push(String(args[0]));
+      return original.apply(this, args as Parameters<sqlite3.Database['all']>);
+    } as sqlite3.Database['all']);
+    const s = store();
+    const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
+    await Promise.all(keys.map((k) => s.create(k, 'v0', Date.now() + HOUR)));
+    statements = [];
+    const results = await Promise.all(keys.map((k) => s.update(k, 'v0', 'v1', Date.now() + HOUR)));
+    expect(results.every(Boolean)).toBe(true);
+    expect(statements.filter((sql) => sql.startsWith('UPDATE'))).toHaveLength(20);
+    expect(statements.filter((sql) => sql === 'BEGIN IMMEDIATE')).toHaveLength(1);
+    expect(statements.filter((sql) => sql === 'COMMIT')).toHaveLength(1);
+    // Read back through a connection of our own: the group is committed, not just visible to the store's connection.
+    const prefix = (s as { prefix: string }).prefix;
+    const rows = await raw<{ value: string }>(file, `SELECT value FROM kvsession WHERE key >= ? AND key < ?`, [prefix, `${prefix}~`]);
+    expect(rows.map((r) => (JSON.parse(r.value) as { value: string }).value)).toEqual(keys.map(() => 'v1'));
+  });
+
+  it('a group that cannot take the write lock fails every save in it with a coded error; the next group commits', async () => {
+    const s = createSqliteStore({ url, prefix: randomPrefix('sqlite'), timeout: 200 });
+    open.push(s);
+    await Promise.all(['a', 'b'].map((k) => s.create(k, 'v0', Date.now() + HOUR)));
+    // Another connection holds the write lock past the store's busy timeout.
+    const holder = new sqlite3.Database(file);
+    await new Promise<void>((resolve, reject) => holder.exec('BEGIN IMMEDIATE', (err) => (err ? reject(err) : resolve())));
+    try {
+      const outcomes = await Promise.all(['a', 'b'].map((k) => rejection(s.update(k, 'v0', 'v1', Date.now() + HOUR))));
+      expect(outcomes).toMatchObject([{ code: 'ERR_KVSESSION_STORE_UNAVAILABLE' }, { code: 'ERR_KVSESSION_STORE_UNAVAILABLE' }]);
+    } finally {
+      await new Promise<void>((resolve) => holder.exec('ROLLBACK', () => holder.close(() => resolve())));
+    }
+    expect(await Promise.all(['a', 'b'].map((k) => s.update(k, 'v0', 'v1', Date.now() + HOUR)))).toEqual([true, true]);
+    expect((await s.get('a'))?.value).toBe('v1');
+  });
+
   it('sqlite://:memory: stores hold a private database each', async () => {
     const prefix = randomPrefix('sqlite');
     const [a, b] = [store({ url: 'sqlite://:memory:', prefix }), store({ url: 'sqlite://:memory:', prefix })];
