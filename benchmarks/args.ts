@@ -21,6 +21,8 @@ export interface BenchArgs {
   readonly cpuProf: boolean;
   /** Write benchmarks/results/latest.md (off for filtered runs unless --save). */
   readonly save: boolean;
+  /** Pin the server and the load generator to separate CPUs (see pinning.ts). */
+  readonly pin: boolean;
 }
 
 export const USAGE = `usage: node dist/benchmarks/run.js [options]
@@ -33,7 +35,8 @@ export const USAGE = `usage: node dist/benchmarks/run.js [options]
   --warmup S            once per server and route, in the first rep
   --settle S            idle pause before each cell (0.5 s quick, 1 s full; 0 for none)
   --cpu-prof            profile every server (results/profiles/*.cpuprofile; read with profile-summary.js)
-  --save                write results/latest.md even for a filtered run`;
+  --save                write results/latest.md even for a filtered run
+  --no-pin              let the OS place servers and load generator (default: one CPU each, via taskset)`;
 
 /** Parses argv; throws with USAGE on anything unknown. */
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
@@ -53,6 +56,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       connections: { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
       save: { type: 'boolean', default: false },
+      'no-pin': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -76,6 +80,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     connections: positive(values.connections, 10, '--connections'),
     cpuProf: values['cpu-prof'],
     save: values.save || !filtered,
+    pin: !values['no-pin'],
   };
 }
 

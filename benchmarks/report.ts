@@ -7,6 +7,8 @@ import type { Verdict } from './targets.js';
 export interface ReportInput {
   readonly args: BenchArgs;
   readonly machine: MachineInfo;
+  /** Where the processes ran (pinning.ts). */
+  readonly pinning: string;
   readonly rows: readonly Row[];
   readonly verdicts: readonly Verdict[];
   /** The micro-benchmark table, when they ran. */
@@ -21,6 +23,7 @@ export function renderReport(input: ReportInput): string {
     '',
     `${machine.date} · mode **${args.mode}** · ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB · ${machine.os} · Node ${machine.node}`,
     `load average before ${machine.loadBefore}, after ${machine.loadAfter} · ${args.reps} rep(s) × ${args.durationSec} s per cell, ${args.warmupSec} s warm-up, ${args.settleSec} s settle · ${args.connections} connections, one session per connection`,
+    `CPU placement: ${input.pinning}`,
   ];
   if (input.rows.length > 0) parts.push('', '## HTTP', '', httpTable(input.rows), '', '## Targets', '', verdictList(input.verdicts));
   if (input.micro !== undefined) parts.push('', '## Micro-benchmarks', '', input.micro);
@@ -39,7 +42,7 @@ export function httpTable(rows: readonly Row[]): string {
       lines.push(`| /${r.route} | ${r.contender} | unavailable: ${escape(r.unavailable)} | | | | | | | |`);
       continue;
     }
-    const ops = r.library === 'bare' ? '—' : `${(r.reads + r.writes + r.deletes).toFixed(2)} (${r.reads.toFixed(2)} + ${r.writes.toFixed(2)} + ${r.deletes.toFixed(2)})`;
+    const ops = r.library === 'bare' || r.library === 'noop' ? '—' : `${(r.reads + r.writes + r.deletes).toFixed(2)} (${r.reads.toFixed(2)} + ${r.writes.toFixed(2)} + ${r.deletes.toFixed(2)})`;
     lines.push(
       `| /${r.route} | ${r.contender} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p99Ms.toFixed(1)} | ${fixed(r.vsBare)} | ${r.library === 'kvsession' ? fixed(r.vsExpressSession) : ''} | ${Math.round(r.cpuMicrosPerRequest)} | ${fixed(r.cpuVsBare)} | ${ops} | ${r.failures} |`,
     );
@@ -57,6 +60,7 @@ export function verdictList(verdicts: readonly Verdict[]): string {
 }
 
 const METHOD = `- Each server runs in its own process (\`benchmarks/servers/\`); autocannon runs in the orchestrator. Servers live for the whole run; each server and route is warmed up once, before its first measurement.
+- Unless \`--no-pin\`, the server under test has CPU 1 to itself (all its threads, the libuv pool that runs SQLite and file I/O included) and the load generator CPU 0, like a one-core container; Redis and PostgreSQL run where the OS puts them.
 - Sessions are created by a setup request first; each connection then sends its own session's cookie on every request.
 - In each repetition, bare Express is measured next to each store's pair of contenders: bare, express-session, kvsession in even repetitions, the reverse in odd ones, so drift and a backend still busy from the previous cell cancel out. × bare and × express-session are medians of per-repetition ratios.
 - CPU µs/req is the server process's user + system CPU time over the measured window divided by requests served; "× bare by CPU" is bare Express's CPU µs/req ÷ the contender's. It is what the req/s ratio would be for a CPU-bound server, and a busy machine distorts it far less than req/s; it leaves out the CPU a store backend (Redis, PostgreSQL) spends in its own process.

@@ -7,7 +7,7 @@ import type { Contender, RunPlace, Route } from './contenders.js';
 import type { Cell } from './measure.js';
 import type { RunningServer } from './spawn.js';
 import { parseBenchArgs } from './args.js';
-import { bareContender, storeContenders } from './contenders.js';
+import { bareContender, noopContender, storeContenders } from './contenders.js';
 import { measureCell } from './measure.js';
 import { startServer } from './spawn.js';
 import { checkRoute, createSessions } from './client.js';
@@ -17,6 +17,8 @@ import { renderReport } from './report.js';
 import { currentLoad, machineInfo } from './machine.js';
 import { microTable, runMicro } from './micro.js';
 import { resultsDir } from './paths.js';
+import type { Pinning } from './pinning.js';
+import { pin, setUpPinning } from './pinning.js';
 
 /** A started contender and the cookies of its sessions (one per connection). */
 interface Live {
@@ -33,6 +35,7 @@ interface RunState {
   readonly cells: Cell[];
   /** `${contender}/${route}` already warmed up: servers live for the whole run, so once is enough. */
   readonly warmed: Set<string>;
+  readonly pinning: Pinning;
 }
 
 async function main(): Promise<void> {
@@ -45,6 +48,7 @@ async function main(): Promise<void> {
     return;
   }
   const machine = machineInfo();
+  const pinning = setUpPinning(args.pin);
   if (args.micro === 'only') {
     process.stdout.write(`${await micro(args)}\n`);
     return;
@@ -56,22 +60,22 @@ async function main(): Promise<void> {
     postgresUrl: process.env['BENCH_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test',
   };
   const bare = bareContender();
-  const groups = args.stores.map((store) => storeContenders(store, place, args.libraries));
+  // The empty-middleware reference is measured beside bare Express like a store group of its own.
+  const groups = [[noopContender()], ...args.stores.map((store) => storeContenders(store, place, args.libraries))];
   const contenders = [bare, ...groups.flat()];
   // The servers clean their backends up on Ctrl-C themselves; the data directory is ours to remove.
   process.once('SIGINT', () => {
     rmSync(place.tmpDir, { recursive: true, force: true });
     process.exit(130);
   });
-  const run: RunState = { args, live: new Map(), unavailable: new Map(), cells: [], warmed: new Set() };
+  const run: RunState = { args, live: new Map(), unavailable: new Map(), cells: [], warmed: new Set(), pinning };
   try {
     for (const c of contenders) await start(c, run);
-    const perRep = args.routes.length * (groups.length * (1 + args.libraries.length) || 1);
+    const perRep = args.routes.length * groups.reduce((n, group) => n + 1 + group.length, 0);
     const seconds = perRep * (args.reps * (args.durationSec + args.settleSec + 0.3) + args.warmupSec);
     log(`${perRep * args.reps} cells ≈ ${Math.ceil(seconds / 60)} min`);
     for (let rep = 0; rep < args.reps; rep++) {
       for (const route of args.routes) {
-        if (groups.length === 0) await cell(run, bare, route, rep, 0);
         for (const [index, group] of groups.entries()) {
           // Odd reps run the group backwards (bare last), so no contender always follows the same
           // neighbour: a backend still flushing after the previous cell then biases no one for good.
@@ -86,13 +90,13 @@ async function main(): Promise<void> {
   }
   machine.loadAfter = currentLoad();
   const rows = summarize(run.cells, contenders, args.routes, run.unavailable);
-  const report = renderReport({ args, machine, rows, verdicts: judge(rows), micro: args.micro === 'also' ? await micro(args) : undefined });
+  const report = renderReport({ args, machine, pinning: pinning.description, rows, verdicts: judge(rows), micro: args.micro === 'also' ? await micro(args) : undefined });
   process.stdout.write(`\n${report}`);
   if (args.save) await save(report, machine.date);
 }
 
 /** Starts a contender and gives it its sessions; any failure makes it "unavailable", never a crash. */
-async function start(c: Contender, { args, live, unavailable }: RunState): Promise<void> {
+async function start(c: Contender, { args, live, unavailable, pinning }: RunState): Promise<void> {
   const execArgv = args.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', join(resultsDir(), 'profiles'), '--cpu-prof-name', `${c.id.replace(/\W+/g, '-')}-${Date.now()}.cpuprofile`] : [];
   const started = await startServer(c, execArgv);
   if (!started.ok) {
@@ -101,8 +105,10 @@ async function start(c: Contender, { args, live, unavailable }: RunState): Promi
     return;
   }
   try {
-    const cookies = c.library === 'bare' ? [] : await createSessions(started.server.port, args.connections);
-    if (c.library !== 'bare' && cookies.length === 0) throw new Error('/__setup set no cookie');
+    if (pinning.serverCpu !== undefined) pin(started.server.pid, pinning.serverCpu);
+    const sessionless = c.library === 'bare' || c.library === 'noop';
+    const cookies = sessionless ? [] : await createSessions(started.server.port, args.connections);
+    if (!sessionless && cookies.length === 0) throw new Error('/__setup set no cookie');
     for (const route of args.routes) await checkRoute(started.server.port, route, cookies[0]);
     live.set(c.id, { server: started.server, cookies });
     log(`${c.id}: ready on port ${started.server.port}`);

@@ -7,6 +7,7 @@ import type { ServerMessage } from './servers/harness.js';
 export interface RunningServer {
   readonly contender: Contender;
   readonly port: number;
+  readonly pid: number;
   /** Asks the server to clean up its store data and exit; kills it if it does not within 10 s. */
   stop(): Promise<void>;
 }
@@ -48,6 +49,7 @@ function running(contender: Contender, child: ChildProcess, port: number): Runni
   return {
     contender,
     port,
+    pid: child.pid as number,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
