@@ -12,7 +12,8 @@ export type StoreKind = (typeof STORES)[number];
 /** The session libraries compared; bare Express is the baseline and always runs. */
 export const LIBRARIES = ['express-session', 'kvsession'] as const;
 export type SessionLibrary = (typeof LIBRARIES)[number];
-export type Library = 'bare' | SessionLibrary;
+/** 'noop': bare Express plus one empty middleware, the floor for anything added with app.use(). */
+export type Library = 'bare' | 'noop' | SessionLibrary;
 
 /** One server to measure. */
 export interface Contender {
@@ -35,6 +36,11 @@ export interface RunPlace {
 /** The bare-Express baseline. */
 export function bareContender(): Contender {
   return { id: 'bare express', library: 'bare', store: undefined, script: compiledServer('bare-server'), args: [] };
+}
+
+/** Bare Express with one empty middleware: what any app.use() layer costs before doing anything. */
+export function noopContender(): Contender {
+  return { id: 'express + empty middleware', library: 'noop', store: undefined, script: compiledServer('noop-middleware-server'), args: [] };
 }
 
 /** express-session then kvsession on `store`, keeping those in `libraries`. */
