@@ -7,6 +7,7 @@ import type { SessionRecord } from './record.js';
 import { KvSessionError, isKvSessionError, storeUnavailable } from './errors.js';
 import { encodeValue, decodeValue } from './serializer.js';
 import { encodeRecord, decodeRecord, decodeRecordCached } from './record.js';
+import { PendingChanges } from './pending-changes.js';
 import { createSessionId, storeKeyFor, handleFor } from './id.js';
 
 /** The data shape: the app's augmented SessionData, or an open record when it has not augmented it. */
@@ -14,7 +15,6 @@ export type Data = keyof SessionData extends never ? Record<string, unknown> : S
 /** A key of the session data. */
 export type DataKey = keyof Data & string;
 
-const DELETED = Symbol('deleted');
 // A save retries its per-key merge this many times before giving up with ERR_KVSESSION_CONFLICT.
 const MAX_MERGE_ATTEMPTS = 16;
 
@@ -39,8 +39,7 @@ export class Session {
   #id: string | undefined;
   #loading: Promise<void> | undefined;
   #loaded: Loaded | undefined;
-  #changes = new Map<string, Encoded | typeof DELETED>();
-  #cleared = false;
+  readonly #changes = new PendingChanges();
   #cookie: CookieAction = { kind: 'none' };
   #degraded = false;
   #loadFailed = false;
@@ -91,7 +90,7 @@ export class Session {
   async all(): Promise<Readonly<Partial<Data>>> {
     await this.#load();
     const out: Record<string, unknown> = {};
-    for (const [key, encoded] of this.#view()) {
+    for (const [key, encoded] of this.#changes.applyTo(this.#loaded?.record.data)) {
       Object.defineProperty(out, key, { value: decodeValue(encoded), enumerable: true, writable: true, configurable: true });
     }
     return out as Partial<Data>;
@@ -102,7 +101,7 @@ export class Session {
     checkKey(key);
     this.#arm();
     if (value === undefined) {
-      this.#changes.set(key, DELETED);
+      this.#changes.delete(key);
       return;
     }
     this.#changes.set(key, encodeValue(value, key));
@@ -112,13 +111,12 @@ export class Session {
   delete(key: DataKey): void {
     checkKey(key);
     this.#arm();
-    this.#changes.set(key, DELETED);
+    this.#changes.delete(key);
   }
 
   /** Records the removal of every key (the session itself stays). */
   clear(): void {
     this.#arm();
-    this.#cleared = true;
     this.#changes.clear();
   }
 
@@ -127,8 +125,8 @@ export class Session {
     this.#arm();
     await this.#load();
     if (this.#degraded) return;
-    if (this.#changes.size === 0 && !this.#cleared) return this.#touchIfDue();
-    if (this.#loaded === undefined) return this.#create(this.#merge(undefined), undefined);
+    if (!this.#changes.any) return this.#touchIfDue();
+    if (this.#loaded === undefined) return this.#create(this.#changes.applyTo(undefined), undefined);
     return this.#update();
   }
 
@@ -165,7 +163,7 @@ export class Session {
     // A failed load was already reported to the handler that asked; never report it twice.
     if (this.#loadFailed) return { kind: 'none' };
     try {
-      if (this.#loading !== undefined || this.#changes.size > 0 || this.#cleared) await this.save();
+      if (this.#loading !== undefined || this.#changes.any) await this.save();
     } catch (err) {
       // Under 'anonymous' a store failure never fails the response: the changes are dropped, as a degraded session's are.
       if (this.#ctx.onStoreError !== 'anonymous' || !isStoreFailure(err)) throw err;
@@ -232,32 +230,13 @@ export class Session {
   }
 
   #current(key: string): Encoded | undefined {
-    const change = this.#changes.get(key);
-    if (change === DELETED) return undefined;
-    if (change !== undefined) return change;
-    if (this.#cleared || this.#loaded === undefined) return undefined;
-    return Object.hasOwn(this.#loaded.record.data, key) ? this.#loaded.record.data[key] : undefined;
-  }
-
-  #view(): Map<string, Encoded> {
-    return this.#merge(this.#cleared ? undefined : this.#loaded?.record.data);
-  }
-
-  /** Applies the pending per-key changes onto `base` (the latest stored data). */
-  #merge(base: Readonly<Record<string, Encoded>> | undefined): Map<string, Encoded> {
-    const out = new Map<string, Encoded>(base === undefined || this.#cleared ? [] : Object.entries(base));
-    for (const [key, change] of this.#changes) {
-      if (change === DELETED) out.delete(key);
-      else out.set(key, change);
-    }
-    return out;
+    return this.#changes.current(key, this.#loaded?.record.data);
   }
 
   async #create(data: Map<string, Encoded>, userId: string | undefined): Promise<void> {
     // A visitor who sets nothing (or sets and deletes) gets neither a record nor a cookie.
     if (data.size === 0 && userId === undefined) {
-      this.#changes.clear();
-      this.#cleared = false;
+      this.#changes.reset();
       return;
     }
     if (this.#req.res?.headersSent === true) {
@@ -271,8 +250,7 @@ export class Session {
     const now = this.#ctx.now();
     const record: SessionRecord = { createdAt: now, userId, data: Object.fromEntries(data) };
     const value = this.#encode(record);
-    this.#changes.clear();
-    this.#cleared = false;
+    this.#changes.reset();
     const expiresAt = this.#deadline(now, record.createdAt);
     // 256-bit IDs do not collide; a false here means a broken store, so one retry then fail.
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -292,20 +270,18 @@ export class Session {
   async #update(): Promise<void> {
     let loaded = this.#loaded as Loaded;
     for (let attempt = 0; attempt < MAX_MERGE_ATTEMPTS; attempt++) {
-      const data = this.#merge(loaded.record.data);
+      const data = this.#changes.applyTo(loaded.record.data);
       const record: SessionRecord = { ...loaded.record, data: Object.fromEntries(data) };
       const value = this.#encode(record);
       if (value === loaded.entry.value) {
         // Setting a key to the value it already had writes nothing.
-        this.#changes.clear();
-        this.#cleared = false;
+        this.#changes.reset();
         return this.#touchIfDue();
       }
       const expiresAt = this.#deadline(this.#ctx.now(), record.createdAt);
       if (await this.#ctx.store.update(loaded.key, loaded.entry.value, value, expiresAt)) {
         this.#loaded = { key: loaded.key, entry: { value, expiresAt }, record };
-        this.#changes.clear();
-        this.#cleared = false;
+        this.#changes.reset();
         if (this.#ctx.cookie.persistent) this.#issueCookie();
         return this.#extendUserIndex();
       }
@@ -329,7 +305,7 @@ export class Session {
     this.#arm();
     await this.#load();
     const old = this.#loaded;
-    const data = this.#view();
+    const data = this.#changes.applyTo(this.#loaded?.record.data);
     const keepUser = userId ?? old?.record.userId;
     this.#reset();
     await this.#create(data, keepUser);
@@ -398,8 +374,7 @@ export class Session {
   #reset(): void {
     this.#id = undefined;
     this.#loaded = undefined;
-    this.#changes.clear();
-    this.#cleared = false;
+    this.#changes.reset();
   }
 }
 

@@ -1,0 +1,60 @@
+import type { Encoded } from './serializer.js';
+
+const DELETED = Symbol('deleted');
+
+/**
+ * The changes one request has made to its session, per key, until they are saved. Kept as a
+ * change log rather than a copy of the data so a save can re-apply exactly these keys onto
+ * whatever another request stored meanwhile (per-key merge).
+ */
+export class PendingChanges {
+  // Allocated on the first change: most requests only read, or never touch the session at all.
+  #byKey: Map<string, Encoded | typeof DELETED> | undefined;
+  #cleared = false;
+
+  /** Records `value` (already encoded) as the new value of `key`. */
+  set(key: string, value: Encoded): void {
+    (this.#byKey ??= new Map()).set(key, value);
+  }
+
+  /** Records the removal of `key`. */
+  delete(key: string): void {
+    (this.#byKey ??= new Map()).set(key, DELETED);
+  }
+
+  /** Records the removal of every key, those changed earlier in this request included. */
+  clear(): void {
+    this.#cleared = true;
+    this.#byKey?.clear();
+  }
+
+  /** True when there is anything to save. */
+  get any(): boolean {
+    return this.#cleared || (this.#byKey !== undefined && this.#byKey.size > 0);
+  }
+
+  /** The value `key` has in this request: its own change if any, else the stored `base` one. */
+  current(key: string, base: Readonly<Record<string, Encoded>> | undefined): Encoded | undefined {
+    const change = this.#byKey?.get(key);
+    if (change === DELETED) return undefined;
+    if (change !== undefined) return change;
+    if (this.#cleared || base === undefined) return undefined;
+    return Object.hasOwn(base, key) ? base[key] : undefined;
+  }
+
+  /** The data after applying these changes onto `base` (the latest stored data, or none). */
+  applyTo(base: Readonly<Record<string, Encoded>> | undefined): Map<string, Encoded> {
+    const out = new Map<string, Encoded>(base === undefined || this.#cleared ? [] : Object.entries(base));
+    for (const [key, change] of this.#byKey ?? []) {
+      if (change === DELETED) out.delete(key);
+      else out.set(key, change);
+    }
+    return out;
+  }
+
+  /** Forgets every change: they were saved, or dropped with the session. */
+  reset(): void {
+    this.#byKey?.clear();
+    this.#cleared = false;
+  }
+}

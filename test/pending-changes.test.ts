@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { PendingChanges } from '../src/pending-changes.js';
+
+const stored = { a: 1, b: 'two' } as const;
+
+describe('PendingChanges', () => {
+  it('starts empty: nothing to save, and every key reads through to the stored data', () => {
+    const changes = new PendingChanges();
+    expect(changes.any).toBe(false);
+    expect(changes.current('a', stored)).toBe(1);
+    expect(changes.current('missing', stored)).toBeUndefined();
+    expect(changes.current('a', undefined)).toBeUndefined();
+    expect([...changes.applyTo(stored)]).toEqual([['a', 1], ['b', 'two']]);
+  });
+
+  it('a set or delete shadows the stored value of that key only', () => {
+    const changes = new PendingChanges();
+    changes.set('a', 10);
+    changes.delete('b');
+    changes.set('c', [3]);
+    expect(changes.any).toBe(true);
+    expect([changes.current('a', stored), changes.current('b', stored), changes.current('c', stored)]).toEqual([10, undefined, [3]]);
+    expect(Object.fromEntries(changes.applyTo(stored))).toEqual({ a: 10, c: [3] });
+  });
+
+  it('re-applies onto whatever is stored now: keys another request changed meanwhile survive', () => {
+    const changes = new PendingChanges();
+    changes.set('a', 10);
+    expect(Object.fromEntries(changes.applyTo({ a: 1, b: 'changed elsewhere', z: true }))).toEqual({ a: 10, b: 'changed elsewhere', z: true });
+  });
+
+  it('clear() drops every stored key and earlier changes; later changes still count', () => {
+    const changes = new PendingChanges();
+    changes.set('a', 10);
+    changes.clear();
+    changes.set('n', 'new');
+    expect(changes.any).toBe(true);
+    expect(changes.current('b', stored)).toBeUndefined();
+    expect(Object.fromEntries(changes.applyTo(stored))).toEqual({ n: 'new' });
+  });
+
+  it('a clear() with no other change is still something to save', () => {
+    const changes = new PendingChanges();
+    changes.clear();
+    expect(changes.any).toBe(true);
+    expect(changes.applyTo(stored).size).toBe(0);
+  });
+
+  it('reset() forgets the changes and the clear', () => {
+    const changes = new PendingChanges();
+    changes.set('a', 10);
+    changes.clear();
+    changes.reset();
+    expect(changes.any).toBe(false);
+    expect(changes.current('a', stored)).toBe(1);
+  });
+});
