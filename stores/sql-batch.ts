@@ -53,12 +53,12 @@ export class LookupBatcher<V> {
     const keys = [...pending.keys()];
     if (keys.length === 1) {
       const key = keys[0] as string;
-      settle(this.#one(key), pending.get(key) ?? []);
+      settle(attempt(() => this.#one(key)), pending.get(key) ?? []);
       return;
     }
     for (let i = 0; i < keys.length; i += this.#max) {
       const chunk = keys.slice(i, i + this.#max);
-      this.#many(chunk).then(
+      attempt(() => this.#many(chunk)).then(
         (found) => {
           for (const key of chunk) for (const w of pending.get(key) ?? []) w.resolve(found.get(key));
         },
@@ -127,7 +127,7 @@ export class GroupCommit<R> {
       for (const w of group) w.reject(err);
       return;
     }
-    const outcomes = await Promise.allSettled(group.map((w) => w.run()));
+    const outcomes = await Promise.allSettled(group.map((w) => attempt(w.run)));
     try {
       await this.#tx.commit();
     } catch (err) {
@@ -150,6 +150,11 @@ async function runAlone<R>(w: QueuedWrite<R>): Promise<void> {
   } catch (err) {
     w.reject(err);
   }
+}
+
+// A callback that throws instead of rejecting must fail its callers, not the timer it runs on (which would crash the process).
+async function attempt<T>(op: () => Promise<T>): Promise<T> {
+  return op();
 }
 
 function settle<T>(pending: Promise<T>, waiters: readonly Waiter<T>[]): void {

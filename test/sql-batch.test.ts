@@ -58,6 +58,19 @@ describe('LookupBatcher', () => {
     fail = false;
     expect(await Promise.all([batcher.get('a'), batcher.get('b')])).toEqual(['A', 'B']);
   });
+
+  it('a lookup function that throws instead of rejecting fails its callers and crashes nothing', async () => {
+    const batcher = new LookupBatcher<string>(
+      () => {
+        throw new Error('sync one');
+      },
+      () => {
+        throw new Error('sync many');
+      },
+    );
+    await expect(batcher.get('a')).rejects.toThrow('sync one');
+    await expect(Promise.all([batcher.get('a'), batcher.get('b')])).rejects.toThrow('sync many');
+  });
 });
 
 /** A GroupCommit whose transaction statements are logged beside the writes. */
@@ -108,6 +121,18 @@ describe('GroupCommit', () => {
     const outcomes = await Promise.allSettled([write('a'), write('b', true), write('c')]);
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(log.at(-1)).toBe('COMMIT');
+  });
+
+  it('a statement that throws instead of rejecting fails only its own caller, and the store keeps taking writes', async () => {
+    const log: string[] = [];
+    const commit = new GroupCommit<string>({ begin: async () => log.push('BEGIN'), commit: async () => log.push('COMMIT'), rollback: async () => log.push('ROLLBACK') });
+    const throwing = (): Promise<string> => {
+      throw new Error('sync');
+    };
+    const outcomes = await Promise.allSettled([commit.write(throwing), commit.write(async () => 'ok')]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'fulfilled']);
+    expect(log).toEqual(['BEGIN', 'COMMIT']);
+    expect(await commit.write(async () => 'later')).toBe('later');
   });
 
   it('a failed COMMIT rolls back and fails every write of the group: none of them is durable', async () => {
