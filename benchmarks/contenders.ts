@@ -40,7 +40,7 @@ export function bareContender(): Contender {
 
 /** Bare Express with one empty middleware: what any app.use() layer costs before doing anything. */
 export function noopContender(): Contender {
-  return { id: 'express + empty middleware', library: 'noop', store: undefined, script: compiledServer('noop-middleware-server'), args: [] };
+  return { id: 'express + empty middleware', library: 'noop', store: undefined, script: compiledServer('bare-server'), args: ['empty-middleware'] };
 }
 
 /** express-session then kvsession on `store`, keeping those in `libraries`. */

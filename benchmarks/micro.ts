@@ -10,6 +10,7 @@ import type { SessionRecord } from '../src/record.js';
 import { VerifiedCookies } from '../src/verified-cookies.js';
 import { BoundedCache } from '../src/bounded-cache.js';
 import type { Request } from 'express';
+import type { SessionStore } from '../src/store.js';
 import { median } from './summary.js';
 
 /** One micro-benchmark result. */
@@ -68,9 +69,7 @@ export async function runMicro(sampleMs: number): Promise<{ results: MicroResult
 
 /** What a /read request costs kvsession before the response: the per-request overhead on the memory store, minus the response hook. */
 async function readPath(signer: Signer, id: string, value: string): Promise<() => Promise<unknown>> {
-  const raw = createMemoryStore({ prefix: 'micro:' });
-  const store = guardStore(raw, 2000);
-  await raw.create(storeKeyFor('', id), value, Date.now() + 3_600_000);
+  const store = await storeHolding(id, value);
   const header = `sid=${signer.sign(id)}; theme=dark`;
   return async () => {
     const verdict = signer.verify(parseCookie(header)['sid']);
@@ -83,9 +82,7 @@ async function readPath(signer: Signer, id: string, value: string): Promise<() =
 
 /** The same read as Session does it for a client seen before: the cookie's verdict and the record's parse are remembered. */
 async function rememberedReadPath(signer: Signer, id: string, value: string): Promise<() => Promise<unknown>> {
-  const raw = createMemoryStore({ prefix: 'micro:' });
-  const store = guardStore(raw, 2000);
-  await raw.create(storeKeyFor('', id), value, Date.now() + 3_600_000);
+  const store = await storeHolding(id, value);
   const cookies = new VerifiedCookies(signer, 'sid');
   const records = new BoundedCache<string, SessionRecord>(256);
   const req = { headers: { cookie: `sid=${signer.sign(id)}; theme=dark` } } as Request;
@@ -96,6 +93,13 @@ async function rememberedReadPath(signer: Signer, id: string, value: string): Pr
     const data = decodeRecordCached(records, entry?.value ?? '')?.data;
     return data === undefined ? undefined : decodeValue(data['user'] as Encoded);
   };
+}
+
+/** A guarded memory store holding session `id`'s record, as the middleware would see it. */
+async function storeHolding(id: string, value: string): Promise<SessionStore> {
+  const raw = createMemoryStore({ prefix: 'micro:' });
+  await raw.create(storeKeyFor('', id), value, Date.now() + 3_600_000);
+  return guardStore(raw, 2000);
 }
 
 /** What Session.set() then save() do to a whole session. */
