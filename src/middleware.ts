@@ -12,6 +12,7 @@ import { VerifiedCookies } from './verified-cookies.js';
 import { BoundedCache } from './bounded-cache.js';
 import { Session } from './session.js';
 import { holdResponseUntil } from './response-hook.js';
+import type { ResponseHold } from './response-hook.js';
 import { serializeSessionCookie } from './cookie.js';
 import { startPruner } from './pruner.js';
 import { KvSessionError } from './errors.js';
@@ -89,11 +90,26 @@ export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
 
 /** Holds the response back until the session is saved, then sets the cookie it calls for. */
 function armSave(ctx: SessionContext, req: Request, res: Response, next: NextFunction): void {
-  holdResponseUntil(
-    res,
-    async () => cookieLine(ctx, req, await req.session.commit()),
-    (err) => next(err instanceof KvSessionError ? err : new KvSessionError('ERR_KVSESSION_STORE_UNAVAILABLE', String(err), { status: 503, cause: err })),
-  );
+  holdResponseUntil(res, new SaveBeforeResponse(ctx, req, next));
+}
+
+/** The save a held response waits for; one object rather than two closures per saved response. */
+class SaveBeforeResponse implements ResponseHold {
+  constructor(
+    private readonly ctx: SessionContext,
+    private readonly req: Request,
+    private readonly next: NextFunction,
+  ) {}
+
+  /** Commits the session and resolves the Set-Cookie line it calls for. */
+  async commit(): Promise<string | undefined> {
+    return cookieLine(this.ctx, this.req, await this.req.session.commit());
+  }
+
+  /** Hands a failed save to Express's error handling as a coded 503. */
+  fail(err: unknown): void {
+    this.next(err instanceof KvSessionError ? err : new KvSessionError('ERR_KVSESSION_STORE_UNAVAILABLE', String(err), { status: 503, cause: err }));
+  }
 }
 
 /** The Set-Cookie line a committed session calls for, if any. */

@@ -3,63 +3,89 @@ import type { Response } from 'express';
 
 type Call = { method: 'writeHead' | 'write' | 'end'; args: unknown[] };
 
+/** What a held response waits for: the save that resolves its Set-Cookie line, and where a failure goes. */
+export interface ResponseHold {
+  /** Runs the save; resolves the Set-Cookie line to add, if any. */
+  commit(): Promise<string | undefined>;
+  /** Gets the save's error once the held calls and the handler's headers have been dropped. */
+  fail(err: unknown): void;
+}
+
+// The patched methods are shared functions that find their state under this symbol, rather than
+// fresh closures per response: a saved response is the write path's hot path, and three closures
+// plus their contexts per request showed up in its profile.
+const HELD = Symbol('kvsession.heldResponse');
+
+interface HeldState {
+  hold: ResponseHold;
+  original: { writeHead: Response['writeHead']; write: Response['write']; end: Response['end'] };
+  queue: Call[] | undefined;
+}
+
+type HeldResponse = Response & { [HELD]?: HeldState | undefined };
+
 /**
- * Holds back the response until `commit` has run: the first writeHead/write/end is queued,
- * `commit` runs (the session save) and resolves the Set-Cookie line to add, if any, then the
+ * Holds back the response until `hold.commit()` has run: the first writeHead/write/end is queued,
+ * the commit runs (the session save) and resolves the Set-Cookie line to add, if any, then the
  * queued calls are replayed in order. This is how a redirect never reaches the browser before the
  * session it depends on is in the store. On failure the queued calls and every header the handler
- * set are dropped and `onError` gets the error, so an error handler answers on a clean response.
+ * set are dropped and `hold.fail` gets the error, so an error handler answers on a clean response.
  */
-export function holdResponseUntil(
-  res: Response,
-  commit: () => Promise<string | undefined>,
-  onError: (err: unknown) => void,
-): void {
-  const original = { writeHead: res.writeHead, write: res.write, end: res.end };
-  let queue: Call[] | undefined;
+export function holdResponseUntil(res: Response, hold: ResponseHold): void {
+  const held = res as HeldResponse;
+  held[HELD] = { hold, original: { writeHead: res.writeHead, write: res.write, end: res.end }, queue: undefined };
+  res.writeHead = heldWriteHead as Response['writeHead'];
+  res.write = heldWrite as Response['write'];
+  res.end = heldEnd as Response['end'];
+}
 
-  const restore = (): void => {
-    res.writeHead = original.writeHead;
-    res.write = original.write;
-    res.end = original.end;
-  };
+function heldWriteHead(this: HeldResponse, ...args: unknown[]): unknown {
+  return intercept(this, 'writeHead', args);
+}
 
-  const replay = (calls: Call[]): void => {
-    for (const call of calls) (original[call.method] as (...a: unknown[]) => unknown).apply(res, call.args);
-  };
+function heldWrite(this: HeldResponse, ...args: unknown[]): unknown {
+  return intercept(this, 'write', args);
+}
 
-  const intercept =
-    (method: Call['method']) =>
-    (...args: unknown[]): never => {
-      if (queue !== undefined) {
-        queue.push({ method, args });
-        return (method === 'write' ? true : res) as never;
-      }
-      // Even when headers already went out (the session was first used mid-stream) the save still
-      // runs before the rest of the body, so changes to an existing session are never dropped.
-      const headersWereSent = res.headersSent;
-      queue = [{ method, args }];
-      commit().then(
-        (setCookie) => {
-          restore();
-          const calls = queue ?? [];
-          queue = undefined;
-          if (setCookie !== undefined && !headersWereSent && !res.headersSent) addSetCookie(res, calls, setCookie);
-          replay(calls);
-        },
-        (err: unknown) => {
-          restore();
-          queue = undefined;
-          if (!res.headersSent) for (const name of res.getHeaderNames()) res.removeHeader(name);
-          onError(err);
-        },
-      );
-      return (method === 'write' ? true : res) as never;
-    };
+function heldEnd(this: HeldResponse, ...args: unknown[]): unknown {
+  return intercept(this, 'end', args);
+}
 
-  res.writeHead = intercept('writeHead') as Response['writeHead'];
-  res.write = intercept('write') as Response['write'];
-  res.end = intercept('end') as Response['end'];
+function intercept(res: HeldResponse, method: Call['method'], args: unknown[]): unknown {
+  const state = res[HELD] as HeldState;
+  const answer = method === 'write' ? true : res;
+  if (state.queue !== undefined) {
+    state.queue.push({ method, args });
+    return answer;
+  }
+  // Even when headers already went out (the session was first used mid-stream) the save still
+  // runs before the rest of the body, so changes to an existing session are never dropped.
+  const headersWereSent = res.headersSent;
+  state.queue = [{ method, args }];
+  state.hold.commit().then(
+    (setCookie) => {
+      const calls = release(res, state);
+      if (setCookie !== undefined && !headersWereSent && !res.headersSent) addSetCookie(res, calls, setCookie);
+      for (const call of calls) (state.original[call.method] as (...a: unknown[]) => unknown).apply(res, call.args);
+    },
+    (err: unknown) => {
+      release(res, state);
+      if (!res.headersSent) for (const name of res.getHeaderNames()) res.removeHeader(name);
+      state.hold.fail(err);
+    },
+  );
+  return answer;
+}
+
+/** Puts the original methods back and hands over the queued calls. */
+function release(res: HeldResponse, state: HeldState): Call[] {
+  res.writeHead = state.original.writeHead;
+  res.write = state.original.write;
+  res.end = state.original.end;
+  res[HELD] = undefined;
+  const calls = state.queue ?? [];
+  state.queue = undefined;
+  return calls;
 }
 
 /**

@@ -20,6 +20,9 @@ const MAX_MERGE_ATTEMPTS = 16;
 
 /** What the middleware must do to the response once the session has been committed. */
 export type CookieAction = { kind: 'none' } | { kind: 'set'; value: string; maxAgeMs: number | undefined } | { kind: 'clear' };
+// Shared: every request starts with "no cookie change", and most end with it.
+const NO_COOKIE: CookieAction = Object.freeze({ kind: 'none' });
+const CLEAR_COOKIE: CookieAction = Object.freeze({ kind: 'clear' });
 
 /** The live state of a loaded session record. */
 interface Loaded {
@@ -40,7 +43,7 @@ export class Session {
   #loading: Promise<void> | undefined;
   #loaded: Loaded | undefined;
   readonly #changes = new PendingChanges();
-  #cookie: CookieAction = { kind: 'none' };
+  #cookie: CookieAction = NO_COOKIE;
   #degraded = false;
   #loadFailed = false;
   #onFirstUse: (() => void) | undefined;
@@ -152,7 +155,7 @@ export class Session {
       if (loaded.record.userId !== undefined) await this.#ctx.users.unbind(loaded.record.userId, loaded.key);
     }
     this.#reset();
-    this.#cookie = { kind: 'clear' };
+    this.#cookie = CLEAR_COOKIE;
   }
 
   /**
@@ -169,10 +172,10 @@ export class Session {
       if (this.#ctx.onStoreError !== 'anonymous' || !isStoreFailure(err)) throw err;
       this.#degraded = true;
       this.#reset();
-      this.#cookie = { kind: 'none' };
+      this.#cookie = NO_COOKIE;
     }
     const action = this.#cookie;
-    this.#cookie = { kind: 'none' };
+    this.#cookie = NO_COOKIE;
     return action;
   }
 
@@ -316,7 +319,7 @@ export class Session {
       if (!oldWasLive && this.#loaded !== undefined) await this.#endNew(this.#loaded);
     }
     // Even with nothing to store, the old cookie must not survive a privilege change.
-    if (this.#loaded === undefined && old !== undefined) this.#cookie = { kind: 'clear' };
+    if (this.#loaded === undefined && old !== undefined) this.#cookie = CLEAR_COOKIE;
   }
 
   async #touchIfDue(): Promise<void> {
