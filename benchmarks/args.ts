@@ -32,7 +32,7 @@ export const USAGE = `usage: node dist/benchmarks/run.js [options]
   --routes a,b          of ${ROUTES.join(',')}
   --libs a,b            of ${LIBRARIES.join(',')}
   --reps N  --duration S  --connections N
-  --warmup S            once per server and route, in the first rep
+  --warmup S            once per server and route, in the first rep (3 s quick, 15 s full)
   --settle S            idle pause before each cell (0.5 s quick, 1 s full; 0 for none)
   --cpu-prof            profile every server (results/profiles/*.cpuprofile; read with profile-summary.js)
   --save                write results/latest.md even for a filtered run
@@ -75,7 +75,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     routes,
     reps: positive(values.reps, quick ? 2 : 5, '--reps'),
     durationSec: positive(values.duration, quick ? 2 : 4, '--duration'),
-    warmupSec: positive(values.warmup, quick ? 1 : 2, '--warmup'),
+    // Long on purpose: under callgrind, V8 was still compiling Express's and our hot functions with
+    // TurboFan 14,000 requests into a fresh server, and with 2 s (~12,000 requests) an empty
+    // middleware measured 0.91 × the always-running bare server; with 15 s, 1.02.
+    warmupSec: positive(values.warmup, quick ? 3 : 15, '--warmup'),
     settleSec: values.settle === '0' ? 0 : positive(values.settle, quick ? 0.5 : 1, '--settle'),
     connections: positive(values.connections, 10, '--connections'),
     cpuProf: values['cpu-prof'],

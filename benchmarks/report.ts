@@ -59,7 +59,7 @@ export function verdictList(verdicts: readonly Verdict[]): string {
   return [`${pass} PASS, ${miss} MISS, ${verdicts.length - pass - miss} n/a`, '', ...sorted.map((v) => `- **${v.verdict}** ${v.target} — ${escape(v.measured)}`)].join('\n');
 }
 
-const METHOD = `- Each server runs in its own process (\`benchmarks/servers/\`); autocannon runs in the orchestrator. Servers live for the whole run; each server and route is warmed up once, before its first measurement.
+const METHOD = `- Each server runs in its own process (\`benchmarks/servers/\`); autocannon runs in the orchestrator. Servers live for the whole run; each server and route is warmed up once, before its first measurement, long enough for V8 to finish optimising (15 s full, 3 s quick): bare Express is measured in every group and so is always the warmest process, and with a 2 s warm-up an empty middleware came out at 0.91 × bare, with 15 s at 1.02 ×.
 - Unless \`--no-pin\`, the server under test has CPU 1 to itself (all its threads, the libuv pool that runs SQLite and file I/O included) and the load generator CPU 0, like a one-core container; Redis and PostgreSQL run where the OS puts them.
 - Sessions are created by a setup request first; each connection then sends its own session's cookie on every request.
 - In each repetition, bare Express is measured next to each store's pair of contenders: bare, express-session, kvsession in even repetitions, the reverse in odd ones, so drift and a backend still busy from the previous cell cancel out. × bare and × express-session are medians of per-repetition ratios.
