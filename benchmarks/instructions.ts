@@ -1,0 +1,167 @@
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'node:http';
+import { parseArgs } from 'node:util';
+import { ROUTES, bareContender, noopContender, storeContenders } from './contenders.js';
+import type { Contender, Route } from './contenders.js';
+import { createSessions } from './client.js';
+
+// Instructions per request, counted by valgrind's callgrind: the same number whatever else the
+// machine is doing, where req/s on a shared 2-core VM moves by 10% between runs. Memory store only
+// (no backend whose own CPU would be left out), one connection, requests strictly one at a time.
+// A server under callgrind runs ~50× slower: one contender and route take 3-4 minutes.
+//
+// usage: node dist/benchmarks/instructions.js [--routes none,read,write] [--libs kvsession,express-session]
+//          [--warmup 12000] [--requests 2000] [--samples 4]
+
+const USAGE = 'usage: node dist/benchmarks/instructions.js [--routes a,b] [--libs kvsession,express-session] [--warmup N] [--requests N] [--samples N]';
+
+interface Sampled {
+  readonly contender: string;
+  readonly route: Route;
+  /** Instructions per request in each sample, in order. */
+  readonly perRequest: number[];
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      routes: { type: 'string' },
+      libs: { type: 'string' },
+      warmup: { type: 'string' },
+      requests: { type: 'string' },
+      samples: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help === true) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  try {
+    execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error('valgrind is not installed: apt-get install -y valgrind');
+  }
+  const routes = (values.routes?.split(',') ?? [...ROUTES]) as Route[];
+  const libs = (values.libs?.split(',') ?? ['kvsession']) as ('kvsession' | 'express-session')[];
+  const warmup = Number(values.warmup ?? 12_000);
+  const requests = Number(values.requests ?? 2_000);
+  const samples = Number(values.samples ?? 4);
+  const dir = mkdtempSync(join(tmpdir(), 'kvsession-instr-'));
+  const place = { runId: `instr${process.pid}`, tmpDir: dir, redisUrl: '', postgresUrl: '' };
+  const contenders = [bareContender(), noopContender(), ...storeContenders('memory', place, libs)];
+  const results: Sampled[] = [];
+  try {
+    for (const route of routes) {
+      for (const c of contenders) {
+        const perRequest = await sample(c, route, dir, { warmup, requests, samples });
+        results.push({ contender: c.id, route, perRequest });
+        process.stderr.write(`${c.id} /${route}: ${perRequest.map((n) => n.toLocaleString('en-US')).join(' · ')}\n`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  process.stdout.write(`${table(results)}\n`);
+}
+
+/** Runs one contender under callgrind and returns instructions per request for each sample window. */
+async function sample(c: Contender, route: Route, dir: string, n: { warmup: number; requests: number; samples: number }): Promise<number[]> {
+  const out = join(dir, `cg-${c.library}-${route}`);
+  // --single-threaded: V8 compiles and collects on the main thread, which callgrind then counts
+  // the same way every run, instead of on helper threads scheduled by the OS.
+  const child = spawn(
+    'valgrind',
+    ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${out}`, process.execPath, '--single-threaded', c.script, ...c.args],
+    { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, NODE_ENV: 'production' } },
+  );
+  try {
+    const port = await readyPort(child.stdout);
+    const cookie = c.library === 'bare' || c.library === 'noop' ? undefined : (await createSessions(port, 1))[0];
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    await load(port, route, cookie, agent, n.warmup);
+    const perRequest: number[] = [];
+    for (let i = 0; i < n.samples; i++) {
+      const pid = String(child.pid);
+      execFileSync('callgrind_control', ['-z', pid], { stdio: 'ignore' });
+      await load(port, route, cookie, agent, n.requests);
+      execFileSync('callgrind_control', ['-d', pid], { stdio: 'ignore' });
+      perRequest.push(Math.round(lastDumpTotal(dir, out) / n.requests));
+    }
+    agent.destroy();
+    return perRequest;
+  } finally {
+    child.kill('SIGINT');
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+}
+
+function readyPort(stdout: NodeJS.ReadableStream | null): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    stdout?.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      const match = /"type":"ready","port":(\d+)/.exec(text);
+      if (match !== null) resolve(Number(match[1]));
+      if (text.includes('"unavailable"')) reject(new Error(text));
+    });
+  });
+}
+
+/** `count` requests one after another on one kept-alive connection; any non-2xx answer aborts the run. */
+async function load(port: number, route: Route, cookie: string | undefined, agent: Agent, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: `/${route}`, agent, headers: cookie === undefined ? {} : { cookie } }, (res) => {
+        if ((res.statusCode ?? 500) >= 300) reject(new Error(`/${route} answered ${res.statusCode}`));
+        res.resume();
+        res.on('end', resolve);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+}
+
+/** The `totals:` line of the newest numbered dump of `out`. */
+function lastDumpTotal(dir: string, out: string): number {
+  const prefix = `${out.slice(dir.length + 1)}.`;
+  const parts = readdirSync(dir)
+    .filter((f) => f.startsWith(prefix))
+    .map((f) => Number(f.slice(prefix.length)))
+    .filter(Number.isInteger);
+  const newest = join(dir, `${prefix}${Math.max(...parts)}`);
+  const totals = /^totals: (\d+)/m.exec(readFileSync(newest, 'utf8'));
+  if (totals === null) throw new Error(`no totals in ${newest}`);
+  return Number(totals[1]);
+}
+
+/**
+ * The first window after the warm-up still holds compilation and idle-time GC, so it is left out;
+ * each later window is compared with bare Express's window of the same index, because the
+ * collector runs at the same points of each run and moves all servers' counts together.
+ */
+function table(results: Sampled[]): string {
+  const lines = ['| route | contender | instructions/request | × bare (by instructions) |', '|---|---|---:|---:|'];
+  for (const r of results) {
+    const bare = results.find((b) => b.route === r.route && b.contender === 'bare express');
+    const mine = r.perRequest.slice(1);
+    const ratios = mine.map((v, i) => (bare?.perRequest[i + 1] ?? Number.NaN) / v);
+    lines.push(`| /${r.route} | ${r.contender} | ${Math.round(median(mine)).toLocaleString('en-US')} | ${median(ratios).toFixed(3)} |`);
+  }
+  return lines.join('\n');
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
