@@ -20,9 +20,11 @@ interface HeldState {
   hold: ResponseHold;
   original: { writeHead: Response['writeHead']; write: Response['write']; end: Response['end'] };
   queue: Call[] | undefined;
+  /** Set once the save has settled: from then on the patched methods only pass calls through. */
+  released: boolean;
 }
 
-type HeldResponse = Response & { [HELD]?: HeldState | undefined };
+type HeldResponse = Response & { [HELD]?: HeldState };
 
 /**
  * Holds back the response until `hold.commit()` has run: the first writeHead/write/end is queued,
@@ -33,7 +35,7 @@ type HeldResponse = Response & { [HELD]?: HeldState | undefined };
  */
 export function holdResponseUntil(res: Response, hold: ResponseHold): void {
   const held = res as HeldResponse;
-  held[HELD] = { hold, original: { writeHead: res.writeHead, write: res.write, end: res.end }, queue: undefined };
+  held[HELD] = { hold, original: { writeHead: res.writeHead, write: res.write, end: res.end }, queue: undefined, released: false };
   res.writeHead = heldWriteHead as Response['writeHead'];
   res.write = heldWrite as Response['write'];
   res.end = heldEnd as Response['end'];
@@ -53,6 +55,8 @@ function heldEnd(this: HeldResponse, ...args: unknown[]): unknown {
 
 function intercept(res: HeldResponse, method: Call['method'], args: unknown[]): unknown {
   const state = res[HELD] as HeldState;
+  // A wrapper installed after ours (compression, say) may still call us once the save is done.
+  if (state.released) return (state.original[method] as (...a: unknown[]) => unknown).apply(res, args);
   const answer = method === 'write' ? true : res;
   if (state.queue !== undefined) {
     state.queue.push({ method, args });
@@ -77,12 +81,15 @@ function intercept(res: HeldResponse, method: Call['method'], args: unknown[]): 
   return answer;
 }
 
-/** Puts the original methods back and hands over the queued calls. */
+/**
+ * Puts the original methods back, where ours are still the ones installed: a wrapper another
+ * middleware put on top of ours stays in place and reaches the originals through us.
+ */
 function release(res: HeldResponse, state: HeldState): Call[] {
-  res.writeHead = state.original.writeHead;
-  res.write = state.original.write;
-  res.end = state.original.end;
-  res[HELD] = undefined;
+  state.released = true;
+  if (res.writeHead === heldWriteHead) res.writeHead = state.original.writeHead;
+  if (res.write === heldWrite) res.write = state.original.write;
+  if (res.end === heldEnd) res.end = state.original.end;
   const calls = state.queue ?? [];
   state.queue = undefined;
   return calls;

@@ -193,6 +193,36 @@ describe('the save completes before the response leaves', () => {
     expect(store.writes).toBe(0);
   });
 
+  it('a wrapper installed on res.write/end after the hold (compression, say) still sees every chunk after the save', async () => {
+    const { store, client } = await setup((app) =>
+      app.post('/go', (req, res) => {
+        req.session.set('x', 'wrapped');
+        const write = res.write;
+        const end = res.end;
+        const upper = (chunk: unknown): unknown => (typeof chunk === 'string' ? chunk.toUpperCase() : chunk);
+        res.write = function (this: typeof res, chunk: unknown, ...rest: unknown[]) {
+          return (write as (...a: unknown[]) => boolean).call(this, upper(chunk), ...rest);
+        } as typeof res.write;
+        res.end = function (this: typeof res, chunk?: unknown, ...rest: unknown[]) {
+          return (end as (...a: unknown[]) => typeof res).call(this, upper(chunk), ...rest);
+        } as typeof res.end;
+        res.write('a');
+        // Well after the save has landed and the hold has let go.
+        setTimeout(() => {
+          res.write('b');
+          res.end('c');
+        }, SLOW_WRITE_MS / 4 + 100);
+      }),
+    );
+    await client.post('/set/x/before');
+    store.delay('update', SLOW_WRITE_MS / 4);
+    const res = await client.post('/go');
+    expect(res.status).toBe(200);
+    expect(res.body).toBe('ABC');
+    expect(store.counts.update).toBe(1);
+    expect((await client.get('/get/x')).json()).toEqual({ value: 'wrapped' });
+  });
+
   it('a save that fails answers through the error handler instead of the queued response', async () => {
     const { store, t, client } = await setup((app) =>
       app.post('/go', (req, res) => {
