@@ -87,18 +87,20 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   };
 }
 
-function list<T extends string>(raw: string | undefined, known: readonly T[], flag: string): T[] {
+/** A comma-separated flag checked against the known values; all of them when absent. */
+export function list<T extends string>(raw: string | undefined, known: readonly T[], flag: string, usage = USAGE): T[] {
   if (raw === undefined) return [...known];
   const picked = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
   for (const p of picked) {
-    if (!(known as readonly string[]).includes(p)) throw new Error(`${flag}: unknown "${p}"; known: ${known.join(', ')}\n${USAGE}`);
+    if (!(known as readonly string[]).includes(p)) throw new Error(`${flag}: unknown "${p}"; known: ${known.join(', ')}\n${usage}`);
   }
   return picked as T[];
 }
 
-function positive(raw: string | undefined, fallback: number, flag: string): number {
+/** A positive number flag, or `fallback` when absent. */
+export function positive(raw: string | undefined, fallback: number, flag: string, usage = USAGE): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} must be a positive number\n${USAGE}`);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} must be a positive number\n${usage}`);
   return n;
 }

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
-import { ROUTES, bareContender, noopContender, storeContenders } from './contenders.js';
+import { LIBRARIES, ROUTES, bareContender, noopContender, storeContenders } from './contenders.js';
+import { list, positive } from './args.js';
 import type { Contender, Route } from './contenders.js';
 import { createSessions } from './client.js';
 
@@ -45,11 +46,12 @@ async function main(): Promise<void> {
   } catch {
     throw new Error('valgrind is not installed: apt-get install -y valgrind');
   }
-  const routes = (values.routes?.split(',') ?? [...ROUTES]) as Route[];
-  const libs = (values.libs?.split(',') ?? ['kvsession']) as ('kvsession' | 'express-session')[];
-  const warmup = Number(values.warmup ?? 12_000);
-  const requests = Number(values.requests ?? 2_000);
-  const samples = Number(values.samples ?? 4);
+  const routes = list(values.routes, ROUTES, '--routes', USAGE);
+  const libs = values.libs === undefined ? (['kvsession'] as const) : list(values.libs, LIBRARIES, '--libs', USAGE);
+  const warmup = positive(values.warmup, 12_000, '--warmup', USAGE);
+  const requests = positive(values.requests, 2_000, '--requests', USAGE);
+  // The first window is left out of the table, so at least two.
+  const samples = Math.max(2, positive(values.samples, 4, '--samples', USAGE));
   const dir = mkdtempSync(join(tmpdir(), 'kvsession-instr-'));
   const place = { runId: `instr${process.pid}`, tmpDir: dir, redisUrl: '', postgresUrl: '' };
   const contenders = [bareContender(), noopContender(), ...storeContenders('memory', place, libs)];
