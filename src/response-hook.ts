@@ -1,7 +1,11 @@
+import { ServerResponse } from 'node:http';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Response } from 'express';
 
-type Call = { method: 'writeHead' | 'write' | 'end'; args: unknown[] };
+type Method = 'writeHead' | 'write' | 'end';
+type Call = { method: Method; args: unknown[] };
+type Fn = (...args: unknown[]) => unknown;
+type Methods = Record<Method, Fn>;
 
 /** What a held response waits for: the save that resolves its Set-Cookie line, and where a failure goes. */
 export interface ResponseHold {
@@ -11,20 +15,46 @@ export interface ResponseHold {
   fail(err: unknown): void;
 }
 
-// The patched methods are shared functions that find their state under this symbol, rather than
-// fresh closures per response: a saved response is the write path's hot path, and three closures
-// plus their contexts per request showed up in its profile.
-const HELD = Symbol('kvsession.heldResponse');
-
 interface HeldState {
   hold: ResponseHold;
-  original: { writeHead: Response['writeHead']; write: Response['write']; end: Response['end'] };
+  /** Held through the methods on ServerResponse.prototype (true) or through the response's own (false). */
+  shared: boolean;
+  /** Where calls go once released, and where the queued calls are replayed. */
+  original: Methods;
   queue: Call[] | undefined;
   /** Set once the save has settled: from then on the patched methods only pass calls through. */
   released: boolean;
 }
 
-type HeldResponse = Response & { [HELD]?: HeldState };
+// State lives here, not on the response: V8 makes every property added to an Express `res` cost
+// 2–5 µs (Express has changed its prototype, and such objects stop sharing cached shape
+// transitions), so the four properties a hold used to add took ~14 µs, a tenth of a whole bare
+// request, on every saved response. A WeakMap entry costs ~0.4 µs and dies with the response.
+const held = new WeakMap<object, HeldState>();
+
+// The shared hold: writeHead/write/end installed once, on the first hold, on ServerResponse.prototype.
+// They answer for responses held through them and hand every other call straight to Node's own
+// methods, so no response needs a property of its own to be held. Set once installed.
+let node: Methods | undefined;
+let shared: Methods | undefined;
+
+function installShared(): Methods {
+  const proto = ServerResponse.prototype as unknown as Methods;
+  const own: Methods = { writeHead: proto.writeHead, write: proto.write, end: proto.end };
+  node = own;
+  const make = (method: Method): Fn =>
+    function (this: Response, ...args: unknown[]): unknown {
+      const state = held.get(this);
+      // A response held through its own methods reaches these only on the way out, after release.
+      return state?.shared === true ? intercept(this, state, method, args) : own[method].apply(this, args);
+    };
+  const installed: Methods = { writeHead: make('writeHead'), write: make('write'), end: make('end') };
+  // Plain assignment, as Node defines them: same attributes, so nothing but the function changes.
+  proto.writeHead = installed.writeHead;
+  proto.write = installed.write;
+  proto.end = installed.end;
+  return installed;
+}
 
 /**
  * Holds back the response until `hold.commit()` has run: the first writeHead/write/end is queued,
@@ -34,29 +64,45 @@ type HeldResponse = Response & { [HELD]?: HeldState };
  * set are dropped and `hold.fail` gets the error, so an error handler answers on a clean response.
  */
 export function holdResponseUntil(res: Response, hold: ResponseHold): void {
-  const held = res as HeldResponse;
-  held[HELD] = { hold, original: { writeHead: res.writeHead, write: res.write, end: res.end }, queue: undefined, released: false };
+  shared ??= installShared();
+  // The shared methods see every call only when nothing is in front of them: no wrapper on this
+  // response (compression installed before the session was used), no override on Express's or the
+  // app's response prototype. A wrapper added later reaches them through the `res.end` it captured,
+  // and a mounted app's prototype swap keeps ServerResponse.prototype in the chain.
+  if (res.writeHead === shared.writeHead && res.write === shared.write && res.end === shared.end) {
+    held.set(res, { hold, shared: true, original: node as Methods, queue: undefined, released: false });
+    return;
+  }
+  const original: Methods = { writeHead: res.writeHead as Fn, write: res.write as Fn, end: res.end as Fn };
+  held.set(res, { hold, shared: false, original, queue: undefined, released: false });
   res.writeHead = heldWriteHead as Response['writeHead'];
   res.write = heldWrite as Response['write'];
   res.end = heldEnd as Response['end'];
 }
 
-function heldWriteHead(this: HeldResponse, ...args: unknown[]): unknown {
-  return intercept(this, 'writeHead', args);
+/** Whether the response is held and not yet released: the hold's observable state, for tests. */
+export function isResponseHeld(res: Response): boolean {
+  const state = held.get(res);
+  return state !== undefined && !state.released;
 }
 
-function heldWrite(this: HeldResponse, ...args: unknown[]): unknown {
-  return intercept(this, 'write', args);
+// Installed on the response itself when something sits in front of the shared methods. Shared
+// functions, not closures: a wrapper that captured one keeps a valid reference after release.
+function heldWriteHead(this: Response, ...args: unknown[]): unknown {
+  return intercept(this, held.get(this) as HeldState, 'writeHead', args);
 }
 
-function heldEnd(this: HeldResponse, ...args: unknown[]): unknown {
-  return intercept(this, 'end', args);
+function heldWrite(this: Response, ...args: unknown[]): unknown {
+  return intercept(this, held.get(this) as HeldState, 'write', args);
 }
 
-function intercept(res: HeldResponse, method: Call['method'], args: unknown[]): unknown {
-  const state = res[HELD] as HeldState;
+function heldEnd(this: Response, ...args: unknown[]): unknown {
+  return intercept(this, held.get(this) as HeldState, 'end', args);
+}
+
+function intercept(res: Response, state: HeldState, method: Method, args: unknown[]): unknown {
   // A wrapper installed after ours (compression, say) may still call us once the save is done.
-  if (state.released) return (state.original[method] as (...a: unknown[]) => unknown).apply(res, args);
+  if (state.released) return state.original[method].apply(res, args);
   const answer = method === 'write' ? true : res;
   if (state.queue !== undefined) {
     state.queue.push({ method, args });
@@ -70,7 +116,7 @@ function intercept(res: HeldResponse, method: Call['method'], args: unknown[]): 
     (setCookie) => {
       const calls = release(res, state);
       if (setCookie !== undefined && !headersWereSent && !res.headersSent) addSetCookie(res, calls, setCookie);
-      for (const call of calls) (state.original[call.method] as (...a: unknown[]) => unknown).apply(res, call.args);
+      for (const call of calls) state.original[call.method].apply(res, call.args);
     },
     (err: unknown) => {
       release(res, state);
@@ -85,11 +131,13 @@ function intercept(res: HeldResponse, method: Call['method'], args: unknown[]): 
  * Puts the original methods back, where ours are still the ones installed: a wrapper another
  * middleware put on top of ours stays in place and reaches the originals through us.
  */
-function release(res: HeldResponse, state: HeldState): Call[] {
+function release(res: Response, state: HeldState): Call[] {
   state.released = true;
-  if (res.writeHead === heldWriteHead) res.writeHead = state.original.writeHead;
-  if (res.write === heldWrite) res.write = state.original.write;
-  if (res.end === heldEnd) res.end = state.original.end;
+  if (!state.shared) {
+    if (res.writeHead === heldWriteHead) res.writeHead = state.original.writeHead as Response['writeHead'];
+    if (res.write === heldWrite) res.write = state.original.write as Response['write'];
+    if (res.end === heldEnd) res.end = state.original.end as Response['end'];
+  }
   const calls = state.queue ?? [];
   state.queue = undefined;
   return calls;

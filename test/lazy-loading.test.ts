@@ -5,6 +5,7 @@ import { startApp, TEST_SECRET } from './helpers/app.js';
 import type { TestSessionOptions } from './helpers/app.js';
 import { mountSessionRoutes } from './helpers/routes.js';
 import { createMemoryStore } from '../stores/memory.js';
+import { isResponseHeld } from '../src/response-hook.js';
 import { Signer } from '../src/signer.js';
 import { createSessionId } from '../src/id.js';
 
@@ -196,19 +197,17 @@ describe('changes to an existing session', () => {
 });
 
 describe('the save-before-response hook', () => {
-  it('a read-only request with no touch due leaves res.end unpatched; a write patches it', async () => {
+  it('a read-only request with no touch due leaves the response alone; a write holds it', async () => {
     const seen: Record<string, boolean> = {};
     const { client } = await withSession((app) => {
       app.get('/probe-read', async (req, res) => {
-        const end = res.end;
         await req.session.get('x');
-        seen['read'] = res.end !== end;
+        seen['read'] = isResponseHeld(res);
         res.send('ok');
       });
       app.get('/probe-write', (req, res) => {
-        const end = res.end;
         req.session.set('y', 1);
-        seen['write'] = res.end !== end;
+        seen['write'] = isResponseHeld(res);
         res.send('ok');
       });
     });

@@ -5,6 +5,9 @@ import { deferred, startApp } from './helpers/app.js';
 import type { Deferred } from './helpers/app.js';
 import { mountSessionRoutes } from './helpers/routes.js';
 import { createMemoryStore } from '../stores/memory.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
 
 // Long enough that a response sent before the save would be answered, and followed, well before it lands.
 const SLOW_WRITE_MS = 200;
@@ -221,6 +224,69 @@ describe('the save completes before the response leaves', () => {
     expect(res.body).toBe('ABC');
     expect(store.counts.update).toBe(1);
     expect((await client.get('/get/x')).json()).toEqual({ value: 'wrapped' });
+  });
+
+  it('a wrapper installed on res.end before the session is first used is held behind the save too', async () => {
+    let wrapperCalls = 0;
+    const { store, client } = await setup((app) =>
+      app.post('/go', (req, res) => {
+        const end = res.end;
+        res.end = function (this: typeof res, ...args: unknown[]) {
+          wrapperCalls++;
+          return (end as (...a: unknown[]) => typeof res).apply(this, args);
+        } as typeof res.end;
+        req.session.set('x', 'after');
+        res.redirect('/get/x');
+      }),
+    );
+    await client.post('/set/x/before');
+    store.delay('update', SLOW_WRITE_MS);
+    const { res, seen } = await followImmediately(client, '/go');
+    expect(res.status).toBe(302);
+    expect(seen).toBe('after');
+    expect(wrapperCalls).toBe(1);
+  });
+
+  it('a response ended inside a mounted app, after the parent used the session, waits for the save', async () => {
+    const { store, client } = await setup((app) => {
+      const admin = express();
+      admin.post('/go', (_req, res) => res.redirect('/get/x'));
+      app.use('/admin', (req, _res, next) => {
+        req.session.set('x', 'from-parent');
+        next();
+      });
+      app.use('/admin', admin);
+    });
+    await client.post('/set/x/before');
+    store.delay('update', SLOW_WRITE_MS);
+    const { res, seen } = await followImmediately(client, '/admin/go');
+    expect(res.status).toBe(302);
+    expect(seen).toBe('from-parent');
+  });
+
+  it('a plain Node server in the same process answers as usual once responses have been held', async () => {
+    const { client } = await setup((app) =>
+      app.post('/go', (req, res) => {
+        req.session.set('x', 'held');
+        res.send('ok');
+      }),
+    );
+    expect((await client.post('/go')).status).toBe(200);
+    const plain = createServer((_req, res) => {
+      res.writeHead(201, { 'x-plain': 'yes' });
+      res.write('a');
+      res.end('b');
+    });
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    try {
+      const reply = await fetch(`http://127.0.0.1:${(plain.address() as AddressInfo).port}/`);
+      expect(reply.status).toBe(201);
+      expect(reply.headers.get('x-plain')).toBe('yes');
+      expect(await reply.text()).toBe('ab');
+    } finally {
+      plain.closeAllConnections();
+      await new Promise((resolve) => plain.close(resolve));
+    }
   });
 
   it('a save that fails answers through the error handler instead of the queued response', async () => {
