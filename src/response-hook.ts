@@ -26,15 +26,17 @@ interface HeldState {
   released: boolean;
 }
 
-// State lives here, not on the response: V8 makes every property added to an Express `res` cost
-// 2–5 µs (Express has changed its prototype, and such objects stop sharing cached shape
-// transitions), so the four properties a hold used to add took ~14 µs, a tenth of a whole bare
-// request, on every saved response. A WeakMap entry costs ~0.4 µs and dies with the response.
-const held = new WeakMap<object, HeldState>();
+// The hold's state is the one property a hold adds to a response. V8 makes every property added to
+// an Express `res` costly (Express has swapped its prototype, and such objects stop sharing cached
+// shape transitions): the three method overrides plus this state that a hold used to add were ~80k
+// instructions per saved response under callgrind, over a tenth of a whole request. A WeakMap
+// instead of this property counted more still (its entries are ephemerons the GC must trace).
+const HELD = Symbol('kvsession.heldResponse');
+type HeldResponse = Response & { [HELD]?: HeldState };
 
 // The shared hold: writeHead/write/end installed once, on the first hold, on ServerResponse.prototype.
 // They answer for responses held through them and hand every other call straight to Node's own
-// methods, so no response needs a property of its own to be held. Set once installed.
+// methods, so a held response needs no method overrides of its own. Set once installed.
 let node: Methods | undefined;
 let shared: Methods | undefined;
 
@@ -43,8 +45,8 @@ function installShared(): Methods {
   const own: Methods = { writeHead: proto.writeHead, write: proto.write, end: proto.end };
   node = own;
   const make = (method: Method): Fn =>
-    function (this: Response, ...args: unknown[]): unknown {
-      const state = held.get(this);
+    function (this: HeldResponse, ...args: unknown[]): unknown {
+      const state = this[HELD];
       // A response held through its own methods reaches these only on the way out, after release.
       return state?.shared === true ? intercept(this, state, method, args) : own[method].apply(this, args);
     };
@@ -63,18 +65,18 @@ function installShared(): Methods {
  * session it depends on is in the store. On failure the queued calls and every header the handler
  * set are dropped and `hold.fail` gets the error, so an error handler answers on a clean response.
  */
-export function holdResponseUntil(res: Response, hold: ResponseHold): void {
+export function holdResponseUntil(res: HeldResponse, hold: ResponseHold): void {
   shared ??= installShared();
   // The shared methods see every call only when nothing is in front of them: no wrapper on this
   // response (compression installed before the session was used), no override on Express's or the
   // app's response prototype. A wrapper added later reaches them through the `res.end` it captured,
   // and a mounted app's prototype swap keeps ServerResponse.prototype in the chain.
   if (res.writeHead === shared.writeHead && res.write === shared.write && res.end === shared.end) {
-    held.set(res, { hold, shared: true, original: node as Methods, queue: undefined, released: false });
+    res[HELD] = { hold, shared: true, original: node as Methods, queue: undefined, released: false };
     return;
   }
   const original: Methods = { writeHead: res.writeHead as Fn, write: res.write as Fn, end: res.end as Fn };
-  held.set(res, { hold, shared: false, original, queue: undefined, released: false });
+  res[HELD] = { hold, shared: false, original, queue: undefined, released: false };
   res.writeHead = heldWriteHead as Response['writeHead'];
   res.write = heldWrite as Response['write'];
   res.end = heldEnd as Response['end'];
@@ -82,22 +84,22 @@ export function holdResponseUntil(res: Response, hold: ResponseHold): void {
 
 /** Whether the response is held and not yet released: the hold's observable state, for tests. */
 export function isResponseHeld(res: Response): boolean {
-  const state = held.get(res);
+  const state = (res as HeldResponse)[HELD];
   return state !== undefined && !state.released;
 }
 
 // Installed on the response itself when something sits in front of the shared methods. Shared
 // functions, not closures: a wrapper that captured one keeps a valid reference after release.
-function heldWriteHead(this: Response, ...args: unknown[]): unknown {
-  return intercept(this, held.get(this) as HeldState, 'writeHead', args);
+function heldWriteHead(this: HeldResponse, ...args: unknown[]): unknown {
+  return intercept(this, this[HELD] as HeldState, 'writeHead', args);
 }
 
-function heldWrite(this: Response, ...args: unknown[]): unknown {
-  return intercept(this, held.get(this) as HeldState, 'write', args);
+function heldWrite(this: HeldResponse, ...args: unknown[]): unknown {
+  return intercept(this, this[HELD] as HeldState, 'write', args);
 }
 
-function heldEnd(this: Response, ...args: unknown[]): unknown {
-  return intercept(this, held.get(this) as HeldState, 'end', args);
+function heldEnd(this: HeldResponse, ...args: unknown[]): unknown {
+  return intercept(this, this[HELD] as HeldState, 'end', args);
 }
 
 function intercept(res: Response, state: HeldState, method: Method, args: unknown[]): unknown {
