@@ -37,13 +37,11 @@ type HeldResponse = Response & { [HELD]?: HeldState };
 // The shared hold: writeHead/write/end installed once, on the first hold, on ServerResponse.prototype.
 // They answer for responses held through them and hand every other call straight to Node's own
 // methods, so a held response needs no method overrides of its own. Set once installed.
-let node: Methods | undefined;
-let shared: Methods | undefined;
+let shared: { installed: Methods; node: Methods } | undefined;
 
-function installShared(): Methods {
+function installShared(): { installed: Methods; node: Methods } {
   const proto = ServerResponse.prototype as unknown as Methods;
   const own: Methods = { writeHead: proto.writeHead, write: proto.write, end: proto.end };
-  node = own;
   const make = (method: Method): Fn =>
     function (this: HeldResponse, ...args: unknown[]): unknown {
       const state = this[HELD];
@@ -55,7 +53,7 @@ function installShared(): Methods {
   proto.writeHead = installed.writeHead;
   proto.write = installed.write;
   proto.end = installed.end;
-  return installed;
+  return { installed, node: own };
 }
 
 /**
@@ -66,13 +64,13 @@ function installShared(): Methods {
  * set are dropped and `hold.fail` gets the error, so an error handler answers on a clean response.
  */
 export function holdResponseUntil(res: HeldResponse, hold: ResponseHold): void {
-  shared ??= installShared();
+  const { installed, node } = (shared ??= installShared());
   // The shared methods see every call only when nothing is in front of them: no wrapper on this
   // response (compression installed before the session was used), no override on Express's or the
   // app's response prototype. A wrapper added later reaches them through the `res.end` it captured,
   // and a mounted app's prototype swap keeps ServerResponse.prototype in the chain.
-  if (res.writeHead === shared.writeHead && res.write === shared.write && res.end === shared.end) {
-    res[HELD] = { hold, shared: true, original: node as Methods, queue: undefined, released: false };
+  if (res.writeHead === installed.writeHead && res.write === installed.write && res.end === installed.end) {
+    res[HELD] = { hold, shared: true, original: node, queue: undefined, released: false };
     return;
   }
   const original: Methods = { writeHead: res.writeHead as Fn, write: res.write as Fn, end: res.end as Fn };

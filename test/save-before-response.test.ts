@@ -31,6 +31,13 @@ async function followImmediately(client: ReturnType<Awaited<ReturnType<typeof se
   return { res, seen: seen.json<{ value: unknown }>().value };
 }
 
+/** Stores x = 'before', slows the next update down, then opens `path` and reads x the moment headers arrive. */
+async function followWhileUpdateIsSlow({ store, client }: Pick<Awaited<ReturnType<typeof setup>>, 'store' | 'client'>, path: string) {
+  await client.post('/set/x/before');
+  store.delay('update', SLOW_WRITE_MS);
+  return followImmediately(client, path);
+}
+
 describe('the save completes before the response leaves', () => {
   it('set() then redirect: an existing session is updated before the 302 reaches the client', async () => {
     const { store, client } = await setup((app) =>
@@ -39,9 +46,7 @@ describe('the save completes before the response leaves', () => {
         res.redirect('/get/x');
       }),
     );
-    await client.post('/set/x/before');
-    store.delay('update', SLOW_WRITE_MS);
-    const { res, seen } = await followImmediately(client, '/go');
+    const { res, seen } = await followWhileUpdateIsSlow({ store, client }, '/go');
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toBe('/get/x');
     expect(seen).toBe('after');
@@ -90,9 +95,7 @@ describe('the save completes before the response leaves', () => {
         res.end('made');
       }),
     );
-    await client.post('/set/x/before');
-    store.delay('update', SLOW_WRITE_MS);
-    const { res, seen } = await followImmediately(client, '/head');
+    const { res, seen } = await followWhileUpdateIsSlow({ store, client }, '/head');
     expect(res.status).toBe(201);
     expect(res.headers.get('content-type')).toBe('text/plain');
     expect(seen).toBe('headed');
@@ -239,9 +242,7 @@ describe('the save completes before the response leaves', () => {
         res.redirect('/get/x');
       }),
     );
-    await client.post('/set/x/before');
-    store.delay('update', SLOW_WRITE_MS);
-    const { res, seen } = await followImmediately(client, '/go');
+    const { res, seen } = await followWhileUpdateIsSlow({ store, client }, '/go');
     expect(res.status).toBe(302);
     expect(seen).toBe('after');
     expect(wrapperCalls).toBe(1);
@@ -257,9 +258,7 @@ describe('the save completes before the response leaves', () => {
       });
       app.use('/admin', admin);
     });
-    await client.post('/set/x/before');
-    store.delay('update', SLOW_WRITE_MS);
-    const { res, seen } = await followImmediately(client, '/admin/go');
+    const { res, seen } = await followWhileUpdateIsSlow({ store, client }, '/admin/go');
     expect(res.status).toBe(302);
     expect(seen).toBe('from-parent');
   });
