@@ -15,9 +15,11 @@ import { createSessions } from './client.js';
 // A server under callgrind runs ~50× slower: one contender and route take 3-4 minutes.
 //
 // usage: node dist/benchmarks/instructions.js [--routes none,read,write] [--libs kvsession,express-session]
-//          [--warmup 12000] [--requests 2000] [--samples 4]
+//          [--warmup 12000] [--requests 2000] [--samples 4] [--mixed 4000]
+// --mixed N first serves N requests of each other route: a kvsession server that has saved a session
+// counts differently afterwards (see the response hold), as every server of the full run does.
 
-const USAGE = 'usage: node dist/benchmarks/instructions.js [--routes a,b] [--libs kvsession,express-session] [--warmup N] [--requests N] [--samples N]';
+const USAGE = 'usage: node dist/benchmarks/instructions.js [--routes a,b] [--libs kvsession,express-session] [--warmup N] [--requests N] [--samples N] [--mixed N]';
 
 interface Sampled {
   readonly contender: string;
@@ -34,6 +36,7 @@ async function main(): Promise<void> {
       warmup: { type: 'string' },
       requests: { type: 'string' },
       samples: { type: 'string' },
+      mixed: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -52,6 +55,7 @@ async function main(): Promise<void> {
   const requests = positive(values.requests, 2_000, '--requests', USAGE);
   // The first window is left out of the table, so at least two.
   const samples = Math.max(2, positive(values.samples, 4, '--samples', USAGE));
+  const mixed = positive(values.mixed, 0, '--mixed', USAGE);
   const dir = mkdtempSync(join(tmpdir(), 'kvsession-instr-'));
   const place = { runId: `instr${process.pid}`, tmpDir: dir, redisUrl: '', postgresUrl: '' };
   const contenders = [bareContender(), noopContender(), ...storeContenders('memory', place, libs)];
@@ -59,7 +63,7 @@ async function main(): Promise<void> {
   try {
     for (const route of routes) {
       for (const c of contenders) {
-        const perRequest = await sample(c, route, dir, { warmup, requests, samples });
+        const perRequest = await sample(c, route, dir, { warmup, requests, samples, mixed });
         results.push({ contender: c.id, route, perRequest });
         process.stderr.write(`${c.id} /${route}: ${perRequest.map((n) => n.toLocaleString('en-US')).join(' · ')}\n`);
       }
@@ -71,7 +75,7 @@ async function main(): Promise<void> {
 }
 
 /** Runs one contender under callgrind and returns instructions per request for each sample window. */
-async function sample(c: Contender, route: Route, dir: string, n: { warmup: number; requests: number; samples: number }): Promise<number[]> {
+async function sample(c: Contender, route: Route, dir: string, n: { warmup: number; requests: number; samples: number; mixed: number }): Promise<number[]> {
   const out = join(dir, `cg-${c.library}-${route}`);
   // --single-threaded: V8 compiles and collects on the main thread, which callgrind then counts
   // the same way every run, instead of on helper threads scheduled by the OS.
@@ -84,6 +88,8 @@ async function sample(c: Contender, route: Route, dir: string, n: { warmup: numb
     const port = await readyPort(child.stdout);
     const cookie = c.library === 'bare' || c.library === 'noop' ? undefined : (await createSessions(port, 1))[0];
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    // As in the full run, where every server has served all three routes before most cells.
+    for (const other of ROUTES) if (other !== route && n.mixed > 0) await load(port, other, cookie, agent, n.mixed);
     await load(port, route, cookie, agent, n.warmup);
     const perRequest: number[] = [];
     for (let i = 0; i < n.samples; i++) {
