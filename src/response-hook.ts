@@ -38,12 +38,19 @@ type HeldResponse = Response & { [HELD]?: HeldState };
 // They answer for responses held through them and hand every other call straight to Node's own
 // methods, so a held response needs no method overrides of its own. Set once installed.
 let shared: { installed: Methods; node: Methods } | undefined;
+// Responses held through the shared methods and not yet released. A handler that never ends its
+// response leaves this above zero for good: the shared methods then look every response up, which is
+// slower, never wrong.
+let heldThroughShared = 0;
 
 function installShared(): { installed: Methods; node: Methods } {
   const proto = ServerResponse.prototype as unknown as Methods;
   const own: Methods = { writeHead: proto.writeHead, write: proto.write, end: proto.end };
   const make = (method: Method): Fn =>
     function (this: HeldResponse, ...args: unknown[]): unknown {
+      // Looking a symbol up on an Express `res` is a slow, uncached lookup (see HELD above), so it is
+      // skipped while no response is held: routes that never save pay one comparison.
+      if (heldThroughShared === 0) return own[method].apply(this, args);
       const state = this[HELD];
       // A response held through its own methods reaches these only on the way out, after release.
       return state?.shared === true ? intercept(this, state, method, args) : own[method].apply(this, args);
@@ -64,6 +71,8 @@ function installShared(): { installed: Methods; node: Methods } {
  * set are dropped and `hold.fail` gets the error, so an error handler answers on a clean response.
  */
 export function holdResponseUntil(res: HeldResponse, hold: ResponseHold): void {
+  // Nothing left to hold: no call would ever start the save, and the count above would never come down.
+  if (res.writableEnded) return;
   const { installed, node } = (shared ??= installShared());
   // The shared methods see every call only when nothing is in front of them: no wrapper on this
   // response (compression installed before the session was used), no override on Express's or the
@@ -71,6 +80,7 @@ export function holdResponseUntil(res: HeldResponse, hold: ResponseHold): void {
   // and a mounted app's prototype swap keeps ServerResponse.prototype in the chain.
   if (res.writeHead === installed.writeHead && res.write === installed.write && res.end === installed.end) {
     res[HELD] = { hold, shared: true, original: node, queue: undefined, released: false };
+    heldThroughShared++;
     return;
   }
   const original: Methods = { writeHead: res.writeHead as Fn, write: res.write as Fn, end: res.end as Fn };
@@ -133,7 +143,8 @@ function intercept(res: Response, state: HeldState, method: Method, args: unknow
  */
 function release(res: Response, state: HeldState): Call[] {
   state.released = true;
-  if (!state.shared) {
+  if (state.shared) heldThroughShared--;
+  else {
     if (res.writeHead === heldWriteHead) res.writeHead = state.original.writeHead as Response['writeHead'];
     if (res.write === heldWrite) res.write = state.original.write as Response['write'];
     if (res.end === heldEnd) res.end = state.original.end as Response['end'];

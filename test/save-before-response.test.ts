@@ -8,6 +8,7 @@ import { createMemoryStore } from '../stores/memory.js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
+import { isResponseHeld } from '../src/response-hook.js';
 
 // Long enough that a response sent before the save would be answered, and followed, well before it lands.
 const SLOW_WRITE_MS = 200;
@@ -286,6 +287,69 @@ describe('the save completes before the response leaves', () => {
       plain.closeAllConnections();
       await new Promise((resolve) => plain.close(resolve));
     }
+  });
+
+  it('two responses held at once: the one released first does not let the other go before its save', async () => {
+    const more = deferred();
+    const { store, t } = await setup((app) => {
+      app.post('/go', (req, res) => {
+        req.session.set('x', 'held');
+        res.send('saved');
+      });
+      // A writes once (the save starts), then ends only after B's response has been let go.
+      app.post('/stream', async (req, res) => {
+        req.session.set('x', 'held');
+        res.write('a;');
+        await more.promise;
+        res.end('b');
+      });
+      app.get('/plain', (_req, res) => res.send('plain'));
+    });
+    const [a, b] = [t.client(), t.client()];
+    await a.post('/set/x/before');
+    await b.post('/set/x/before');
+    const [first, second] = [store.hold('update'), store.hold('update')];
+    let aAnswered = false;
+    const aReply = a.post('/stream').then((reply) => {
+      aAnswered = true;
+      return reply;
+    });
+    await first.reached;
+    const bReply = b.post('/go');
+    await second.reached;
+    second.release();
+    expect((await bReply).body).toBe('saved');
+    // Neither a released neighbour nor a response that never used the session lets A through.
+    expect((await t.client().get('/plain')).body).toBe('plain');
+    more.resolve();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(aAnswered).toBe(false);
+    first.release();
+    expect((await aReply).body).toBe('a;b');
+    expect((await a.get('/get/x')).json()).toEqual({ value: 'held' });
+  });
+
+  it('a session changed after its response ended holds nothing and leaves later holds working', async () => {
+    let ended!: Deferred;
+    let heldAfterEnd: boolean | undefined;
+    const { store, client } = await setup((app) =>
+      app.post('/after-end', (req, res) => {
+        res.send('done');
+        // Too late to hold anything: the change needs an explicit save(), as in express-session.
+        req.session.set('x', 'late');
+        heldAfterEnd = isResponseHeld(res);
+        ended.resolve();
+      }),
+    );
+    await client.post('/set/x/before');
+    ended = deferred();
+    expect((await client.post('/after-end')).body).toBe('done');
+    await ended.promise;
+    expect(heldAfterEnd).toBe(false);
+    expect((await client.get('/get/x')).json()).toEqual({ value: 'before' });
+    const { res, seen } = await followWhileUpdateIsSlow({ store, client }, '/set/x/after');
+    expect(res.status).toBe(200);
+    expect(seen).toBe('after');
   });
 
   it('a save that fails answers through the error handler instead of the queued response', async () => {
