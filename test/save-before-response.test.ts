@@ -329,24 +329,34 @@ describe('the save completes before the response leaves', () => {
     expect((await a.get('/get/x')).json()).toEqual({ value: 'held' });
   });
 
-  it('a session changed after its response ended holds nothing and leaves later holds working', async () => {
+  it('a session changed after its response ended holds nothing, saves on save(), and leaves later holds working', async () => {
     let ended!: Deferred;
     let heldAfterEnd: boolean | undefined;
-    const { store, client } = await setup((app) =>
+    const { store, client } = await setup((app) => {
       app.post('/after-end', (req, res) => {
         res.send('done');
         // Too late to hold anything: the change needs an explicit save(), as in express-session.
         req.session.set('x', 'late');
         heldAfterEnd = isResponseHeld(res);
         ended.resolve();
-      }),
-    );
+      });
+      app.post('/after-end-save', async (req, res) => {
+        res.send('done');
+        req.session.set('x', 'saved late');
+        await req.session.save();
+        ended.resolve();
+      });
+    });
     await client.post('/set/x/before');
     ended = deferred();
     expect((await client.post('/after-end')).body).toBe('done');
     await ended.promise;
     expect(heldAfterEnd).toBe(false);
     expect((await client.get('/get/x')).json()).toEqual({ value: 'before' });
+    ended = deferred();
+    await client.post('/after-end-save');
+    await ended.promise;
+    expect((await client.get('/get/x')).json()).toEqual({ value: 'saved late' });
     const { res, seen } = await followWhileUpdateIsSlow({ store, client }, '/set/x/after');
     expect(res.status).toBe(200);
     expect(seen).toBe('after');
