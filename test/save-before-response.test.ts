@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Express } from 'express';
 import { CountingStore } from './helpers/counting-store.js';
-import { deferred, startApp } from './helpers/app.js';
+import { deferred, sleep, startApp } from './helpers/app.js';
 import type { Deferred } from './helpers/app.js';
 import { mountSessionRoutes } from './helpers/routes.js';
 import { createMemoryStore } from '../stores/memory.js';
@@ -291,6 +291,7 @@ describe('the save completes before the response leaves', () => {
 
   it('two responses held at once: the one released first does not let the other go before its save', async () => {
     const more = deferred();
+    const aEnded = deferred();
     const { store, t } = await setup((app) => {
       app.post('/go', (req, res) => {
         req.session.set('x', 'held');
@@ -302,6 +303,7 @@ describe('the save completes before the response leaves', () => {
         res.write('a;');
         await more.promise;
         res.end('b');
+        aEnded.resolve();
       });
       app.get('/plain', (_req, res) => res.send('plain'));
     });
@@ -322,7 +324,9 @@ describe('the save completes before the response leaves', () => {
     // Neither a released neighbour nor a response that never used the session lets A through.
     expect((await t.client().get('/plain')).body).toBe('plain');
     more.resolve();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await aEnded.promise;
+    // A's end() has been called; had it slipped past the hold, the reply would arrive well within this.
+    await sleep(50);
     expect(aAnswered).toBe(false);
     first.release();
     expect((await aReply).body).toBe('a;b');
