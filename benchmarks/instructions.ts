@@ -16,8 +16,9 @@ import { createSessions } from './client.js';
 //
 // usage: node dist/benchmarks/instructions.js [--routes none,read,write] [--libs kvsession,express-session]
 //          [--warmup 12000] [--requests 2000] [--samples 4] [--mixed 4000]
-// --mixed N first serves N requests of each other route: a kvsession server that has saved a session
-// counts differently afterwards (see the response hold), as every server of the full run does.
+// --mixed N first serves N requests of each other route, as every server of the full run has: once a
+// kvsession server has saved a session, its response hold is installed and V8 has seen the save path,
+// and /none and /read count differently.
 
 const USAGE = 'usage: node dist/benchmarks/instructions.js [--routes a,b] [--libs kvsession,express-session] [--warmup N] [--requests N] [--samples N] [--mixed N]';
 
