@@ -33,6 +33,16 @@ export interface RunPlace {
   readonly postgresUrl: string;
 }
 
+/** A run's place: its own ID and data directory, and the backends from BENCH_REDIS_URL / BENCH_POSTGRES_URL or the local defaults. */
+export function runPlace(runId: string, tmpDir: string): RunPlace {
+  return {
+    runId,
+    tmpDir,
+    redisUrl: process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+    postgresUrl: process.env['BENCH_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test',
+  };
+}
+
 /** The bare-Express baseline. */
 export function bareContender(): Contender {
   return { id: 'bare express', library: 'bare', store: undefined, script: compiledServer('bare-server'), args: [] };

@@ -4,23 +4,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
-import { LIBRARIES, ROUTES, bareContender, noopContender, storeContenders } from './contenders.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LIBRARIES, ROUTES, STORES, bareContender, noopContender, runPlace, storeContenders } from './contenders.js';
 import { list, positive } from './args.js';
 import type { Contender, Route } from './contenders.js';
 import { createSessions } from './client.js';
 
 // Instructions per request, counted by valgrind's callgrind: the same number whatever else the
-// machine is doing, where req/s on a shared 2-core VM moves by 10% between runs. Memory store only
-// (no backend whose own CPU would be left out), one connection, requests strictly one at a time.
+// machine is doing, where req/s on a shared 2-core VM moves by 10% between runs. One connection,
+// requests strictly one at a time. Memory store by default; with --stores, others too, counting only
+// the server process (a Redis or PostgreSQL backend's own work is left out, which on /none is none).
 // A server under callgrind runs ~50× slower: one contender and route take 3-4 minutes.
 //
 // usage: node dist/benchmarks/instructions.js [--routes none,read,write] [--libs kvsession,express-session]
-//          [--warmup 12000] [--requests 2000] [--samples 4] [--mixed 4000]
+//          [--stores memory,redis] [--warmup 12000] [--requests 2000] [--samples 4] [--mixed 4000]
 // --mixed N first serves N requests of each other route, as every server of the full run has: once a
 // kvsession server has saved a session, its response hold is installed and V8 has seen the save path,
 // and /none and /read count differently.
 
-const USAGE = 'usage: node dist/benchmarks/instructions.js [--routes a,b] [--libs kvsession,express-session] [--warmup N] [--requests N] [--samples N] [--mixed N]';
+const USAGE =
+  'usage: node dist/benchmarks/instructions.js [--routes a,b] [--libs kvsession,express-session] [--stores memory,redis] [--warmup N] [--requests N] [--samples N] [--mixed N]';
 
 interface Sampled {
   readonly contender: string;
@@ -34,6 +37,7 @@ async function main(): Promise<void> {
     options: {
       routes: { type: 'string' },
       libs: { type: 'string' },
+      stores: { type: 'string' },
       warmup: { type: 'string' },
       requests: { type: 'string' },
       samples: { type: 'string' },
@@ -52,14 +56,15 @@ async function main(): Promise<void> {
   }
   const routes = list(values.routes, ROUTES, '--routes', USAGE);
   const libs = values.libs === undefined ? (['kvsession'] as const) : list(values.libs, LIBRARIES, '--libs', USAGE);
+  const stores = values.stores === undefined ? (['memory'] as const) : list(values.stores, STORES, '--stores', USAGE);
   const warmup = positive(values.warmup, 12_000, '--warmup', USAGE);
   const requests = positive(values.requests, 2_000, '--requests', USAGE);
   // The first window is left out of the table, so at least two.
   const samples = Math.max(2, positive(values.samples, 4, '--samples', USAGE));
   const mixed = positive(values.mixed, 0, '--mixed', USAGE);
   const dir = mkdtempSync(join(tmpdir(), 'kvsession-instr-'));
-  const place = { runId: `instr${process.pid}`, tmpDir: dir, redisUrl: '', postgresUrl: '' };
-  const contenders = [bareContender(), noopContender(), ...storeContenders('memory', place, libs)];
+  const place = runPlace(`instr${process.pid}`, dir);
+  const contenders = [bareContender(), noopContender(), ...stores.flatMap((store) => storeContenders(store, place, libs))];
   const results: Sampled[] = [];
   try {
     for (const route of routes) {
@@ -87,7 +92,7 @@ async function sample(c: Contender, route: Route, dir: string, n: { warmup: numb
   );
   try {
     const port = await readyPort(child.stdout);
-    const cookie = c.library === 'bare' || c.library === 'noop' ? undefined : (await createSessions(port, 1))[0];
+    const cookie = c.library === 'bare' || c.library === 'noop' ? undefined : await firstSession(port);
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     // As in the full run, where every server has served all three routes before most cells.
     for (const other of ROUTES) if (other !== route && n.mixed > 0) await load(port, other, cookie, agent, n.mixed);
@@ -105,6 +110,21 @@ async function sample(c: Contender, route: Route, dir: string, n: { warmup: numb
   } finally {
     child.kill('SIGINT');
     await new Promise((resolve) => child.once('exit', resolve));
+  }
+}
+
+/**
+ * One session's cookie. Under callgrind a server runs ~50× slower, so its first store call (which
+ * also loads the driver and connects) can outlast the store timeout and answer 503: retried a few times.
+ */
+async function firstSession(port: number): Promise<string | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return (await createSessions(port, 1))[0];
+    } catch (err) {
+      if (attempt === 5) throw err;
+      await sleep(2000);
+    }
   }
 }
 

@@ -7,7 +7,7 @@ import type { Contender, RunPlace, Route } from './contenders.js';
 import type { Cell } from './measure.js';
 import type { RunningServer } from './spawn.js';
 import { parseBenchArgs } from './args.js';
-import { bareContender, noopContender, storeContenders } from './contenders.js';
+import { bareContender, noopContender, runPlace, storeContenders } from './contenders.js';
 import { measureCell } from './measure.js';
 import { startServer } from './spawn.js';
 import { checkRoute, createSessions } from './client.js';
@@ -53,12 +53,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${await micro(args)}\n`);
     return;
   }
-  const place: RunPlace = {
-    runId: `${Date.now().toString(36)}${process.pid}`,
-    tmpDir: await mkdtemp(join(tmpdir(), 'kvsession-bench-')),
-    redisUrl: process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379',
-    postgresUrl: process.env['BENCH_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test',
-  };
+  const place: RunPlace = runPlace(`${Date.now().toString(36)}${process.pid}`, await mkdtemp(join(tmpdir(), 'kvsession-bench-')));
   const bare = bareContender();
   // The empty-middleware reference is measured beside bare Express like a store group of its own.
   const groups = [[noopContender()], ...args.stores.map((store) => storeContenders(store, place, args.libraries))];
