@@ -21,5 +21,7 @@ export function countingStore(store: SessionStore, stats: ServerStats): SessionS
     count: () => store.count(),
     clear: () => store.clear(),
     close: () => store.close(),
+    // Not counted: it is no session operation. Without it kvSession() could not connect ahead of the first request.
+    ...(store.warm === undefined ? {} : { warm: (): Promise<void> => (store.warm as () => Promise<void>).call(store) }),
   };
 }

@@ -63,10 +63,17 @@ export function countOp(stats: ServerStats, op: string): void {
   stats.ops[op] = (stats.ops[op] ?? 0) + 1;
 }
 
-/** Listens on a free loopback port, reports it to the parent, and shuts down cleanly on 'close'. */
-export function serve(app: Express, cleanup: () => Promise<void>): void {
+/**
+ * Listens on a free loopback port, reports it to the parent once `beforeReady` has settled, and
+ * shuts down cleanly on 'close'.
+ */
+export function serve(app: Express, cleanup: () => Promise<void>, beforeReady?: () => Promise<void>): void {
+  // Listening first: a store's warm() never holds the process open by itself (src/store.ts).
   const server = app.listen(0, '127.0.0.1', () => {
-    send({ type: 'ready', port: (server.address() as AddressInfo).port });
+    (beforeReady?.() ?? Promise.resolve()).then(
+      () => send({ type: 'ready', port: (server.address() as AddressInfo).port }),
+      (err: unknown) => unavailable(err instanceof Error ? err.message : String(err)),
+    );
   });
   // Keep-alive longer than the load generator's gaps between cells, so connections are not torn down mid-run.
   server.keepAliveTimeout = 60_000;
