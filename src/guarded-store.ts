@@ -1,4 +1,5 @@
 import type { SessionStore, StoreEntry } from './store.js';
+import { forwardWarm } from './store.js';
 import { KvSessionError, storeUnavailable } from './errors.js';
 
 /**
@@ -21,7 +22,7 @@ export function guardStore(store: SessionStore, timeoutMs: number): SessionStore
     count: () => run('count', () => store.count()),
     clear: () => run('clear', () => store.clear()),
     close: () => run('close', () => store.close()),
-    ...(store.warm === undefined ? {} : { warm: (): Promise<void> => (store.warm as () => Promise<void>).call(store) }),
+    ...forwardWarm(store),
   };
 }
 

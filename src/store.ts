@@ -61,3 +61,9 @@ export interface StoreOptions {
 
 /** The default namespace. */
 export const DEFAULT_PREFIX = 'sess:';
+
+/** A wrapper's `warm` member: the store's own, bound to it, or none when the store has none (spread it in). */
+export function forwardWarm(store: SessionStore): Pick<SessionStore, 'warm'> {
+  const warm = store.warm;
+  return warm === undefined ? {} : { warm: (): Promise<void> => warm.call(store) };
+}

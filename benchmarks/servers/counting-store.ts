@@ -1,4 +1,5 @@
 import type { SessionStore } from '../../src/store.js';
+import { forwardWarm } from '../../src/store.js';
 import type { ServerStats } from './harness.js';
 import { countOp } from './harness.js';
 
@@ -22,6 +23,6 @@ export function countingStore(store: SessionStore, stats: ServerStats): SessionS
     clear: () => store.clear(),
     close: () => store.close(),
     // Not counted: it is no session operation. Without it kvSession() could not connect ahead of the first request.
-    ...(store.warm === undefined ? {} : { warm: (): Promise<void> => (store.warm as () => Promise<void>).call(store) }),
+    ...forwardWarm(store),
   };
 }
