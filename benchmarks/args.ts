@@ -13,7 +13,10 @@ export interface BenchArgs {
   readonly routes: readonly Route[];
   readonly reps: number;
   readonly durationSec: number;
+  /** Load before a server's first cell on a route. */
   readonly warmupSec: number;
+  /** Load before every later cell: a server left idle while the others were measured starts its next cell cold. */
+  readonly rewarmSec: number;
   /** Idle pause before each cell, so background work a backend owes the previous cell (WAL flush, autovacuum, page write-back) is not charged to the next. */
   readonly settleSec: number;
   readonly connections: number;
@@ -33,6 +36,7 @@ export const USAGE = `usage: node dist/benchmarks/run.js [options]
   --libs a,b            of ${LIBRARIES.join(',')}
   --reps N  --duration S  --connections N
   --warmup S            once per server and route, in the first rep (3 s quick, 15 s full)
+  --rewarm S            before every later cell, unmeasured (1 s quick, 2 s full; 0 for none)
   --settle S            idle pause before each cell (0.5 s quick, 1 s full; 0 for none)
   --cpu-prof            profile every server (results/profiles/*.cpuprofile; read with profile-summary.js)
   --save                write results/latest.md even for a filtered run
@@ -52,6 +56,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       reps: { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
+      rewarm: { type: 'string' },
       settle: { type: 'string' },
       connections: { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
@@ -79,6 +84,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     // TurboFan 14,000 requests into a fresh server, and with 2 s (~12,000 requests) an empty
     // middleware measured 0.91 × the always-running bare server; with 15 s, 1.02.
     warmupSec: positive(values.warmup, quick ? 3 : 15, '--warmup'),
+    // A server idle for a minute (the others being measured) spent 1.5–2.4 × its steady CPU per
+    // request in the first second of load and ~1.1–1.4 × in the second. Bare Express, measured in
+    // every group, never idles that long, so without this every contender paid it and bare did not.
+    rewarmSec: values.rewarm === '0' ? 0 : positive(values.rewarm, quick ? 1 : 2, '--rewarm'),
     settleSec: values.settle === '0' ? 0 : positive(values.settle, quick ? 0.5 : 1, '--settle'),
     connections: positive(values.connections, 10, '--connections'),
     cpuProf: values['cpu-prof'],

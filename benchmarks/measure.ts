@@ -20,21 +20,20 @@ export interface Cell {
 export interface CellSettings {
   readonly connections: number;
   readonly durationSec: number;
-  readonly warmupSec: number;
   readonly settleSec: number;
 }
 
-/** Warms up (when `warmup`), zeroes the server's counters, loads the route, then reads what the server counted. */
+/** Warms up for `warmupSec`, zeroes the server's counters, loads the route, then reads what the server counted. */
 export async function measureCell(
   port: number,
   route: Route,
   cookies: readonly string[],
   settings: CellSettings,
-  warmup: boolean,
+  warmupSec: number,
 ): Promise<{ load: LoadResult; stats: ServerStats }> {
   const url = `http://127.0.0.1:${port}/${route}`;
   const spec = { url, connections: settings.connections, cookies };
-  if (warmup) await runLoad({ ...spec, durationSec: settings.warmupSec });
+  if (warmupSec > 0) await runLoad({ ...spec, durationSec: warmupSec });
   await waitIdle(port);
   await sleep(settings.settleSec * 1000);
   await resetStats(port);

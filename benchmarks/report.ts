@@ -22,7 +22,7 @@ export function renderReport(input: ReportInput): string {
     '# kvsession benchmarks',
     '',
     `${machine.date} · mode **${args.mode}** · ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB · ${machine.os} · Node ${machine.node}`,
-    `load average before ${machine.loadBefore}, after ${machine.loadAfter} · ${args.reps} rep(s) × ${args.durationSec} s per cell, ${args.warmupSec} s warm-up, ${args.settleSec} s settle · ${args.connections} connections, one session per connection`,
+    `load average before ${machine.loadBefore}, after ${machine.loadAfter} · ${args.reps} rep(s) × ${args.durationSec} s per cell, ${args.warmupSec} s warm-up (then ${args.rewarmSec} s before each later cell), ${args.settleSec} s settle · ${args.connections} connections, one session per connection`,
     `CPU placement: ${input.pinning}`,
   ];
   if (input.rows.length > 0) {

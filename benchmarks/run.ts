@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   try {
     for (const c of contenders) await start(c, run);
     const perRep = args.routes.length * groups.reduce((n, group) => n + 1 + group.length, 0);
-    const seconds = perRep * (args.reps * (args.durationSec + args.settleSec + 0.3) + args.warmupSec);
+    const seconds = perRep * (args.reps * (args.durationSec + args.rewarmSec + args.settleSec + 0.3) + args.warmupSec - args.rewarmSec);
     log(`${perRep * args.reps} cells ≈ ${Math.ceil(seconds / 60)} min`);
     for (let rep = 0; rep < args.reps; rep++) {
       for (const route of args.routes) {
@@ -127,7 +127,7 @@ async function cell(
   if (l === undefined) return;
   try {
     const key = `${c.id}/${route}`;
-    const { load, stats } = await measureCell(l.server.port, route, l.cookies, args, !warmed.has(key));
+    const { load, stats } = await measureCell(l.server.port, route, l.cookies, args, warmed.has(key) ? args.rewarmSec : args.warmupSec);
     warmed.add(key);
     cells.push({ contender: c.id, route, rep, group, load, stats });
     log(`rep ${rep + 1}/${args.reps} /${route} ${c.id}: ${Math.round(load.rps)} req/s, p99 ${load.p99Ms} ms, ${Math.round(stats.cpuMicros / Math.max(1, stats.served))} µs CPU/req${load.failures > 0 ? `, ${load.failures} failed` : ''}`);
