@@ -84,8 +84,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     // TurboFan 14,000 requests into a fresh server, and with 2 s (~12,000 requests) an empty
     // middleware measured 0.91 × the always-running bare server; with 15 s, 1.02.
     warmupSec: positive(values.warmup, quick ? 3 : 15, '--warmup'),
-    // A server idle for a minute (the others being measured) spent 1.5–2.4 × its steady CPU per
-    // request in the first second of load and ~1.1–1.4 × in the second. Bare Express, measured in
+    // A server idle for a minute (the others being measured) spent 1.2–2.4 × its steady CPU per
+    // request in the first second of load and up to 1.4 × in the second. Bare Express, measured in
     // every group, never idles that long, so without this every contender paid it and bare did not.
     rewarmSec: values.rewarm === '0' ? 0 : positive(values.rewarm, quick ? 1 : 2, '--rewarm'),
     settleSec: values.settle === '0' ? 0 : positive(values.settle, quick ? 0.5 : 1, '--settle'),
