@@ -87,8 +87,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     // A server idle for a minute (the others being measured) spent 1.2–2.4 × its steady CPU per
     // request in the first second of load and up to 1.4 × in the second. Bare Express, measured in
     // every group, never idles that long, so without this every contender paid it and bare did not.
-    rewarmSec: values.rewarm === '0' ? 0 : positive(values.rewarm, quick ? 1 : 2, '--rewarm'),
-    settleSec: values.settle === '0' ? 0 : positive(values.settle, quick ? 0.5 : 1, '--settle'),
+    rewarmSec: positiveOrOff(values.rewarm, quick ? 1 : 2, '--rewarm'),
+    settleSec: positiveOrOff(values.settle, quick ? 0.5 : 1, '--settle'),
     connections: positive(values.connections, 10, '--connections'),
     cpuProf: values['cpu-prof'],
     save: values.save || !filtered,
@@ -112,4 +112,9 @@ export function positive(raw: string | undefined, fallback: number, flag: string
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} must be a positive number\n${usage}`);
   return n;
+}
+
+/** Like `positive`, but `0` turns the step off. */
+export function positiveOrOff(raw: string | undefined, fallback: number, flag: string, usage = USAGE): number {
+  return raw === '0' ? 0 : positive(raw, fallback, flag, usage);
 }
