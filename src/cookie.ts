@@ -102,11 +102,40 @@ function trySerialize(attributes: { path?: string; domain?: string }): boolean {
   }
 }
 
-/** Reads the raw session cookie value from the request, or undefined. */
-export function readSessionCookie(req: Request, name: string): string | undefined {
+const NONE: readonly string[] = Object.freeze([]);
+
+/**
+ * Every value the request carries for cookie `name`, in header order: almost always one.
+ * A sibling subdomain or a plain-HTTP page can plant a second cookie of the same name (other
+ * Domain or Path), and the browser then sends both; the caller must see all of them, so that
+ * a planted value can neither mask nor replace the real one.
+ */
+export function readSessionCookies(req: Request, name: string): readonly string[] {
   const header = req.headers.cookie;
-  if (header === undefined || header === '') return undefined;
-  return parseCookie(header)[name];
+  if (header === undefined || header === '') return NONE;
+  const first = header.indexOf(name);
+  if (first === -1) return NONE;
+  if (header.indexOf(name, first + 1) === -1) {
+    // The name occurs once: the common case, left to the `cookie` package.
+    const value = parseCookie(header)[name];
+    return value === undefined ? NONE : [value];
+  }
+  return allValues(header, name);
+}
+
+/**
+ * Parsed by hand, pair by pair, because `cookie.parseCookie` keeps only one value per name.
+ * Each matching pair still goes through parseCookie, so values are unquoted and decoded the same way.
+ */
+function allValues(header: string, name: string): readonly string[] {
+  const values: string[] = [];
+  for (const pair of header.split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq === -1 || pair.slice(0, eq).trim() !== name) continue;
+    const value = parseCookie(pair)[name];
+    if (value !== undefined) values.push(value);
+  }
+  return values;
 }
 
 /** Serializes the Set-Cookie value carrying `value`; `maxAgeMs` makes it persistent, 0 expires it. */
