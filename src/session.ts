@@ -145,17 +145,31 @@ export class Session {
     await this.#regenerate(id);
   }
 
-  /** Deletes the record and clears the cookie; a concurrent request can never bring it back. */
+  /**
+   * Deletes the record and clears the cookie; a concurrent request can never bring it back.
+   * Rejects when the delete fails: a logout never reports a success it did not have.
+   */
   async destroy(): Promise<void> {
     this.#arm();
-    await this.#load();
+    // The read only tells which user index to update: when it fails, the key still comes from the cookie.
+    const readFailed = await this.#load().then(
+      () => this.#degraded,
+      () => true,
+    );
     const loaded = this.#loaded;
-    if (loaded !== undefined) {
-      await this.#ctx.store.delete(loaded.key);
-      if (loaded.record.userId !== undefined) await this.#ctx.users.unbind(loaded.record.userId, loaded.key);
+    const key = loaded?.key ?? (readFailed ? this.#ctx.cookies.read(this.#req)?.key : undefined);
+    if (key !== undefined) {
+      await this.#ctx.store.delete(key);
+      // Unread, the user index keeps a stale entry; listing drops it, since its record is gone.
+      if (loaded?.record.userId !== undefined) await this.#ctx.users.unbind(loaded.record.userId, loaded.key);
     }
     this.#reset();
     this.#cookie = CLEAR_COOKIE;
+    if (readFailed) {
+      // The logout went through: the response must clear the cookie, not fail on the read it did not need.
+      this.#loadFailed = false;
+      this.#loading = Promise.resolve();
+    }
   }
 
   /**
