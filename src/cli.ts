@@ -11,6 +11,7 @@ import { UserIndex } from './user-index.js';
 import { parseDuration } from './duration.js';
 import { DEFAULT_PREFIX } from './store.js';
 import { KvSessionError, isKvSessionError } from './errors.js';
+import { redactSecrets } from './redact.js';
 
 const USAGE = `Usage: kvsession <command> [options]
 
@@ -170,7 +171,8 @@ function iso(date: Date): string {
 function errorLine(err: unknown): string {
   const rawCode = (err as { code?: unknown } | null)?.code;
   const code = typeof rawCode === 'string' ? rawCode : 'ERR_KVSESSION_UNEXPECTED';
-  const message = (err instanceof Error ? err.message : String(err)).replace(/^kvsession: /, '');
+  // KvSessionErrors are redacted already; anything else (a driver's own error) is redacted here.
+  const message = redactSecrets(err instanceof Error ? err.message : String(err)).replace(/^kvsession: /, '');
   return `kvsession: ${code}: ${message}`.replace(/\s+/g, ' ').trim();
 }
 
