@@ -86,7 +86,7 @@ function checkDomain(domain: unknown): string | undefined {
   // '' would silently mean host-only (the `cookie` package skips it); say so rather than guess what was meant.
   if (typeof domain !== 'string' || domain === '' || !trySerialize({ domain })) {
     throw badCookie(
-      `cookie.domain ${JSON.stringify(domain)} is not a valid host name (letters, digits, '-' and '.'; no port, no ';'); omit it for a host-only cookie`,
+      `cookie.domain ${JSON.stringify(domain)} is not a valid host name (letters, digits, '-', '.'; no port or ';'); omit it for host-only`,
     );
   }
   return domain;

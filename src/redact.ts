@@ -12,7 +12,9 @@ const QUOTED_URL = /"([a-z][a-z0-9+.-]*:)((?:[^"\\]|\\.)*)"/gi;
 // of the token. `[user:password@]`-style placeholders in usage hints are left alone.
 const BARE_USERINFO = /\b([a-z][a-z0-9+.-]*:\/*)(?![/[])[^\s"'`<>@]*(?:@[^\s"'`<>@]*)*@/gi;
 // name=value pairs whose name says secret, in query strings and key=value connection strings.
-const SECRET_PARAM = /((?:^|[?&;\s,{(])"?[\w.-]*(?:pass(?:word|wd)?|pwd|token|secret|api[_-]?key|access[_-]?key|auth|credential)[\w.-]*"?\s*[=:]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|[^\s&;#"',)}]+)/gi;
+const SECRET_NAME = String.raw`[\w.-]*(?:pass(?:word|wd)?|pwd|token|secret|api[_-]?key|access[_-]?key|auth|credential)[\w.-]*`;
+const SECRET_VALUE = String.raw`"(?:[^"\\]|\\.)*"|'[^']*'|[^\s&;#"',)}]+`;
+const SECRET_PARAM = new RegExp(String.raw`((?:^|[?&;\s,{(])"?${SECRET_NAME}"?\s*[=:]\s*)(${SECRET_VALUE})`, 'gi');
 
 /** `text` with every URL credential and secret-named parameter replaced by `***`. */
 export function redactSecrets(text: string): string {
