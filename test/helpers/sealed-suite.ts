@@ -36,6 +36,21 @@ export function sealedRecordTests(setup: Setup): void {
       expect((await client.get('/me')).json<{ userId: unknown }>().userId).toBe(user);
     });
 
+    it('log out everywhere finds and ends every sealed session of a user', async () => {
+      const { store } = await setup();
+      const app = await startApp({
+        session: { store: store.inner, sealRecords: true },
+        keepStore: true,
+        routes: (e) => mountUserRoutes(e, () => app.sessions),
+      });
+      const user = `bob-${Math.random().toString(36).slice(2)}`;
+      const devices = [app.client(), app.client(), app.client()];
+      for (const device of devices) expect((await device.post(`/login?user=${user}`)).status).toBe(200);
+      expect(await app.sessions.listUserSessions(user)).toHaveLength(3);
+      expect(await app.sessions.destroyUserSessions(user)).toBe(3);
+      for (const device of devices) expect((await device.get('/me')).json()).toEqual({ userId: null, handle: null });
+    });
+
     it("a record copied under another session's key reads as no session, and is deleted", async () => {
       const { store, t, client } = await setup();
       await client.post('/set/who/victim');
