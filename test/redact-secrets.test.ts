@@ -10,6 +10,8 @@ import { KvSessionError, storeUnavailable } from '../src/errors.js';
 import { redactSecrets } from '../src/redact.js';
 import { runFromSource } from './e2e/from-source.js';
 import { TEST_SECRET } from './helpers/app.js';
+import { CountingStore } from './helpers/counting-store.js';
+import { createMemoryStore } from '../stores/memory.js';
 
 // Issue 18, point 7. Every piece of every credential below must be absent from every surface.
 const PIECES = ['Zx9q', 'Secr3t'];
@@ -38,7 +40,7 @@ function urlsFor(scheme: string): string[] {
 }
 const ALL_URLS = [...SCHEMES.flatMap(urlsFor), 'user:Zx9qSecr3t@host', 'host=127.0.0.1 port=1 password=Zx9qSecr3t'];
 // Schemes whose stores connect to HOST: an operation shows what the driver's errors say.
-const NETWORK = /^(redis|rediss|postgres|postgresql):/i;
+const NETWORK = /^(redis|rediss|postgres|postgresql|redis-cluster|redis-sentinel):/i;
 
 function expectClean(surface: string, text: string): void {
   for (const piece of PIECES) expect(text, surface).not.toContain(piece);
@@ -136,6 +138,23 @@ describe('no password or token from a store URL in errors, logs or CLI output', 
     // What identifies the failure survives.
     expect((storeUnavailable(pgLike, 'get').cause as { code?: unknown }).code).toBe('ECONNREFUSED');
     expect(storeUnavailable(pgLike, 'get').message).toContain('postgres://***@db.internal:5432/app');
+  });
+
+  it('the background prune warning (a log line) does not show a password a driver put in its error', async () => {
+    class LeakyPrune extends CountingStore {
+      override prune(): Promise<number> {
+        return Promise.reject(new Error('prune failed on postgres://app:Zx9qSecr3t@db.internal/app'));
+      }
+    }
+    const seen = new Promise<Error>((resolve) => process.once('warning', resolve));
+    const sessions = kvSession({ secret: TEST_SECRET, store: new LeakyPrune(createMemoryStore()), pruneInterval: 10 });
+    try {
+      const warning = await seen;
+      expect(warning.message).toContain('background prune failed');
+      expectClean('prune warning', `${warning.message}\n${warning.stack ?? ''}`);
+    } finally {
+      await sessions.close();
+    }
   });
 
   it('an error with nothing to hide keeps its original cause object', () => {
