@@ -156,7 +156,8 @@ describe('cookie options are validated at construction (issue 18, point 8)', () 
     { secure: 'always' as unknown as boolean },
     { name: 7 as unknown as string },
   ];
-  it.each(bad.map((cookie) => [JSON.stringify(cookie), cookie]))('kvSession({ cookie: %s }) throws ERR_KVSESSION_BAD_OPTION', (_, cookie) => {
+  const cases = bad.map((cookie) => [JSON.stringify(cookie), cookie] as const);
+  it.each(cases)('kvSession({ cookie: %s }) throws ERR_KVSESSION_BAD_OPTION', (_, cookie) => {
     expect(codeOf(() => kvSession({ secret: TEST_SECRET, cookie }))).toBe('ERR_KVSESSION_BAD_OPTION');
   });
 

@@ -69,7 +69,8 @@ describe('PLAIN_CODEC', () => {
 describe('the sealRecords option', () => {
   it('a non-boolean throws ERR_KVSESSION_BAD_OPTION', () => {
     for (const sealRecords of ['yes', 1, null]) {
-      expect(codeOf(() => kvSession({ secret: TEST_SECRET, sealRecords: sealRecords as unknown as boolean }))).toBe('ERR_KVSESSION_BAD_OPTION');
+      const options = { secret: TEST_SECRET, sealRecords: sealRecords as unknown as boolean };
+      expect(codeOf(() => kvSession(options))).toBe('ERR_KVSESSION_BAD_OPTION');
     }
   });
 });

@@ -17,7 +17,8 @@ import { createMemoryStore } from '../stores/memory.js';
 const PIECES = ['Zx9q', 'Secr3t'];
 const PASSWORDS = ['Zx9qSecr3t', 'Zx9q/Secr3t', 'Zx9q@Secr3t', 'Zx9q Secr3t', 'Zx9q"Secr3t', 'Zx9q%40Secr3t'];
 // Every scheme createStore knows, the two forms being added for Redis Cluster/Sentinel, an upper-case one and an unknown one.
-const SCHEMES = ['memory', 'file', 'sqlite', 'redis', 'rediss', 'postgres', 'postgresql'].concat(['redis-cluster', 'redis-sentinel', 'REDIS', 'mongodb']);
+const KNOWN = ['memory', 'file', 'sqlite', 'redis', 'rediss', 'postgres', 'postgresql'];
+const SCHEMES = [...KNOWN, 'redis-cluster', 'redis-sentinel', 'REDIS', 'mongodb'];
 // A closed port on loopback: connection attempts fail at once.
 const HOST = '127.0.0.1:1';
 
@@ -106,7 +107,11 @@ describe('no password or token from a store URL in errors, logs or CLI output', 
   });
 
   it('the CLI as a real process prints one coded line without the password', async () => {
-    const urls = [`redis://user:Zx9qSecr3t@${HOST}/notadb`, `postgres://user:Zx9q Secr3t@${HOST}/db`, `postgresql://u:Zx9qSecr3t@${HOST}/db`];
+    const urls = [
+      `redis://user:Zx9qSecr3t@${HOST}/notadb`,
+      `postgres://user:Zx9q Secr3t@${HOST}/db`,
+      `postgresql://u:Zx9qSecr3t@${HOST}/db`,
+    ];
     for (const url of urls) {
       const result = await runFromSource('src/cli.ts', ['count', '--store', url, '--timeout', '500'], { cwd: home });
       expect(result.status, url).not.toBe(0);
