@@ -7,12 +7,15 @@
 
 // A JSON-quoted string that starts like a URL: our own messages quote URLs with JSON.stringify,
 // so a password holding spaces or quotes is still wholly inside it.
-const QUOTED_URL = /"([a-z][a-z0-9+.-]*:)((?:[^"\\]|\\.)*)"/gi;
-// An unquoted URL with user-info, in any text (a driver's message): everything up to the last '@'
-// of the token. `[user:password@]`-style placeholders in usage hints are left alone.
-const BARE_USERINFO = /\b([a-z][a-z0-9+.-]*:\/*)(?![/[])[^\s"'`<>@]*(?:@[^\s"'`<>@]*)*@/gi;
+const QUOTED_URL = /"([a-z][a-z0-9+.-]{0,30}:)((?:[^"\\]|\\.)*)"/gi;
+// An unquoted URL with user-info, in any text (a driver's message): within one token (no space or quote),
+// everything from after `scheme:` and its slashes up to the token's last '@'. Scanned token by token
+// rather than with one backtracking pattern, which went quadratic on text such as 'a:a:a:…'.
+const TOKEN = /[^\s"'`<>]+/g;
+const SCHEME = /[a-z][a-z0-9+.-]{0,30}:\/*/i;
 // name=value pairs whose name says secret, in query strings and key=value connection strings.
-const SECRET_NAME = String.raw`[\w.-]*(?:pass(?:word|wd)?|pwd|token|secret|api[_-]?key|access[_-]?key|auth|credential)[\w.-]*`;
+// Bounded repetitions: error text can hold request-derived strings, and this must stay linear on them.
+const SECRET_NAME = String.raw`[\w.-]{0,40}(?:pass(?:word|wd)?|pwd|token|secret|api[_-]?key|access[_-]?key|auth|credential)[\w.-]{0,40}`;
 const SECRET_VALUE = String.raw`"(?:[^"\\]|\\.)*"|'[^']*'|[^\s&;#"',)}]+`;
 const SECRET_PARAM = new RegExp(String.raw`((?:^|[?&;\s,{(])"?${SECRET_NAME}"?\s*[=:]\s*)(${SECRET_VALUE})`, 'gi');
 
@@ -20,8 +23,19 @@ const SECRET_PARAM = new RegExp(String.raw`((?:^|[?&;\s,{(])"?${SECRET_NAME}"?\s
 export function redactSecrets(text: string): string {
   return text
     .replace(QUOTED_URL, (_, scheme: string, rest: string) => `"${scheme}${redactUserinfo(rest)}"`)
-    .replace(BARE_USERINFO, (_, scheme: string) => `${scheme}***@`)
+    .replace(TOKEN, maskUserinfo)
     .replace(SECRET_PARAM, (_, name: string) => `${name}***`);
+}
+
+/** One token with the user-info of a URL in it masked; `[user:password@]`-style placeholders are left alone. */
+function maskUserinfo(token: string): string {
+  const at = token.lastIndexOf('@');
+  if (at === -1) return token;
+  const scheme = SCHEME.exec(token);
+  if (scheme === null) return token;
+  const start = scheme.index + scheme[0].length;
+  if (start > at || token[start] === '[') return token;
+  return `${token.slice(0, start)}***${token.slice(at)}`;
 }
 
 /** A URL body (after `scheme:`) with everything between the slashes and its last '@' masked. */

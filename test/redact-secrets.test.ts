@@ -162,6 +162,14 @@ describe('no password or token from a store URL in errors, logs or CLI output', 
     }
   });
 
+  it('redactSecrets handles 100 KB of pathological text (a backtracking pattern took 27 s on the first one)', () => {
+    // Error text can carry request-derived strings; a quadratic pattern would stall the event loop (and this test).
+    expect(redactSecrets('a:'.repeat(50_000))).toBe('a:'.repeat(50_000));
+    expect(redactSecrets(`${'a:'.repeat(50_000)}@h`)).toBe('a:***@h');
+    expect(redactSecrets(` ${'p'.repeat(100_000)}`)).toBe(` ${'p'.repeat(100_000)}`);
+    expect(redactSecrets(`redis://${'a@'.repeat(50_000)}h`)).toBe('redis://***@h');
+  });
+
   it('an error with nothing to hide keeps its original cause object', () => {
     const plain = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
     expect(storeUnavailable(plain, 'get').cause).toBe(plain);
