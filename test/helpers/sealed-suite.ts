@@ -51,6 +51,28 @@ export function sealedRecordTests(setup: Setup): void {
       for (const device of devices) expect((await device.get('/me')).json()).toEqual({ userId: null, handle: null });
     });
 
+    it('rotation: a new first secret still lists and ends sessions bound under the old one, and new ones', async () => {
+      const { store } = await setup();
+      const userApp = async (secret: string | string[]): Promise<TestApp> => {
+        const app: TestApp = await startApp({
+          session: { store: store.inner, sealRecords: true, secret },
+          keepStore: true,
+          routes: (e) => mountUserRoutes(e, () => app.sessions),
+        });
+        return app;
+      };
+      const user = `dave-${Math.random().toString(36).slice(2)}`;
+      const before = await userApp(TEST_SECRET);
+      const oldDevice = before.client();
+      expect((await oldDevice.post(`/login?user=${user}`)).status).toBe(200);
+      const during = await userApp([OTHER_SECRET, TEST_SECRET]);
+      const newDevice = during.client();
+      expect((await newDevice.post(`/login?user=${user}`)).status).toBe(200);
+      expect(await during.sessions.listUserSessions(user)).toHaveLength(2);
+      expect(await during.sessions.destroyUserSessions(user)).toBe(2);
+      expect(await during.sessions.listUserSessions(user)).toEqual([]);
+    });
+
     it("a record copied under another session's key reads as no session, and is deleted", async () => {
       const { store, t, client } = await setup();
       await client.post('/set/who/victim');
