@@ -11,6 +11,10 @@ import { UserIndex } from './user-index.js';
 import { parseDuration } from './duration.js';
 import { DEFAULT_PREFIX } from './store.js';
 import { KvSessionError, isKvSessionError } from './errors.js';
+import { redactSecrets } from './redact.js';
+import type { RecordCodec } from './record-codec.js';
+import { PLAIN_CODEC, SealingCodec } from './record-codec.js';
+import { Signer } from './signer.js';
 
 const USAGE = `Usage: kvsession <command> [options]
 
@@ -28,6 +32,8 @@ Options:
   --timeout D         bound on each store operation, ms or '5s' (default 2000)
   --idle-timeout D    the app's idleTimeout, used to derive "last active" (default 24h)
   --json              user-sessions: print JSON instead of a table
+  --sealed            user-sessions, logout-user: the app runs with sealRecords; the secret(s) are read
+                      from the KVSESSION_SECRET environment variable (comma-separated, newest first)
   -h, --help          print this help
   --version           print the version
 
@@ -40,6 +46,7 @@ const OPTIONS = {
   timeout: { type: 'string' },
   'idle-timeout': { type: 'string' },
   json: { type: 'boolean' },
+  sealed: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -52,12 +59,19 @@ const COMMANDS: Record<string, { store: boolean; flags: readonly Flag[] }> = {
   secret: { store: false, flags: [] },
   count: { store: true, flags: [] },
   prune: { store: true, flags: [] },
-  'user-sessions': { store: true, flags: ['user', 'idle-timeout', 'json'] },
-  'logout-user': { store: true, flags: ['user'] },
+  'user-sessions': { store: true, flags: ['user', 'idle-timeout', 'json', 'sealed'] },
+  'logout-user': { store: true, flags: ['user', 'sealed'] },
 };
 
 // Codes that mean the command line itself is wrong (exit 2) rather than the world (exit 1).
-const USAGE_CODES = new Set(['ERR_KVSESSION_USAGE', 'ERR_KVSESSION_BAD_STORE_URL', 'ERR_KVSESSION_UNKNOWN_STORE', 'ERR_KVSESSION_BAD_OPTION']);
+const USAGE_CODES = new Set([
+  'ERR_KVSESSION_USAGE',
+  'ERR_KVSESSION_BAD_STORE_URL',
+  'ERR_KVSESSION_UNKNOWN_STORE',
+  'ERR_KVSESSION_BAD_OPTION',
+  'ERR_KVSESSION_NO_SECRET',
+  'ERR_KVSESSION_WEAK_SECRET',
+]);
 
 /** Where the CLI writes; injectable so it can run in-process. */
 export interface CliIo {
@@ -137,15 +151,26 @@ async function runStoreCommand(command: string, store: SessionStore, values: Val
       return String(await store.prune());
     case 'logout-user':
       // idleMs only shapes lastActiveAt, which destroyAll never reports.
-      return String(await new UserIndex(store, 1).destroyAll(user));
+      return String(await new UserIndex(store, 1, Date.now, undefined, codecFor(values)).destroyAll(user));
     case 'user-sessions': {
       const idleMs = parseDuration(durationArg(values['idle-timeout']) ?? '24h', '--idle-timeout');
-      const sessions = await new UserIndex(store, idleMs).list(user);
+      const sessions = await new UserIndex(store, idleMs, Date.now, undefined, codecFor(values)).list(user);
       return values.json === true ? JSON.stringify(sessions) : formatSessions(sessions);
     }
     default:
       throw usage(`unknown command "${command}"`);
   }
+}
+
+/**
+ * The codec of the app's records. Sealed user indexes can only be found with the app's secret, which
+ * comes from the environment, never from the command line (where `ps` and shell history would show it).
+ */
+function codecFor(values: Values): RecordCodec {
+  if (values.sealed !== true) return PLAIN_CODEC;
+  const secrets = (process.env['KVSESSION_SECRET'] ?? '').split(',').filter((s) => s !== '');
+  new Signer(secrets); // validates: ERR_KVSESSION_NO_SECRET / ERR_KVSESSION_WEAK_SECRET
+  return new SealingCodec(secrets);
 }
 
 /** A table of sessions, one per line, aligned for reading in a terminal. */
@@ -170,7 +195,8 @@ function iso(date: Date): string {
 function errorLine(err: unknown): string {
   const rawCode = (err as { code?: unknown } | null)?.code;
   const code = typeof rawCode === 'string' ? rawCode : 'ERR_KVSESSION_UNEXPECTED';
-  const message = (err instanceof Error ? err.message : String(err)).replace(/^kvsession: /, '');
+  // KvSessionErrors are redacted already; anything else (a driver's own error) is redacted here.
+  const message = redactSecrets(err instanceof Error ? err.message : String(err)).replace(/^kvsession: /, '');
   return `kvsession: ${code}: ${message}`.replace(/\s+/g, ' ').trim();
 }
 

@@ -5,6 +5,7 @@ import type { UserIndex } from './user-index.js';
 import type { VerifiedCookies } from './verified-cookies.js';
 import type { BoundedCache } from './bounded-cache.js';
 import type { SessionRecord } from './record.js';
+import type { RecordCodec } from './record-codec.js';
 
 /** Everything a request's Session needs, resolved once per kvSession() call. */
 export interface SessionContext {
@@ -22,6 +23,8 @@ export interface SessionContext {
   /** The clock; injectable so tests can move time without sleeping. */
   readonly now: () => number;
   readonly users: UserIndex;
-  /** Recently decoded records by their stored text (see decodeRecordCached). */
+  /** How record text is kept in the store (plain, or sealed with sealRecords). */
+  readonly codec: RecordCodec;
+  /** Recently decoded records by their plain text (see decodeRecordCached). */
   readonly records: BoundedCache<string, SessionRecord>;
 }

@@ -1,3 +1,5 @@
+import { redactCause, redactSecrets } from './redact.js';
+
 /** Every stable error code kvsession throws or passes to `next()`. */
 export type KvSessionErrorCode =
   | 'ERR_KVSESSION_NO_SECRET'
@@ -28,8 +30,9 @@ export class KvSessionError extends Error {
   /** True when the client is not at fault and Express should not expose details. */
   readonly expose: boolean;
 
+  /** `message` and `cause` are redacted here, once for every error: no URL password or token survives into them. */
   constructor(code: KvSessionErrorCode, message: string, options: { status?: number; cause?: unknown } = {}) {
-    super(`kvsession: ${message}`, options.cause === undefined ? undefined : { cause: options.cause });
+    super(`kvsession: ${redactSecrets(message)}`, options.cause === undefined ? undefined : { cause: redactCause(options.cause) });
     this.name = 'KvSessionError';
     this.code = code;
     this.status = options.status;

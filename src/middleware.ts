@@ -16,6 +16,7 @@ import type { ResponseHold } from './response-hook.js';
 import { serializeSessionCookie } from './cookie.js';
 import { startPruner } from './pruner.js';
 import { KvSessionError } from './errors.js';
+import { redactSecrets } from './redact.js';
 
 /** The management API carried by the middleware kvSession() returns. */
 export interface KvSessionManager {
@@ -61,13 +62,16 @@ export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
     onStoreError: resolved.onStoreError,
     now: resolved.now,
     // The index outlives each session by storeTimeout: enough for two index extensions landing out of order.
-    users: new UserIndex(store, resolved.idleMs, resolved.now, resolved.storeTimeoutMs),
+    users: new UserIndex(store, resolved.idleMs, resolved.now, resolved.storeTimeoutMs, resolved.codec),
+    codec: resolved.codec,
     records: new BoundedCache(RECORDS_REMEMBERED),
   };
   const pruner =
     resolved.pruneMs === false || rawStore.capabilities.nativeExpiry
       ? undefined
-      : startPruner(store, resolved.pruneMs, (err) => process.emitWarning(`kvsession: background prune failed: ${String(err)}`));
+      : startPruner(store, resolved.pruneMs, (err) =>
+          process.emitWarning(`kvsession: background prune failed: ${redactSecrets(String(err))}`),
+        );
 
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
     // The save hook is armed only when the session is first used: untouched requests pay nothing.

@@ -6,6 +6,8 @@ import { resolveCookieOptions } from './cookie.js';
 import { parseDuration } from './duration.js';
 import { KvSessionError } from './errors.js';
 import { Signer } from './signer.js';
+import type { RecordCodec } from './record-codec.js';
+import { PLAIN_CODEC, SealingCodec } from './record-codec.js';
 import { DEFAULT_PREFIX } from './store.js';
 
 /** Options of kvSession(); every one but `secret` has a default. */
@@ -32,6 +34,12 @@ export interface KvSessionOptions {
   pruneInterval?: Duration | false;
   /** Namespace inside the store, for stores built from a URL or a Keyv. @default 'sess:' */
   prefix?: string;
+  /**
+   * Encrypt and authenticate every record (AES-256-GCM, key derived from the secret, bound to the
+   * record's store key): a leaked store reveals no data or user ids; a forged or moved record is no session.
+   * @default false
+   */
+  sealRecords?: boolean;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
 }
@@ -48,8 +56,14 @@ export interface ResolvedOptions {
   readonly onStoreError: 'error' | 'anonymous';
   readonly maxSessionBytes: number;
   readonly pruneMs: number | false;
+  /** How records are kept in the store: plain, or sealed (sealRecords). */
+  readonly codec: RecordCodec;
   readonly prefix: string;
   readonly now: () => number;
+}
+
+function secretList(secret: KvSessionOptions['secret']): string[] {
+  return typeof secret === 'string' ? [secret] : [...(secret ?? [])];
 }
 
 /** Validates options once and fills in every default; throws coded errors on bad input. */
@@ -76,6 +90,9 @@ export function resolveOptions(options: KvSessionOptions): ResolvedOptions {
   }
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   if (typeof prefix !== 'string') throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'prefix must be a string');
+  if (options.sealRecords !== undefined && typeof options.sealRecords !== 'boolean') {
+    throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'sealRecords must be true or false');
+  }
   if (options.now !== undefined && typeof options.now !== 'function') {
     throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'now must be a function returning milliseconds since the epoch');
   }
@@ -92,5 +109,7 @@ export function resolveOptions(options: KvSessionOptions): ResolvedOptions {
     pruneMs: options.pruneInterval === false ? false : parseDuration(options.pruneInterval ?? '1h', 'pruneInterval'),
     prefix,
     now: options.now ?? Date.now,
+    // The Signer has validated the secrets: each is a string of at least 32 characters.
+    codec: options.sealRecords === true ? new SealingCodec(secretList(options.secret)) : PLAIN_CODEC,
   };
 }

@@ -27,7 +27,10 @@ const CLEAR_COOKIE: CookieAction = Object.freeze({ kind: 'clear' });
 /** The live state of a loaded session record. */
 interface Loaded {
   key: string;
+  /** As the store holds it: compare-and-set compares this exact text. */
   entry: StoreEntry;
+  /** The record's plain text (entry.value itself unless records are sealed). */
+  plain: string;
   record: SessionRecord;
 }
 
@@ -145,17 +148,31 @@ export class Session {
     await this.#regenerate(id);
   }
 
-  /** Deletes the record and clears the cookie; a concurrent request can never bring it back. */
+  /**
+   * Deletes the record and clears the cookie; a concurrent request can never bring it back.
+   * Rejects when the delete fails: a logout never reports a success it did not have.
+   */
   async destroy(): Promise<void> {
     this.#arm();
-    await this.#load();
+    // The read only tells which user index to update: when it fails, the key still comes from the cookie.
+    const readFailed = await this.#load().then(
+      () => this.#degraded,
+      () => true,
+    );
     const loaded = this.#loaded;
-    if (loaded !== undefined) {
-      await this.#ctx.store.delete(loaded.key);
-      if (loaded.record.userId !== undefined) await this.#ctx.users.unbind(loaded.record.userId, loaded.key);
+    const key = loaded?.key ?? (readFailed ? this.#ctx.cookies.read(this.#req)?.key : undefined);
+    if (key !== undefined) {
+      await this.#ctx.store.delete(key);
+      // Unread, the user index keeps a stale entry; listing drops it, since its record is gone.
+      if (loaded?.record.userId !== undefined) await this.#ctx.users.unbind(loaded.record.userId, loaded.key);
     }
     this.#reset();
     this.#cookie = CLEAR_COOKIE;
+    if (readFailed) {
+      // The logout went through: the response must clear the cookie, not fail on the read it did not need.
+      this.#loadFailed = false;
+      this.#loading = Promise.resolve();
+    }
   }
 
   /**
@@ -211,7 +228,9 @@ export class Session {
       throw storeUnavailable(err, 'load');
     }
     if (entry === undefined) return;
-    const record = decodeRecordCached(this.#ctx.records, entry.value);
+    // A sealed record that does not open (forged, moved from another key, other secret) is treated like garbage.
+    const plain = this.#ctx.codec.open(key, entry.value);
+    const record = plain === undefined ? undefined : decodeRecordCached(this.#ctx.records, plain);
     const now = this.#ctx.now();
     if (record === undefined || now >= entry.expiresAt || now >= record.createdAt + this.#ctx.absoluteMs) {
       // Not ours, corrupt, or past a deadline the store did not enforce: drop it so it cannot linger.
@@ -220,7 +239,7 @@ export class Session {
       return;
     }
     this.#id = cookie.id;
-    this.#loaded = { key, entry, record };
+    this.#loaded = { key, entry, plain: plain as string, record };
     if (cookie.rotated) this.#issueCookie();
     // A plain read needs nothing before the response; only a due touch or a re-signed cookie does,
     // so only then is the response held back (the hook costs ~10% of a bare request on reads).
@@ -252,16 +271,17 @@ export class Session {
     }
     const now = this.#ctx.now();
     const record: SessionRecord = { createdAt: now, userId, data: Object.fromEntries(data) };
-    const value = this.#encode(record);
+    const plain = this.#encode(record);
     this.#changes.reset();
     const expiresAt = this.#deadline(now, record.createdAt);
     // 256-bit IDs do not collide; a false here means a broken store, so one retry then fail.
     for (let attempt = 0; attempt < 2; attempt++) {
       const id = createSessionId();
       const key = storeKeyFor('', id);
+      const value = this.#ctx.codec.seal(key, plain);
       if (await this.#ctx.store.create(key, value, expiresAt)) {
         this.#id = id;
-        this.#loaded = { key, entry: { value, expiresAt }, record };
+        this.#loaded = { key, entry: { value, expiresAt }, plain, record };
         this.#issueCookie();
         if (userId !== undefined) await this.#ctx.users.bind(userId, key, record.createdAt + this.#ctx.absoluteMs);
         return;
@@ -275,28 +295,31 @@ export class Session {
     for (let attempt = 0; attempt < MAX_MERGE_ATTEMPTS; attempt++) {
       const data = this.#changes.applyTo(loaded.record.data);
       const record: SessionRecord = { ...loaded.record, data: Object.fromEntries(data) };
-      const value = this.#encode(record);
-      if (value === loaded.entry.value) {
+      const plain = this.#encode(record);
+      // Compared as plain text: sealing the same record twice never gives the same text.
+      if (plain === loaded.plain) {
         // Setting a key to the value it already had writes nothing.
         this.#changes.reset();
         return this.#touchIfDue();
       }
       const expiresAt = this.#deadline(this.#ctx.now(), record.createdAt);
+      const value = this.#ctx.codec.seal(loaded.key, plain);
       if (await this.#ctx.store.update(loaded.key, loaded.entry.value, value, expiresAt)) {
-        this.#loaded = { key: loaded.key, entry: { value, expiresAt }, record };
+        this.#loaded = { key: loaded.key, entry: { value, expiresAt }, plain, record };
         this.#changes.reset();
         if (this.#ctx.cookie.persistent) this.#issueCookie();
         return this.#extendUserIndex();
       }
       // Another request changed or deleted the record since we read it: re-read and re-apply our keys.
       const entry = await this.#ctx.store.get(loaded.key);
-      const fresh = entry === undefined ? undefined : decodeRecord(entry.value);
-      if (entry === undefined || fresh === undefined) {
+      const freshPlain = entry === undefined ? undefined : this.#ctx.codec.open(loaded.key, entry.value);
+      const fresh = freshPlain === undefined ? undefined : decodeRecord(freshPlain);
+      if (entry === undefined || freshPlain === undefined || fresh === undefined) {
         // Destroyed meanwhile: a destroyed session is final, so our changes are dropped, never resurrected.
         this.#reset();
         return;
       }
-      loaded = { key: loaded.key, entry, record: fresh };
+      loaded = { key: loaded.key, entry, plain: freshPlain, record: fresh };
       this.#loaded = loaded;
     }
     throw new KvSessionError('ERR_KVSESSION_CONFLICT', `the session kept changing under ${MAX_MERGE_ATTEMPTS} save attempts`, {

@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { SessionStore, StoreEntry } from './store.js';
+import type { RecordCodec } from './record-codec.js';
+import { PLAIN_CODEC, hashedUserKey } from './record-codec.js';
 import { KvSessionError } from './errors.js';
 import { decodeRecord } from './record.js';
 import { handleFor } from './id.js';
@@ -43,31 +44,36 @@ export class UserIndex {
   readonly #idleMs: number;
   readonly #now: () => number;
   readonly #graceMs: number;
+  readonly #codec: RecordCodec;
 
   /**
    * `idleMs` lets lastActiveAt be derived from a session's idle deadline. `graceMs` is how much
    * longer than a session the index is kept: it must cover two extends landing out of order and
    * clock skew between app servers, or a session could outlive the index that finds it.
+   * `codec` names index records and seals them and reads sealed session records (sealRecords).
    */
-  constructor(store: SessionStore, idleMs: number, now: () => number = Date.now, graceMs = 2000) {
+  constructor(store: SessionStore, idleMs: number, now: () => number = Date.now, graceMs = 2000, codec: RecordCodec = PLAIN_CODEC) {
     this.#store = store;
     this.#idleMs = idleMs;
     this.#now = now;
     this.#graceMs = graceMs;
+    this.#codec = codec;
   }
 
   /** Adds a session to its user's index; concurrent binds of one user never lose an entry. */
   async bind(userId: string, sessionKey: string, deadline: number): Promise<void> {
-    await this.#change(userId, this.#reach(), (members) => {
+    await this.#change(this.#currentKey(userId), this.#reach(), (members) => {
       members[sessionKey] = deadline;
     });
   }
 
   /** Removes a session from its user's index. */
   async unbind(userId: string, sessionKey: string): Promise<void> {
-    await this.#change(userId, undefined, (members) => {
-      delete members[sessionKey];
-    });
+    for (const key of this.#codec.userKeys(userId)) {
+      await this.#change(key, undefined, (members) => {
+        delete members[sessionKey];
+      });
+    }
   }
 
   /**
@@ -75,7 +81,7 @@ export class UserIndex {
    * with one touch. An index found missing is re-created, so the session stays findable.
    */
   async extend(userId: string, sessionKey: string, deadline: number): Promise<void> {
-    if (await this.#store.touch(indexKey(userId), this.#reach())) return;
+    if (await this.#store.touch(this.#currentKey(userId), this.#reach())) return;
     await this.bind(userId, sessionKey, deadline);
   }
 
@@ -102,9 +108,7 @@ export class UserIndex {
   }
 
   async #read(userId: string): Promise<{ live: Live[]; stale: string[] }> {
-    const entry = await this.#store.get(indexKey(userId));
-    if (entry === undefined) return { live: [], stale: [] };
-    const members = Object.entries(parseMembers(entry.value));
+    const members = await this.#members(userId);
     const now = this.#now();
     const live: Live[] = [];
     const stale: string[] = [];
@@ -123,7 +127,8 @@ export class UserIndex {
   /** What to report about one indexed session, or undefined when it is gone or not this user's. */
   #describe(userId: string, key: string, deadline: number, session: StoreEntry | undefined, now: number): SessionInfo | undefined {
     if (session === undefined || now >= deadline || now >= session.expiresAt) return undefined;
-    const record = decodeRecord(session.value);
+    const plain = this.#codec.open(key, session.value);
+    const record = plain === undefined ? undefined : decodeRecord(plain);
     // A key planted in the index that points at someone else's session is never reported or ended.
     if (record === undefined || record.userId !== userId) return undefined;
     return {
@@ -134,10 +139,28 @@ export class UserIndex {
     };
   }
 
-  #forget(userId: string, keys: readonly string[]): Promise<void> {
-    return this.#change(userId, undefined, (members) => {
-      for (const key of keys) delete members[key];
-    });
+  async #forget(userId: string, keys: readonly string[]): Promise<void> {
+    for (const index of this.#codec.userKeys(userId)) {
+      await this.#change(index, undefined, (members) => {
+        for (const key of keys) delete members[key];
+      });
+    }
+  }
+
+  /** The index key binds write to; others exist only while a sealing secret is being rotated. */
+  #currentKey(userId: string): string {
+    return this.#codec.userKeys(userId)[0] as string;
+  }
+
+  /** Every indexed session of a user with its deadline, from each of the user's index keys. */
+  async #members(userId: string): Promise<[string, number][]> {
+    const all: Members = {};
+    for (const key of this.#codec.userKeys(userId)) {
+      const entry = await this.#store.get(key);
+      const plain = entry === undefined ? undefined : this.#codec.open(key, entry.value);
+      if (plain !== undefined) Object.assign(all, parseMembers(plain));
+    }
+    return Object.entries(all);
   }
 
   /** The index expiry that covers any session whose idle deadline is set now. */
@@ -149,12 +172,12 @@ export class UserIndex {
    * Read-modify-write of the index record with create-only / compare-and-set, retried on conflict.
    * The expiry only grows (to `reach` when given), except that an emptied index expires soon.
    */
-  async #change(userId: string, reach: number | undefined, apply: (members: Members) => void): Promise<void> {
-    const key = indexKey(userId);
+  async #change(key: string, reach: number | undefined, apply: (members: Members) => void): Promise<void> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (attempt >= 2) await pause(Math.random() * Math.min(50, 2 * attempt));
       const entry = await this.#store.get(key);
-      const members = entry === undefined ? {} : parseMembers(entry.value);
+      const plain = entry === undefined ? undefined : this.#codec.open(key, entry.value);
+      const members = plain === undefined ? {} : parseMembers(plain);
       apply(members);
       const now = this.#now();
       // Entries past their absolute deadline go on every write, whether or not anyone lists.
@@ -163,11 +186,12 @@ export class UserIndex {
       if (entry === undefined && empty) return;
       const value = JSON.stringify({ s: members });
       const expiresAt = empty ? now + EMPTY_LINGER_MS : Math.max(entry?.expiresAt ?? this.#reach(), reach ?? 0);
-      if (entry !== undefined && value === entry.value && (empty || expiresAt === entry.expiresAt)) return;
+      if (entry !== undefined && value === plain && (empty || expiresAt === entry.expiresAt)) return;
+      const sealed = this.#codec.seal(key, value);
       const written =
         entry === undefined
-          ? await this.#store.create(key, value, expiresAt)
-          : await this.#store.update(key, entry.value, value, expiresAt);
+          ? await this.#store.create(key, sealed, expiresAt)
+          : await this.#store.update(key, entry.value, sealed, expiresAt);
       if (written) return;
     }
     throw new KvSessionError('ERR_KVSESSION_CONFLICT', `the session index of a user kept changing under ${MAX_ATTEMPTS} attempts`, {
@@ -176,12 +200,9 @@ export class UserIndex {
   }
 }
 
-/**
- * The store key of a user's index: `user:` + SHA-256 of the user id. Hashed so any user id
- * (long, or holding `:` or `/`) makes a safe key of fixed length; the `:` keeps it out of session counts.
- */
+/** The store key of a user's index when records are not sealed (see hashedUserKey). */
 export function indexKey(userId: string): string {
-  return 'user:' + createHash('sha256').update(userId).digest('base64url');
+  return hashedUserKey(userId);
 }
 
 function parseMembers(text: string): Members {

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import type { Signer } from './signer.js';
 import { BoundedCache } from './bounded-cache.js';
-import { readSessionCookie } from './cookie.js';
+import { readSessionCookies } from './cookie.js';
 import { storeKeyFor } from './id.js';
 
 /** A session cookie whose signature checked out, with the store key its ID maps to. */
@@ -36,10 +36,27 @@ export class VerifiedCookies {
     this.#name = cookieName;
   }
 
-  /** The request's verified session cookie, or undefined when it is absent, malformed or forged. */
+  /**
+   * The request's verified session cookie, or undefined when it is absent, malformed or forged.
+   * With several cookies of the session's name, invalid ones are ignored (a planted one never masks
+   * the real one), and two that verify with different IDs mean no session: which one the victim's
+   * browser holds is unknowable, so neither is trusted and the store is not asked.
+   */
   read(req: Request): VerifiedCookie | undefined {
-    const value = readSessionCookie(req, this.#name);
-    if (value === undefined) return undefined;
+    const values = readSessionCookies(req, this.#name);
+    if (values.length === 1) return this.#verify(values[0] as string);
+    let found: VerifiedCookie | undefined;
+    for (const value of values) {
+      const verified = this.#verify(value);
+      if (verified === undefined) continue;
+      if (found !== undefined && found.id !== verified.id) return undefined;
+      // One ID signed twice (before and after a secret rotation): prefer the newest signature.
+      if (found === undefined || (found.rotated && !verified.rotated)) found = verified;
+    }
+    return found;
+  }
+
+  #verify(value: string): VerifiedCookie | undefined {
     const known = this.#remembered.get(value);
     if (known !== undefined) return known;
     const verdict = this.#signer.verify(value);

@@ -135,3 +135,48 @@ describe('persistent: true', () => {
     }
   });
 });
+
+describe('cookie options are validated at construction (issue 18, point 8)', () => {
+  const bad: CookieOptions[] = [
+    { path: '/a;b' },
+    { path: '/a\u0001' },
+    { path: '/\u00e9' },
+    { path: 'relative' },
+    { path: '' },
+    { domain: 'example.test; Secure' },
+    { domain: 'exa mple.test' },
+    { domain: 'example.test:8080' },
+    { domain: 'ex\nample.test' },
+    { domain: '-bad.test' },
+    { domain: '' },
+    { path: 5 as unknown as string },
+    { domain: ['example.test'] as unknown as string },
+    { httpOnly: 'yes' as unknown as boolean },
+    { persistent: 1 as unknown as boolean },
+    { secure: 'always' as unknown as boolean },
+    { name: 7 as unknown as string },
+  ];
+  const cases = bad.map((cookie) => [JSON.stringify(cookie), cookie] as const);
+  it.each(cases)('kvSession({ cookie: %s }) throws ERR_KVSESSION_BAD_OPTION', (_, cookie) => {
+    expect(codeOf(() => kvSession({ secret: TEST_SECRET, cookie }))).toBe('ERR_KVSESSION_BAD_OPTION');
+  });
+
+  it('a non-object cookie option throws ERR_KVSESSION_BAD_OPTION', () => {
+    expect(codeOf(() => kvSession({ secret: TEST_SECRET, cookie: 'sid' as unknown as CookieOptions }))).toBe('ERR_KVSESSION_BAD_OPTION');
+  });
+
+  it('valid paths and domains are accepted and sent as given', async () => {
+    const { client } = await setup({ cookie: { path: '/app/v1', domain: '.example.test' } });
+    const line = (await client.post('/set/x/1')).rawSetCookies[0] as string;
+    expect(attributes(line)).toEqual(['domain=.example.test', 'httponly', 'path=/app/v1', 'samesite=lax']);
+  });
+
+  it.each(['__host-sid', '__HOST-sid', '__HoSt-sid'])('a %s name (any case) forces Secure, Path=/ and no Domain', (name) => {
+    const resolved = resolveCookieOptions({ name, path: '/app', domain: 'example.test', secure: false });
+    expect(resolved).toMatchObject({ name, secure: true, path: '/', domain: undefined });
+  });
+
+  it.each(['__secure-sid', '__SECURE-sid'])('a %s name (any case) forces Secure', (name) => {
+    expect(resolveCookieOptions({ name, secure: false }).secure).toBe(true);
+  });
+});

@@ -93,3 +93,29 @@ describe('BoundedCache', () => {
     expect(cache.get('b')).toBeUndefined();
   });
 });
+
+describe('VerifiedCookies.read(req) with several cookies of the session name', () => {
+  it('keeps the single-cookie fast path: one value, one HMAC, then answered from memory', () => {
+    const signer = new CountingSigner(NEW);
+    const cookies = new VerifiedCookies(signer, 'sid');
+    const value = signer.sign(createSessionId());
+    cookies.read(request(`a=1; sid=${value}`));
+    cookies.read(request(`a=1; sid=${value}`));
+    expect(signer.verifications).toBe(1);
+  });
+
+  it('ignores invalid values around a valid one; two valid IDs resolve to undefined', () => {
+    const signer = new Signer(NEW);
+    const cookies = new VerifiedCookies(signer, 'sid');
+    const [a, b] = [createSessionId(), createSessionId()];
+    expect(cookies.read(request(`sid=x; sid=${signer.sign(a)}; sid=`))?.id).toBe(a);
+    expect(cookies.read(request(`sid=${signer.sign(a)}; sid=${signer.sign(b)}`))).toBeUndefined();
+  });
+
+  it('one ID signed with an old and the new secret resolves to it, not rotated', () => {
+    const id = createSessionId();
+    const cookies = new VerifiedCookies(new Signer([NEW, OLD]), 'sid');
+    const header = `sid=${new Signer(OLD).sign(id)}; sid=${new Signer(NEW).sign(id)}`;
+    expect(cookies.read(request(header))).toEqual({ id, key: storeKeyFor('', id), rotated: false });
+  });
+});

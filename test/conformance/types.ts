@@ -44,6 +44,12 @@ export interface ConformanceOptions {
   /** kvsession's per-user index ("log out everywhere") works over the store: bind, list, destroyAll. @default true */
   userIndex?: boolean;
   /**
+   * Run the record-carrying groups (today: userIndex) with kvsession's `sealRecords` codec, so session
+   * and index records are the sealed text the store keeps in that mode, and check that it holds no user id in clear.
+   * @default false
+   */
+  sealRecords?: boolean;
+  /**
    * Race tests: concurrent creates, lost-update CAS loops, delete racing update, concurrent binds.
    * `false` does not register them (say so in your store's docs: overlapping saves may lose data).
    * @default true

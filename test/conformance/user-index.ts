@@ -1,14 +1,19 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { SessionStore } from '../../src/store.js';
-import { UserIndex, indexKey } from '../../src/user-index.js';
+import { UserIndex } from '../../src/user-index.js';
 import { encodeRecord } from '../../src/record.js';
+import type { SessionRecord } from '../../src/record.js';
+import { PLAIN_CODEC, SealingCodec } from '../../src/record-codec.js';
+import type { RecordCodec } from '../../src/record-codec.js';
 import { handleFor } from '../../src/id.js';
 import type { Suite } from './util.js';
 import { HOUR, assertMissing, inMs, raceTest, randomKey, withStore } from './util.js';
 
 const IDLE = HOUR;
 const WORKERS = 20;
+// The secret of the sealed run; any valid kvsession secret would do.
+const SEAL_SECRET = 'conformance-seal-secret-0123456789abcdef';
 
 interface Written {
   readonly key: string;
@@ -19,10 +24,16 @@ interface Written {
 /** Registers the user-index group: "log out everywhere" works over the store's conditional writes. */
 export function userIndexTests(suite: Suite): void {
   const { test } = suite;
+  const codec: RecordCodec = suite.options.sealRecords === true ? new SealingCodec([SEAL_SECRET]) : PLAIN_CODEC;
+  const newIndex = (store: SessionStore): UserIndex => new UserIndex(store, IDLE, Date.now, 2000, codec);
+  const writeSessions = (store: SessionStore, index: UserIndex, userId: string, n: number): Promise<Written[]> =>
+    writeSessionsWith(codec, store, index, userId, n);
+  const encode = (key: string, record: SessionRecord): string => codec.seal(key, encodeRecord(record));
+  const indexKey = (userId: string): string => codec.userKeys(userId)[0] as string;
 
   test('UserIndex.list(userId) returns each bound live session by handle, createdAt and expiresAt, oldest first', () =>
     withStore(suite, async (store) => {
-      const index = new UserIndex(store, IDLE);
+      const index = newIndex(store);
       const user = randomUser();
       const sessions = await writeSessions(store, index, user, 3);
       const listed = await index.list(user);
@@ -35,12 +46,12 @@ export function userIndexTests(suite: Suite): void {
 
   test('UserIndex.list(userId) resolves [] for a user with no index', () =>
     withStore(suite, async (store) => {
-      assert.deepEqual(await new UserIndex(store, IDLE).list(randomUser()), []);
+      assert.deepEqual(await newIndex(store).list(randomUser()), []);
     }));
 
   test('UserIndex.destroyAll(userId, except) deletes every other session and resolves how many', () =>
     withStore(suite, async (store) => {
-      const index = new UserIndex(store, IDLE);
+      const index = newIndex(store);
       const user = randomUser();
       const [kept, ...others] = await writeSessions(store, index, user, 4);
       const keep = handleFor(kept!.key);
@@ -53,7 +64,7 @@ export function userIndexTests(suite: Suite): void {
 
   test('UserIndex.destroyAll(userId) leaves other users\' sessions alone', () =>
     withStore(suite, async (store) => {
-      const index = new UserIndex(store, IDLE);
+      const index = newIndex(store);
       const [alice, bob] = [randomUser(), randomUser()];
       await writeSessions(store, index, alice, 2);
       const bobs = await writeSessions(store, index, bob, 2);
@@ -65,43 +76,74 @@ export function userIndexTests(suite: Suite): void {
 
   test('UserIndex.list(userId) drops a session deleted behind its back, from the result and the index', () =>
     withStore(suite, async (store) => {
-      const index = new UserIndex(store, IDLE);
+      const index = newIndex(store);
       const user = randomUser();
       const [gone, kept] = await writeSessions(store, index, user, 2);
       await store.delete(gone!.key);
       assert.deepEqual((await index.list(user)).map((s) => s.handle), [handleFor(kept!.key)]);
       const raw = await store.get(indexKey(user));
       assert.ok(raw);
-      assert.deepEqual(Object.keys((JSON.parse(raw.value) as { s: object }).s), [kept!.key]);
+      assert.deepEqual(Object.keys((JSON.parse(codec.open(indexKey(user), raw.value) ?? '') as { s: object }).s), [kept!.key]);
     }));
 
   test('UserIndex.list(userId) drops a session whose record now belongs to another user', () =>
     withStore(suite, async (store) => {
-      const index = new UserIndex(store, IDLE);
+      const index = newIndex(store);
       const user = randomUser();
       const [moved] = await writeSessions(store, index, user, 1);
       const entry = await store.get(moved!.key);
       assert.ok(entry);
-      const stolen = encodeRecord({ createdAt: moved!.createdAt, userId: randomUser(), data: {} });
+      const stolen = encode(moved!.key, { createdAt: moved!.createdAt, userId: randomUser(), data: {} });
       assert.equal(await store.update(moved!.key, entry.value, stolen, entry.expiresAt), true);
       assert.deepEqual(await index.list(user), []);
     }));
 
   test('count() does not count a user\'s index record', () =>
     withStore(suite, async (store) => {
-      const index = new UserIndex(store, IDLE);
+      const index = newIndex(store);
       await writeSessions(store, index, randomUser(), 2);
       assert.equal(await store.count(), 2);
     }));
 
+  if (codec.sealed) {
+    test('sealRecords: neither the index nor the session records hold the user id, and their keys do not hash it plainly', () =>
+      withStore(suite, async (store) => {
+        const index = newIndex(store);
+        const user = randomUser();
+        const [s] = await writeSessions(store, index, user, 1);
+        const texts = [(await store.get(indexKey(user)))?.value, (await store.get(s!.key))?.value];
+        for (const text of texts) {
+          assert.ok(text !== undefined);
+          assert.ok(!text.includes(user) && !text.includes('"u"'));
+        }
+        assert.notEqual(indexKey(user), PLAIN_CODEC.userKeys(user)[0]);
+        assert.equal(await store.get(PLAIN_CODEC.userKeys(user)[0] as string), undefined);
+      }));
+
+    test('sealRecords: a sealed record copied under another key is neither listed nor ended', () =>
+      withStore(suite, async (store) => {
+        const index = newIndex(store);
+        const user = randomUser();
+        const [real] = await writeSessions(store, index, user, 1);
+        const copy = randomKey();
+        const entry = await store.get(real!.key);
+        assert.ok(entry);
+        assert.equal(await store.create(copy, entry.value, entry.expiresAt), true);
+        await index.bind(user, copy, inMs(HOUR));
+        assert.deepEqual((await index.list(user)).map((s) => s.handle), [handleFor(real!.key)]);
+        assert.equal(await index.destroyAll(user), 1);
+        assert.ok(await store.get(copy));
+      }));
+  }
+
   raceTest(suite, `UserIndex.bind(userId) from ${WORKERS} concurrent logins keeps all ${WORKERS} sessions`, async (store) => {
-    const index = new UserIndex(store, IDLE);
+    const index = newIndex(store);
     const user = randomUser();
     const keys = Array.from({ length: WORKERS }, () => randomKey());
     const deadline = inMs(7 * 24 * HOUR);
     await Promise.all(
       keys.map(async (key) => {
-        await store.create(key, encodeRecord({ createdAt: Date.now(), userId: user, data: {} }), inMs(IDLE));
+        await store.create(key, encode(key, { createdAt: Date.now(), userId: user, data: {} }), inMs(IDLE));
         await index.bind(user, key, deadline);
       }),
     );
@@ -115,14 +157,14 @@ function randomUser(): string {
 }
 
 /** Writes `n` session records for `userId` with distinct createdAt (oldest first) and binds each. */
-async function writeSessions(store: SessionStore, index: UserIndex, userId: string, n: number): Promise<Written[]> {
+async function writeSessionsWith(codec: RecordCodec, store: SessionStore, index: UserIndex, userId: string, n: number): Promise<Written[]> {
   const base = Date.now() - 60_000;
   const written: Written[] = [];
   for (let i = 0; i < n; i++) {
     const key = randomKey();
     const createdAt = base + i * 1000;
     const expiresAt = inMs(IDLE) + i;
-    const value = encodeRecord({ createdAt, userId, data: { n: i } });
+    const value = codec.seal(key, encodeRecord({ createdAt, userId, data: { n: i } }));
     assert.equal(await store.create(key, value, expiresAt), true);
     await index.bind(userId, key, createdAt + 7 * 24 * HOUR);
     written.push({ key, createdAt, expiresAt });

@@ -5,6 +5,7 @@ import { deferred, sleep, startApp } from './app.js';
 import type { Deferred, TestSessionOptions } from './app.js';
 import { mountSessionRoutes } from './routes.js';
 import type { StoreUnderTest } from './stores.js';
+import { sealedRecordTests } from './sealed-suite.js';
 
 /** Gates a test hands to the slow routes: `loaded[name]` resolves once the handler has read; it then waits for `go[name]`. */
 interface Gates {
@@ -62,13 +63,14 @@ function slowRoutes(gates: () => Gates) {
  * interleaved requests, final destroy, regenerate, and real-time idle/absolute timeouts. Runs
  * unchanged on every store of STORES_UNDER_TEST (real time only: no injected clock).
  */
-export function runMiddlewareSuite(under: StoreUnderTest): void {
-  describe(`middleware on ${under.name}`, () => {
+export function runMiddlewareSuite(under: StoreUnderTest, base: TestSessionOptions = {}): void {
+  const sealed = base.sealRecords === true;
+  describe(`middleware on ${under.name}${sealed ? ' with sealRecords' : ''}`, () => {
     let gates = newGates();
     async function setup(session: TestSessionOptions = {}) {
       const store = new CountingStore(await under.make());
       const t = await startApp({
-        session: { store, ...session },
+        session: { store, ...base, ...session },
         routes: (app) => {
           mountSessionRoutes(app);
           slowRoutes(() => gates)(app);
@@ -201,6 +203,8 @@ export function runMiddlewareSuite(under: StoreUnderTest): void {
         expect(await valueOf(stale, 'x')).toBeNull();
       });
     });
+
+    if (sealed) sealedRecordTests(setup);
 
     describe('timeouts in real time', () => {
       it('idleTimeout: reads extend the deadline; a session left idle past it is gone', async () => {
