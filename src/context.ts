@@ -19,6 +19,8 @@ export interface SessionContext {
   readonly touchMs: number;
   readonly maxSessionBytes: number;
   readonly onStoreError: 'error' | 'anonymous';
+  /** storeTimeout: a save retrying a conflicted compare-and-set gives up after this long. */
+  readonly storeTimeoutMs: number;
   /** The clock; injectable so tests can move time without sleeping. */
   readonly now: () => number;
   readonly users: UserIndex;

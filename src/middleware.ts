@@ -59,6 +59,7 @@ export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
     touchMs: resolved.touchMs,
     maxSessionBytes: resolved.maxSessionBytes,
     onStoreError: resolved.onStoreError,
+    storeTimeoutMs: resolved.storeTimeoutMs,
     now: resolved.now,
     // The index outlives each session by storeTimeout: enough for two index extensions landing out of order.
     users: new UserIndex(store, resolved.idleMs, resolved.now, resolved.storeTimeoutMs),

@@ -4,6 +4,7 @@ import { KvSessionError } from '../src/errors.js';
 import { loadDriver } from './driver.js';
 import type { SqlConnection, SqlDialect } from './sql-base.js';
 import { ensureTable, pgConnection } from './pg-connection.js';
+import { isDataException, mergeStatement } from './pg-merge.js';
 import { SqlStore, checkTable, checkTimeout } from './sql-base.js';
 
 type PgModule = typeof import('pg');
@@ -88,6 +89,8 @@ export const postgresDialect: Omit<SqlDialect, 'connect'> = {
   lockBatch: ' FOR UPDATE SKIP LOCKED',
   // Each query is a socket write that wakes a server process (~60 µs of CPU here); a burst shares one.
   keyInArray: 'key = ANY(?::text[])',
+  // A save is one UPDATE merging its keys: overlapping saves never conflict (stores/pg-merge.ts).
+  merge: { statement: (table) => mergeStatement(table, expires), cannotMerge: isDataException },
 };
 
 type Source = { url: string; pool?: undefined; preparedStatements?: boolean } | { pool: Pool; url?: undefined; preparedStatements?: undefined };

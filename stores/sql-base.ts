@@ -1,4 +1,4 @@
-import type { SessionStore, StoreEntry, StoreOptions } from '../src/store.js';
+import type { DataChanges, SessionStore, StoreEntry, StoreOptions } from '../src/store.js';
 import { DEFAULT_PREFIX } from '../src/store.js';
 import { KvSessionError, storeUnavailable } from '../src/errors.js';
 import { GroupCommit, LookupBatcher } from './sql-batch.js';
@@ -41,6 +41,8 @@ export interface SqlDialect {
   readonly lockBatch: string;
   /** `key = ANY(?)` for an array parameter: lookups of one turn of the event loop then share a round trip. */
   readonly keyInArray?: string;
+  /** A statement merging a save's changed keys into the stored record server-side (see stores/pg-merge.ts). */
+  readonly merge?: { readonly statement: (table: string) => string; readonly cannotMerge: (err: unknown) => boolean };
   /** One connection whose commits are expensive (an fsync): concurrent writes are committed as a group. */
   readonly groupCommit?: boolean;
   /** Opens the connection and makes sure the table and its expiry index exist. */
@@ -118,6 +120,8 @@ export class SqlStore implements SessionStore {
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #reads: LookupBatcher<SqlRow> | undefined;
   readonly #writes: GroupCommit<readonly SqlRow[]> | undefined;
+  /** Present when the dialect merges on the server; see SessionStore.mergeData. */
+  readonly mergeData?: (key: string, changes: DataChanges, maxBytes: number, expiresAt: number) => Promise<StoreEntry | undefined>;
 
   /** Builds the store; nothing connects until the first operation. */
   constructor(dialect: SqlDialect, table: string, options: StoreOptions) {
@@ -143,6 +147,11 @@ export class SqlStore implements SessionStore {
           rollback: () => this.#query('ROLLBACK', []),
         })
       : undefined;
+    const merge = dialect.merge;
+    if (merge !== undefined) {
+      const sql = merge.statement(table);
+      this.mergeData = (key, changes, maxBytes, expiresAt) => this.#merge(sql, merge.cannotMerge, key, changes, maxBytes, expiresAt);
+    }
   }
 
   async get(key: string): Promise<StoreEntry | undefined> {
@@ -170,6 +179,14 @@ export class SqlStore implements SessionStore {
 
   async delete(key: string): Promise<boolean> {
     return (await this.#write('delete', this.#sql.delete, [this.prefix + key])).length === 1;
+  }
+
+  async #merge(sql: string, cannotMerge: (err: unknown) => boolean, key: string, changes: DataChanges, maxBytes: number, expiresAt: number) {
+    const sets = `{${[...changes.set].map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
+    const params = [this.prefix + key, Date.now(), changes.clear, changes.delete, sets, sets, JSON.stringify(deadline(expiresAt)), maxBytes];
+    const rows = await this.#track('mergeData', () => this.#query(sql, params).catch((err: unknown) => (cannotMerge(err) ? [] : Promise.reject(err))));
+    const value = rows[0]?.['value'];
+    return typeof value === 'string' ? { value, expiresAt } : undefined;
   }
 
   async prune(): Promise<number> {

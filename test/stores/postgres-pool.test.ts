@@ -17,7 +17,7 @@ await describeWithServer('postgres store on an app-built pg.Pool', DATABASE_URL,
   });
 
   describe('conformance', () => {
-    runStoreConformance(it, ({ prefix }) => createPostgresStore({ pool, table, prefix }));
+    runStoreConformance(it, ({ prefix }) => createPostgresStore({ pool, table, prefix }), { merge: true });
   });
 
   it('close() leaves the app\'s pool open and usable', async () => {
