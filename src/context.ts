@@ -5,6 +5,8 @@ import type { UserIndex } from './user-index.js';
 import type { VerifiedCookies } from './verified-cookies.js';
 import type { BoundedCache } from './bounded-cache.js';
 import type { SessionRecord } from './record.js';
+import type { SaveCoalescer } from './save-coalescer.js';
+import type { SaveOutcome } from './session.js';
 
 /** Everything a request's Session needs, resolved once per kvSession() call. */
 export interface SessionContext {
@@ -24,6 +26,8 @@ export interface SessionContext {
   /** The clock; injectable so tests can move time without sleeping. */
   readonly now: () => number;
   readonly users: UserIndex;
+  /** Combines this process's concurrent saves of one record (see SaveCoalescer). */
+  readonly saves: SaveCoalescer<SaveOutcome>;
   /** Recently decoded records by their stored text (see decodeRecordCached). */
   readonly records: BoundedCache<string, SessionRecord>;
 }

@@ -53,6 +53,16 @@ export class PendingChanges {
     return out;
   }
 
+  /** The changes of several requests as one, applied in the order given. */
+  static combine(all: readonly PendingChanges[]): PendingChanges {
+    const out = new PendingChanges();
+    for (const changes of all) {
+      if (changes.#cleared) out.clear();
+      for (const [key, change] of changes.#byKey ?? []) (out.#byKey ??= new Map()).set(key, change);
+    }
+    return out;
+  }
+
   /** These changes in the form a store merges on its server. */
   toDataChanges(): DataChanges {
     const set = new Map<string, string>();
