@@ -111,10 +111,14 @@ function contentionTests(url: string, name: string): void {
     const stored = await Promise.all(sessions.map(async (owner) => (await owner.get('/all')).json<Record<string, unknown>>()));
     const lost: string[] = [];
     for (const { session, acked } of results) {
-      for (const [key, n] of acked) if (stored[session]?.[key] !== n) lost.push(`s${session}.${key}: acked ${n}, stored ${String(stored[session]?.[key])}`);
+      for (const [key, n] of acked) {
+        const value = stored[session]?.[key];
+        if (value !== n) lost.push(`s${session}.${key}: acked ${n}, stored ${String(value)}`);
+      }
     }
     const ratio = tally.conflicts / Math.max(1, tally.requests);
-    console.log(`contention ${name}: ${JSON.stringify({ seconds: SECONDS, ...tally, conflictPercent: +(ratio * 100).toFixed(3), lost: lost.length })}`);
+    const summary = { seconds: SECONDS, ...tally, conflictPercent: +(ratio * 100).toFixed(3), lost: lost.length };
+    console.log(`contention ${name}: ${JSON.stringify(summary)}`);
     expect({ lost: lost.slice(0, 10), other: tally.other }).toEqual({ lost: [], other: {} });
     expect(tally.acked).toBeGreaterThan(0);
     expect(ratio).toBeLessThanOrEqual(MAX_CONFLICT_RATIO);
