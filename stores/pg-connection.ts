@@ -67,7 +67,8 @@ function warnPooler(): void {
 }
 
 // Statements are written with `?`; Postgres numbers its parameters. No statement holds a literal '?'.
-function toNumbered(sql: string): string {
+/** `?` placeholders as Postgres's `$1, $2, …`. */
+export function toNumbered(sql: string): string {
   let n = 0;
   return sql.replace(/\?/g, () => `$${++n}`);
 }
