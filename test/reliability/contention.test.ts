@@ -30,12 +30,18 @@ for (const target of TARGETS) {
   await describeWithServer(`contention on ${target.name}`, target.url, () => contentionTests(target.url, target.name));
 }
 
+/** Exits of app children while their test ran, with the end of their stderr: a crash must fail the test, not look like a slow server. */
+const crashes: string[] = [];
+
 function startServer(url: string, prefix: string, children: ChildProcess[]): Promise<string> {
   const child = startFromSource(SERVER, [url, prefix], { env: { KVSESSION_TEST_SECRET: TEST_SECRET } });
   children.push(child);
   let out = '';
   let err = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err = (err + chunk).slice(-4000)));
+  child.once('exit', (code, signal) => {
+    if (signal !== 'SIGTERM') crashes.push(`pid ${String(child.pid)} exited ${String(code ?? signal)}: ${err}`);
+  });
   return new Promise((resolve, reject) => {
     const guard = setTimeout(() => reject(new Error(`app child did not start: ${err}`)), START_LIMIT_MS);
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -62,7 +68,10 @@ async function writer(client: Client, name: string, until: number, tally: Tally)
   const acked = new Map<string, number>();
   for (let n = 0; Date.now() < until; n++) {
     const key = `${name}_${n % SLOTS}`;
-    const reply = await client.post(`/write/${key}/${n}`);
+    const reply = await client.post(`/write/${key}/${n}`).catch((err: unknown) => {
+      const cause = (err as { cause?: { code?: unknown } }).cause;
+      return { status: 0, json: () => ({ code: `fetch failed: ${String(cause?.code ?? err)}` }) };
+    });
     tally.requests++;
     if (reply.status === 200) {
       tally.acked++;
@@ -119,7 +128,7 @@ function contentionTests(url: string, name: string): void {
     const ratio = tally.conflicts / Math.max(1, tally.requests);
     const summary = { seconds: SECONDS, ...tally, conflictPercent: +(ratio * 100).toFixed(3), lost: lost.length };
     console.log(`contention ${name}: ${JSON.stringify(summary)}`);
-    expect({ lost: lost.slice(0, 10), other: tally.other }).toEqual({ lost: [], other: {} });
+    expect({ lost: lost.slice(0, 10), other: tally.other, crashes }).toEqual({ lost: [], other: {}, crashes: [] });
     expect(tally.acked).toBeGreaterThan(0);
     expect(ratio).toBeLessThanOrEqual(MAX_CONFLICT_RATIO);
   }, (SECONDS + 90) * 1000);
