@@ -27,3 +27,6 @@ const server = app.listen(0, '127.0.0.1', () => {
   const address = server.address();
   process.stdout.write(`listening ${typeof address === 'object' && address !== null ? address.port : 0}\n`);
 });
+// Idle keep-alive sockets are closed after 5 s by default; the parent reuses them at any moment, and a
+// request sent on a socket the server is closing fails with "other side closed" before it reaches the app.
+server.keepAliveTimeout = 120_000;
