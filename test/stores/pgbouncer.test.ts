@@ -30,11 +30,12 @@ if (!existsSync(PGBOUNCER_BIN)) {
       const bouncer = withBouncer(6440, 'transaction');
       runStoreConformance(it, ({ prefix }) =>
         createPostgresStore({ url: `${bouncer().url}?preparedStatements=false`, table: tables[0], prefix, max: 4 }),
+        { merge: true },
       );
     });
     describe('session mode, default options', () => {
       const bouncer = withBouncer(6441, 'session');
-      runStoreConformance(it, ({ prefix }) => createPostgresStore({ url: bouncer().url, table: tables[0], prefix, max: 4 }));
+      runStoreConformance(it, ({ prefix }) => createPostgresStore({ url: bouncer().url, table: tables[0], prefix, max: 4 }), { merge: true });
     });
     describe('transaction mode, two apps, default options', () => {
       // Two server connections for two apps of six clients each: every server connection is shared.
@@ -70,8 +71,9 @@ const ROUNDS = 5;
  * value, and every A row must survive.
  */
 async function twoApps(url: string): Promise<void> {
-  const a = createPostgresStore({ url, table: tables[1], prefix: randomPrefix('pgb-a'), max: 6 });
-  const b = createPostgresStore({ url, table: tables[2], prefix: randomPrefix('pgb-b'), max: 6 });
+  // A generous timeout: this test is about which statement runs, not about latency on a busy machine.
+  const a = createPostgresStore({ url, table: tables[1], prefix: randomPrefix('pgb-a'), max: 6, timeout: 10_000 });
+  const b = createPostgresStore({ url, table: tables[2], prefix: randomPrefix('pgb-b'), max: 6, timeout: 10_000 });
   const keys = [...Array(KEYS).keys()].map((i) => `k${i}`);
   try {
     // Different first statements in each app, so numbered names would have meant different SQL.
