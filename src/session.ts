@@ -317,9 +317,8 @@ export class Session {
       if (entry === undefined || fresh === undefined) return { kind: 'gone' };
       loaded = { key: loaded.key, entry, record: fresh };
     }
-    throw new KvSessionError('ERR_KVSESSION_CONFLICT', `the session kept changing for storeTimeout (${this.#ctx.storeTimeoutMs} ms) of save attempts`, {
-      status: 503,
-    });
+    const message = `the session kept changing for storeTimeout (${this.#ctx.storeTimeoutMs} ms) of save attempts`;
+    throw new KvSessionError('ERR_KVSESSION_CONFLICT', message, { status: 503 });
   }
 
   /**

@@ -30,9 +30,11 @@ let defaults: { serialize: unknown; deserialize: unknown } | undefined;
 /** A SessionStore over `keyv`'s SQL adapter, or undefined when `keyv` is not one we can serve natively. */
 export function nativeKeyvStore(keyv: Keyv, options: StoreOptions): SessionStore | undefined {
   const adapter = keyv.store as Partial<SqlAdapter> | undefined;
-  if (adapter === undefined || typeof adapter.query !== 'function' || typeof adapter.opts !== 'object' || adapter.opts === null) return undefined;
+  if (adapter === undefined || typeof adapter.query !== 'function') return undefined;
+  if (typeof adapter.opts !== 'object' || adapter.opts === null) return undefined;
   defaults ??= (({ serialize, deserialize }) => ({ serialize, deserialize }))(new Keyv());
-  if (keyv.serialize !== defaults.serialize || keyv.deserialize !== defaults.deserialize || keyv.compression !== undefined) return undefined;
+  const ownFormat = keyv.serialize !== defaults.serialize || keyv.deserialize !== defaults.deserialize;
+  if (ownFormat || keyv.compression !== undefined) return undefined;
   const found = adapterDialect(adapter as SqlAdapter);
   if (found === undefined) return undefined;
   const query = (adapter as SqlAdapter).query.bind(adapter);
@@ -51,7 +53,8 @@ function adapterDialect(adapter: SqlAdapter): { dialect: Omit<SqlDialect, 'conne
   if (typeof table !== 'string') return undefined;
   try {
     if (dialect === 'postgres') {
-      const qualified = schema === undefined || schema === 'public' ? checkTable(table) : `${checkTable(String(schema))}.${checkTable(table)}`;
+      const inPublic = schema === undefined || schema === 'public';
+      const qualified = inPublic ? checkTable(table) : `${checkTable(String(schema))}.${checkTable(table)}`;
       return { dialect: postgresDialect, table: qualified, numbered: true };
     }
     if (dialect === 'sqlite') return { dialect: sqliteDialect, table: checkTable(table), numbered: false };

@@ -93,7 +93,9 @@ export const postgresDialect: Omit<SqlDialect, 'connect'> = {
   merge: { statement: (table) => mergeStatement(table, expires), cannotMerge: isDataException },
 };
 
-type Source = { url: string; pool?: undefined; preparedStatements?: boolean } | { pool: Pool; url?: undefined; preparedStatements?: undefined };
+type Source =
+  | { url: string; pool?: undefined; preparedStatements?: boolean }
+  | { pool: Pool; url?: undefined; preparedStatements?: undefined };
 
 /** Exactly one of url and pool; the URL's own `preparedStatements` parameter is taken out of it. */
 function checkSource(opts: PostgresStoreOptions): Source {
@@ -106,7 +108,8 @@ function checkSource(opts: PostgresStoreOptions): Source {
   }
   const url = opts.url;
   if (typeof url !== 'string' || !/^postgres(ql)?:\/\//i.test(url)) {
-    throw new KvSessionError('ERR_KVSESSION_BAD_STORE_URL', `${JSON.stringify(url)} is not a PostgreSQL URL; expected postgres://user@host:5432/db`);
+    const message = `${JSON.stringify(url)} is not a PostgreSQL URL; expected postgres://user@host:5432/db`;
+    throw new KvSessionError('ERR_KVSESSION_BAD_STORE_URL', message);
   }
   const param = /([?&])preparedStatements=(true|false)(&|$)/.exec(url);
   if (param === null) return { url };

@@ -85,6 +85,12 @@ export function prefixEnd(prefix: string): string | undefined {
 const escapeValue = (value: string): string => (value.startsWith(':') ? `:${value}` : value);
 const unescapeValue = (value: string): string => (value.startsWith(':') ? value.slice(1) : value);
 
+/** A dialect's merge statement for one table, and its test for data it cannot merge. */
+interface MergeParts {
+  readonly sql: string;
+  readonly cannotMerge: (err: unknown) => boolean;
+}
+
 /** The statements of one store, written once from its table, dialect and prefix. */
 function statements(t: string, d: SqlDialect, upper: boolean) {
   const inPrefix = upper ? `${d.keyOrder} >= ? AND ${d.keyOrder} < ?` : `${d.keyOrder} >= ?`;
@@ -147,10 +153,9 @@ export class SqlStore implements SessionStore {
           rollback: () => this.#query('ROLLBACK', []),
         })
       : undefined;
-    const merge = dialect.merge;
-    if (merge !== undefined) {
-      const sql = merge.statement(table);
-      this.mergeData = (key, changes, maxBytes, expiresAt) => this.#merge(sql, merge.cannotMerge, key, changes, maxBytes, expiresAt);
+    if (dialect.merge !== undefined) {
+      const merge: MergeParts = { sql: dialect.merge.statement(table), cannotMerge: dialect.merge.cannotMerge };
+      this.mergeData = (key, changes, maxBytes, expiresAt) => this.#merge(merge, key, changes, maxBytes, expiresAt);
     }
   }
 
@@ -181,10 +186,14 @@ export class SqlStore implements SessionStore {
     return (await this.#write('delete', this.#sql.delete, [this.prefix + key])).length === 1;
   }
 
-  async #merge(sql: string, cannotMerge: (err: unknown) => boolean, key: string, changes: DataChanges, maxBytes: number, expiresAt: number) {
+  // `merge` is the dialect's; see SessionStore.mergeData. Data the dialect cannot merge resolves undefined.
+  async #merge(merge: MergeParts, key: string, changes: DataChanges, maxBytes: number, expiresAt: number): Promise<StoreEntry | undefined> {
     const sets = `{${[...changes.set].map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
-    const params = [this.prefix + key, Date.now(), changes.clear, changes.delete, sets, sets, JSON.stringify(deadline(expiresAt)), maxBytes];
-    const rows = await this.#track('mergeData', () => this.#query(sql, params).catch((err: unknown) => (cannotMerge(err) ? [] : Promise.reject(err))));
+    const until = JSON.stringify(deadline(expiresAt));
+    const params = [this.prefix + key, Date.now(), changes.clear, changes.delete, sets, sets, until, maxBytes];
+    const attempt = (): Promise<readonly SqlRow[]> =>
+      this.#query(merge.sql, params).catch((err: unknown) => (merge.cannotMerge(err) ? [] : Promise.reject(err)));
+    const rows = await this.#track('mergeData', attempt);
     const value = rows[0]?.['value'];
     return typeof value === 'string' ? { value, expiresAt } : undefined;
   }

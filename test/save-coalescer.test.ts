@@ -27,7 +27,7 @@ describe('SaveCoalescer', () => {
     const saves = new SaveCoalescer<string>();
     const { calls, save, releaseNext } = gatedSave();
     const first = saves.run('k', changes({ a: 1 }), save);
-    const rest = [saves.run('k', changes({ b: 2 }), save), saves.run('k', changes({ b: 3, c: 4 }), save), saves.run('k', changes({ d: 5 }, true), save)];
+    const rest = [changes({ b: 2 }), changes({ b: 3, c: 4 }), changes({ d: 5 }, true)].map((c) => saves.run('k', c, save));
     await tick();
     expect(calls).toEqual([{ base: 0, a: 1 }]);
     releaseNext();

@@ -61,7 +61,8 @@ await describeWithServer('a save on a store that merges on its server (postgres)
     const app = await startApp({ session: { store }, routes: mountSessionRoutes });
     const client = app.client();
     expect((await client.post('/set/a/1')).status).toBe(200);
-    const calls = { get: vi.spyOn(store, 'get'), update: vi.spyOn(store, 'update'), merge: vi.spyOn(store as Required<SessionStore>, 'mergeData') };
+    const merge = vi.spyOn(store as Required<SessionStore>, 'mergeData');
+    const calls = { get: vi.spyOn(store, 'get'), update: vi.spyOn(store, 'update'), merge };
     expect((await client.post('/set/b/2')).status).toBe(200);
     expect((await client.post('/delete/a')).status).toBe(200);
     expect({ get: calls.get.mock.calls.length, update: calls.update.mock.calls.length, merge: calls.merge.mock.calls.length }).toEqual({

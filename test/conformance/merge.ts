@@ -95,7 +95,8 @@ export function mergeTests(suite: Suite): void {
     ['a new value', { set: { b: 'nul \u0000 lone \ud800' }, stored: { a: 1 } }],
     ['a stored value', { set: { b: 2 }, stored: { a: 'nul \u0000 lone \ud800' } }],
   ] as const) {
-    test(`mergeData with \\u0000 or a lone surrogate in ${label} resolves undefined (entry unchanged) or merges exactly, never rejects`, () =>
+    const name = `mergeData with \\u0000 or a lone surrogate in ${label} resolves undefined (entry unchanged) or merges exactly`;
+    test(name, () =>
       withStore(suite, async (store) => {
         const key = randomKey();
         const value = record(odd.stored);
@@ -109,7 +110,8 @@ export function mergeTests(suite: Suite): void {
   raceTest(suite, `mergeData from ${WORKERS} concurrent callers, each its own key, keeps all ${WORKERS}`, async (store) => {
     const key = randomKey();
     await store.create(key, record({}), inMs(HOUR));
-    const results = await Promise.all([...Array(WORKERS).keys()].map((i) => merge(store)(key, changes({ [`k${i}`]: i }), 65_536, inMs(HOUR))));
+    const save = (i: number): Promise<unknown> => merge(store)(key, changes({ [`k${i}`]: i }), 65_536, inMs(HOUR));
+    const results = await Promise.all([...Array(WORKERS).keys()].map(save));
     assert.ok(results.every((r) => r !== undefined));
     const data = (parsed((await store.get(key))?.value) as { d: Record<string, number> }).d;
     assert.deepEqual(Object.keys(data).sort(), [...Array(WORKERS).keys()].map((i) => `k${i}`).sort());

@@ -69,7 +69,8 @@ export async function startPgBouncer(settings: PgBouncerSettings): Promise<PgBou
   writeFileSync(join(dir, 'userlist.txt'), `"${user}" ""\n`, { mode: 0o644 });
   writeFileSync(join(dir, 'pgbouncer.ini'), configText(settings, dir), { mode: 0o644 });
   const asRoot = process.getuid?.() === 0;
-  const child = spawn(PGBOUNCER_BIN, [...(asRoot ? ['-u', 'postgres'] : []), join(dir, 'pgbouncer.ini')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const args = [...(asRoot ? ['-u', 'postgres'] : []), join(dir, 'pgbouncer.ini')];
+  const child = spawn(PGBOUNCER_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (log = (log + chunk).slice(-4000)));
   const url = new URL(DATABASE_URL);

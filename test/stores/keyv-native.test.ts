@@ -68,7 +68,8 @@ await describeWithServer('a Keyv over @keyv/postgres', DATABASE_URL, () => {
     const k = keyv();
     const prefix = randomPrefix('kpg');
     const store = resolveStore(k, { prefix });
-    expect({ name: store.name, atomic: store.capabilities.atomic, prefix: store.prefix }).toEqual({ name: 'keyv-postgres', atomic: true, prefix: `keyv:${prefix}` });
+    const seen = { name: store.name, atomic: store.capabilities.atomic, prefix: store.prefix };
+    expect(seen).toEqual({ name: 'keyv-postgres', atomic: true, prefix: `keyv:${prefix}` });
     expect(await store.create('sid1', '{"c":1,"d":{}}', Date.now() + HOUR)).toBe(true);
     expect(await k.get(`${prefix}sid1`)).toBe('{"c":1,"d":{}}');
     await store.clear();

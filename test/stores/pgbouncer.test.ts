@@ -35,7 +35,8 @@ if (!existsSync(PGBOUNCER_BIN)) {
     });
     describe('session mode, default options', () => {
       const bouncer = withBouncer(6441, 'session');
-      runStoreConformance(it, ({ prefix }) => createPostgresStore({ url: bouncer().url, table: tables[0], prefix, max: 4 }), { merge: true });
+      const make = ({ prefix }: { prefix: string }) => createPostgresStore({ url: bouncer().url, table: tables[0], prefix, max: 4 });
+      runStoreConformance(it, make, { merge: true });
     });
     describe('transaction mode, two apps, default options', () => {
       // Two server connections for two apps of six clients each: every server connection is shared.
