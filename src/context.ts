@@ -6,6 +6,8 @@ import type { VerifiedCookies } from './verified-cookies.js';
 import type { BoundedCache } from './bounded-cache.js';
 import type { SessionRecord } from './record.js';
 import type { RecordCodec } from './record-codec.js';
+import type { SaveCoalescer } from './save-coalescer.js';
+import type { SaveOutcome } from './session.js';
 
 /** Everything a request's Session needs, resolved once per kvSession() call. */
 export interface SessionContext {
@@ -20,11 +22,15 @@ export interface SessionContext {
   readonly touchMs: number;
   readonly maxSessionBytes: number;
   readonly onStoreError: 'error' | 'anonymous';
+  /** storeTimeout: a save retrying a conflicted compare-and-set gives up after this long. */
+  readonly storeTimeoutMs: number;
   /** The clock; injectable so tests can move time without sleeping. */
   readonly now: () => number;
   readonly users: UserIndex;
   /** How record text is kept in the store (plain, or sealed with sealRecords). */
   readonly codec: RecordCodec;
+  /** Combines this process's concurrent saves of one record (see SaveCoalescer). */
+  readonly saves: SaveCoalescer<SaveOutcome>;
   /** Recently decoded records by their plain text (see decodeRecordCached). */
   readonly records: BoundedCache<string, SessionRecord>;
 }

@@ -3,6 +3,7 @@ import type { SessionStore, StoreOptions } from './store.js';
 import { KvSessionError } from './errors.js';
 import { createMemoryStore } from '../stores/memory.js';
 import { createKeyvStore } from '../stores/keyv.js';
+import { nativeKeyvStore } from '../stores/keyv-native.js';
 import { createFileStore } from '../stores/file.js';
 import { createSqliteStore } from '../stores/sqlite.js';
 import { createPostgresStore } from '../stores/postgres.js';
@@ -50,7 +51,8 @@ export function resolveStore(store: string | SessionStore | Keyv, options: Store
   if (typeof store === 'string') return createStore(store, options);
   if (isSessionStore(store)) return store;
   if (store !== null && typeof store === 'object' && typeof (store as Keyv).getRaw === 'function') {
-    return createKeyvStore(store as Keyv, options);
+    // A Keyv over @keyv/postgres or @keyv/sqlite is served atomically through its own connection.
+    return nativeKeyvStore(store as Keyv, options) ?? createKeyvStore(store as Keyv, options);
   }
   throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'store must be a URL string, a kvsession store or a Keyv instance');
 }

@@ -1,4 +1,4 @@
-import type { SessionStore, StoreEntry } from './store.js';
+import type { DataChanges, SessionStore, StoreEntry } from './store.js';
 import { forwardWarm } from './store.js';
 import { KvSessionError, storeUnavailable } from './errors.js';
 
@@ -23,7 +23,16 @@ export function guardStore(store: SessionStore, timeoutMs: number): SessionStore
     clear: () => run('clear', () => store.clear()),
     close: () => run('close', () => store.close()),
     ...forwardWarm(store),
+    ...forwardMerge(store, run),
   };
+}
+
+/** The store's mergeData, bounded like every other operation, or none when the store has none (spread it in). */
+function forwardMerge(store: SessionStore, run: <T>(what: string, op: () => Promise<T>) => Promise<T>): Pick<SessionStore, 'mergeData'> {
+  if (store.mergeData === undefined) return {};
+  const merge = (key: string, changes: DataChanges, maxBytes: number, expiresAt: number): Promise<StoreEntry | undefined> =>
+    store.mergeData === undefined ? Promise.resolve(undefined) : store.mergeData(key, changes, maxBytes, expiresAt);
+  return { mergeData: (key, changes, maxBytes, expiresAt) => run('mergeData', () => merge(key, changes, maxBytes, expiresAt)) };
 }
 
 /** Runs `op`, rejecting with ERR_KVSESSION_STORE_TIMEOUT (503) if it has not settled within `ms`. */

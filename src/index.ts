@@ -6,7 +6,7 @@ export type { Duration } from './duration.js';
 export { Session } from './session.js';
 export type { Data, DataKey } from './session.js';
 export type { SessionData } from './types.js';
-export type { SessionStore, StoreEntry, StoreCapabilities, StoreOptions } from './store.js';
+export type { SessionStore, StoreEntry, StoreCapabilities, StoreOptions, DataChanges } from './store.js';
 export { DEFAULT_PREFIX } from './store.js';
 export type { SessionInfo } from './user-index.js';
 export { KvSessionError, isKvSessionError } from './errors.js';

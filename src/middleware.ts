@@ -9,6 +9,7 @@ import { resolveStore } from './create-store.js';
 import { guardStore } from './guarded-store.js';
 import { UserIndex } from './user-index.js';
 import { VerifiedCookies } from './verified-cookies.js';
+import { SaveCoalescer } from './save-coalescer.js';
 import { BoundedCache } from './bounded-cache.js';
 import { Session } from './session.js';
 import { holdResponseUntil } from './response-hook.js';
@@ -60,11 +61,13 @@ export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
     touchMs: resolved.touchMs,
     maxSessionBytes: resolved.maxSessionBytes,
     onStoreError: resolved.onStoreError,
+    storeTimeoutMs: resolved.storeTimeoutMs,
     now: resolved.now,
     // The index outlives each session by storeTimeout: enough for two index extensions landing out of order.
     users: new UserIndex(store, resolved.idleMs, resolved.now, resolved.storeTimeoutMs, resolved.codec),
     codec: resolved.codec,
     records: new BoundedCache(RECORDS_REMEMBERED),
+    saves: new SaveCoalescer(),
   };
   const pruner =
     resolved.pruneMs === false || rawStore.capabilities.nativeExpiry

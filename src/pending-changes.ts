@@ -1,4 +1,5 @@
 import type { Encoded } from './serializer.js';
+import type { DataChanges } from './store.js';
 
 const DELETED = Symbol('deleted');
 
@@ -50,6 +51,27 @@ export class PendingChanges {
       else out.set(key, change);
     }
     return out;
+  }
+
+  /** The changes of several requests as one, applied in the order given. */
+  static combine(all: readonly PendingChanges[]): PendingChanges {
+    const out = new PendingChanges();
+    for (const changes of all) {
+      if (changes.#cleared) out.clear();
+      for (const [key, change] of changes.#byKey ?? []) (out.#byKey ??= new Map()).set(key, change);
+    }
+    return out;
+  }
+
+  /** These changes in the form a store merges on its server. */
+  toDataChanges(): DataChanges {
+    const set = new Map<string, string>();
+    const deleted: string[] = [];
+    for (const [key, change] of this.#byKey ?? []) {
+      if (change === DELETED) deleted.push(key);
+      else set.set(key, JSON.stringify(change));
+    }
+    return { clear: this.#cleared, set, delete: deleted };
   }
 
   /** Forgets every change: they were saved, or dropped with the session. */

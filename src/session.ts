@@ -15,8 +15,9 @@ export type Data = keyof SessionData extends never ? Record<string, unknown> : S
 /** A key of the session data. */
 export type DataKey = keyof Data & string;
 
-// A save retries its per-key merge this many times before giving up with ERR_KVSESSION_CONFLICT.
-const MAX_MERGE_ATTEMPTS = 16;
+// A conflicted save waits a random time below this cap (doubling from 2 ms) before it re-reads:
+// overlapping writers spread out instead of colliding again in lockstep.
+const MAX_BACKOFF_MS = 64;
 
 /** What the middleware must do to the response once the session has been committed. */
 export type CookieAction = { kind: 'none' } | { kind: 'set'; value: string; maxAgeMs: number | undefined } | { kind: 'clear' };
@@ -25,7 +26,7 @@ const NO_COOKIE: CookieAction = Object.freeze({ kind: 'none' });
 const CLEAR_COOKIE: CookieAction = Object.freeze({ kind: 'clear' });
 
 /** The live state of a loaded session record. */
-interface Loaded {
+export interface Loaded {
   key: string;
   /** As the store holds it: compare-and-set compares this exact text. */
   entry: StoreEntry;
@@ -33,6 +34,9 @@ interface Loaded {
   plain: string;
   record: SessionRecord;
 }
+
+/** How a save ended: written, nothing to write, or the session was destroyed meanwhile. */
+export type SaveOutcome = { kind: 'saved' | 'unchanged'; loaded: Loaded } | { kind: 'gone' };
 
 /**
  * `req.session`: lazily loaded, changes recorded per key and merged onto the latest stored
@@ -291,40 +295,74 @@ export class Session {
   }
 
   async #update(): Promise<void> {
-    let loaded = this.#loaded as Loaded;
-    for (let attempt = 0; attempt < MAX_MERGE_ATTEMPTS; attempt++) {
-      const data = this.#changes.applyTo(loaded.record.data);
-      const record: SessionRecord = { ...loaded.record, data: Object.fromEntries(data) };
+    const base = this.#loaded as Loaded;
+    const outcome = await this.#ctx.saves.run(base.key, this.#changes, (changes) => this.#write(base, changes));
+    if (outcome.kind === 'gone') {
+      // Destroyed meanwhile: a destroyed session is final, so our changes are dropped, never resurrected.
+      this.#reset();
+      return;
+    }
+    this.#loaded = outcome.loaded;
+    if (outcome.kind === 'saved') return this.#saved();
+    // Setting a key to the value it already had writes nothing.
+    this.#changes.reset();
+    return this.#touchIfDue();
+  }
+
+  /**
+   * Applies `changes` onto the record stored under `base.key`, however others changed it meanwhile.
+   * Uses no state of this request, since `changes` may be several requests' (see SaveCoalescer).
+   */
+  async #write(base: Loaded, changes: PendingChanges): Promise<SaveOutcome> {
+    let loaded = base;
+    // Conflicts are retried until storeTimeout has passed, not a fixed number of times: under heavy
+    // overlap a fixed count of 16 failed 3.6–4.7% of saves although each retry was cheap.
+    const giveUpAt = performance.now() + this.#ctx.storeTimeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      const record: SessionRecord = { ...loaded.record, data: Object.fromEntries(changes.applyTo(loaded.record.data)) };
       const plain = this.#encode(record);
       // Compared as plain text: sealing the same record twice never gives the same text.
-      if (plain === loaded.plain) {
-        // Setting a key to the value it already had writes nothing.
-        this.#changes.reset();
-        return this.#touchIfDue();
-      }
+      if (plain === loaded.plain) return { kind: 'unchanged', loaded };
       const expiresAt = this.#deadline(this.#ctx.now(), record.createdAt);
+      const merged = attempt === 0 ? await this.#mergeOnServer(loaded.key, changes, expiresAt) : undefined;
+      if (merged !== undefined) return { kind: 'saved', loaded: merged };
       const value = this.#ctx.codec.seal(loaded.key, plain);
       if (await this.#ctx.store.update(loaded.key, loaded.entry.value, value, expiresAt)) {
-        this.#loaded = { key: loaded.key, entry: { value, expiresAt }, plain, record };
-        this.#changes.reset();
-        if (this.#ctx.cookie.persistent) this.#issueCookie();
-        return this.#extendUserIndex();
+        return { kind: 'saved', loaded: { key: loaded.key, entry: { value, expiresAt }, plain, record } };
       }
+      const pause = Math.random() * Math.min(MAX_BACKOFF_MS, 2 << Math.min(attempt, 5));
+      if (performance.now() + pause >= giveUpAt) break;
+      await new Promise((resolve) => setTimeout(resolve, pause));
       // Another request changed or deleted the record since we read it: re-read and re-apply our keys.
       const entry = await this.#ctx.store.get(loaded.key);
       const freshPlain = entry === undefined ? undefined : this.#ctx.codec.open(loaded.key, entry.value);
       const fresh = freshPlain === undefined ? undefined : decodeRecord(freshPlain);
-      if (entry === undefined || freshPlain === undefined || fresh === undefined) {
-        // Destroyed meanwhile: a destroyed session is final, so our changes are dropped, never resurrected.
-        this.#reset();
-        return;
-      }
+      if (entry === undefined || freshPlain === undefined || fresh === undefined) return { kind: 'gone' };
       loaded = { key: loaded.key, entry, plain: freshPlain, record: fresh };
-      this.#loaded = loaded;
     }
-    throw new KvSessionError('ERR_KVSESSION_CONFLICT', `the session kept changing under ${MAX_MERGE_ATTEMPTS} save attempts`, {
-      status: 503,
-    });
+    const message = `the session kept changing for storeTimeout (${this.#ctx.storeTimeoutMs} ms) of save attempts`;
+    throw new KvSessionError('ERR_KVSESSION_CONFLICT', message, { status: 503 });
+  }
+
+  /**
+   * One round trip on a store that merges per key itself: no read, no conflict. Undefined when the
+   * store cannot (no mergeData, record gone or over maxSessionBytes, data it cannot merge): the
+   * compare-and-set that follows then sorts out which, with its exact errors.
+   */
+  async #mergeOnServer(key: string, changes: PendingChanges, expiresAt: number): Promise<Loaded | undefined> {
+    const store = this.#ctx.store;
+    // A sealed record is opaque to the store, so it cannot merge into one.
+    if (store.mergeData === undefined || this.#ctx.codec.sealed) return undefined;
+    const entry = await store.mergeData(key, changes.toDataChanges(), this.#ctx.maxSessionBytes, expiresAt);
+    const record = entry === undefined ? undefined : decodeRecord(entry.value);
+    return entry === undefined || record === undefined ? undefined : { key, entry, plain: entry.value, record };
+  }
+
+  /** The changes are stored: forget them, refresh a persistent cookie, keep the user index in step. */
+  #saved(): Promise<void> {
+    this.#changes.reset();
+    if (this.#ctx.cookie.persistent) this.#issueCookie();
+    return this.#extendUserIndex();
   }
 
   async #regenerate(userId: string | undefined): Promise<void> {

@@ -49,6 +49,25 @@ export interface SessionStore {
    * not spend its storeTimeout on it. Never keeps the process alive; failures surface on the next operation.
    */
   warm?(): Promise<void>;
+  /**
+   * Optional. Applies one request's per-key `changes` to the data of the session record under `key`
+   * on the server, in one atomic step, moves its expiry to `expiresAt`, and resolves the new entry.
+   * Resolves undefined, writing nothing, when the entry is missing or expired, when the new record
+   * text would exceed `maxBytes` (UTF-8), or when the store cannot merge this data; the caller then
+   * falls back to get + `update` (compare-and-set). Only for stores that understand kvsession's
+   * record format (JSON `{"c":…,"u":…,"d":{…}}`); a store without it is driven by compare-and-set.
+   */
+  mergeData?(key: string, changes: DataChanges, maxBytes: number, expiresAt: number): Promise<StoreEntry | undefined>;
+}
+
+/** One request's changes to a session's data, key by key, as handed to `SessionStore.mergeData`. */
+export interface DataChanges {
+  /** Every existing data key is dropped before `set` applies (the request called `session.clear()`). */
+  readonly clear: boolean;
+  /** New values: JSON text of each key's encoded value. */
+  readonly set: ReadonlyMap<string, string>;
+  /** Keys to remove. */
+  readonly delete: readonly string[];
 }
 
 /** Options every built-in store factory accepts. */

@@ -36,6 +36,7 @@ export class KeyvStore implements SessionStore {
     this.capabilities = { atomic: false, nativeExpiry: options.nativeExpiry ?? false };
     this.#keyv = keyv;
     keyv.throwOnErrors = true;
+    warnNotAtomic();
   }
 
   async get(key: string): Promise<StoreEntry | undefined> {
@@ -132,6 +133,19 @@ export class KeyvStore implements SessionStore {
   #open(): void {
     if (this.#closed) throw new KvSessionError('ERR_KVSESSION_STORE_CLOSED', 'the keyv store is closed', { status: 503 });
   }
+}
+
+let warned = false;
+// Once per process: a Keyv is usually built once, and the lesson is the same for every one.
+function warnNotAtomic(): void {
+  if (warned) return;
+  warned = true;
+  process.emitWarning(
+    'kvsession: this Keyv store has no atomic conditional write, so overlapping saves of one session (two tabs, ' +
+      'two app processes) can silently lose changes, and a save racing a logout can bring the session back. Use a ' +
+      'store URL, or a Keyv over @keyv/postgres or @keyv/sqlite, which kvsession serves atomically.',
+    { code: 'KVSESSION_KEYV_NOT_ATOMIC' },
+  );
 }
 
 function unbox(value: unknown): Boxed | undefined {

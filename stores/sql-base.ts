@@ -1,4 +1,4 @@
-import type { SessionStore, StoreEntry, StoreOptions } from '../src/store.js';
+import type { DataChanges, SessionStore, StoreEntry, StoreOptions } from '../src/store.js';
 import { DEFAULT_PREFIX } from '../src/store.js';
 import { KvSessionError, storeUnavailable } from '../src/errors.js';
 import { GroupCommit, LookupBatcher } from './sql-batch.js';
@@ -41,6 +41,8 @@ export interface SqlDialect {
   readonly lockBatch: string;
   /** `key = ANY(?)` for an array parameter: lookups of one turn of the event loop then share a round trip. */
   readonly keyInArray?: string;
+  /** A statement merging a save's changed keys into the stored record server-side (see stores/pg-merge.ts). */
+  readonly merge?: { readonly statement: (table: string) => string; readonly cannotMerge: (err: unknown) => boolean };
   /** One connection whose commits are expensive (an fsync): concurrent writes are committed as a group. */
   readonly groupCommit?: boolean;
   /** Opens the connection and makes sure the table and its expiry index exist. */
@@ -83,6 +85,12 @@ export function prefixEnd(prefix: string): string | undefined {
 const escapeValue = (value: string): string => (value.startsWith(':') ? `:${value}` : value);
 const unescapeValue = (value: string): string => (value.startsWith(':') ? value.slice(1) : value);
 
+/** A dialect's merge statement for one table, and its test for data it cannot merge. */
+interface MergeParts {
+  readonly sql: string;
+  readonly cannotMerge: (err: unknown) => boolean;
+}
+
 /** The statements of one store, written once from its table, dialect and prefix. */
 function statements(t: string, d: SqlDialect, upper: boolean) {
   const inPrefix = upper ? `${d.keyOrder} >= ? AND ${d.keyOrder} < ?` : `${d.keyOrder} >= ?`;
@@ -118,6 +126,8 @@ export class SqlStore implements SessionStore {
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #reads: LookupBatcher<SqlRow> | undefined;
   readonly #writes: GroupCommit<readonly SqlRow[]> | undefined;
+  /** Present when the dialect merges on the server; see SessionStore.mergeData. */
+  readonly mergeData?: (key: string, changes: DataChanges, maxBytes: number, expiresAt: number) => Promise<StoreEntry | undefined>;
 
   /** Builds the store; nothing connects until the first operation. */
   constructor(dialect: SqlDialect, table: string, options: StoreOptions) {
@@ -143,6 +153,10 @@ export class SqlStore implements SessionStore {
           rollback: () => this.#query('ROLLBACK', []),
         })
       : undefined;
+    if (dialect.merge !== undefined) {
+      const merge: MergeParts = { sql: dialect.merge.statement(table), cannotMerge: dialect.merge.cannotMerge };
+      this.mergeData = (key, changes, maxBytes, expiresAt) => this.#merge(merge, key, changes, maxBytes, expiresAt);
+    }
   }
 
   async get(key: string): Promise<StoreEntry | undefined> {
@@ -170,6 +184,18 @@ export class SqlStore implements SessionStore {
 
   async delete(key: string): Promise<boolean> {
     return (await this.#write('delete', this.#sql.delete, [this.prefix + key])).length === 1;
+  }
+
+  // `merge` is the dialect's; see SessionStore.mergeData. Data the dialect cannot merge resolves undefined.
+  async #merge(merge: MergeParts, key: string, changes: DataChanges, maxBytes: number, expiresAt: number): Promise<StoreEntry | undefined> {
+    const sets = `{${[...changes.set].map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
+    const until = JSON.stringify(deadline(expiresAt));
+    const params = [this.prefix + key, Date.now(), changes.clear, changes.delete, sets, sets, until, maxBytes];
+    const attempt = (): Promise<readonly SqlRow[]> =>
+      this.#query(merge.sql, params).catch((err: unknown) => (merge.cannotMerge(err) ? [] : Promise.reject(err)));
+    const rows = await this.#track('mergeData', attempt);
+    const value = rows[0]?.['value'];
+    return typeof value === 'string' ? { value, expiresAt } : undefined;
   }
 
   async prune(): Promise<number> {

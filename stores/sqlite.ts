@@ -6,6 +6,17 @@ import { SqlStore, checkTable, checkTimeout } from './sql-base.js';
 
 type KeyvSqliteModule = typeof import('@keyv/sqlite');
 
+/** The SQLite statement parts; `connect` (and group commit, on a connection of our own) are added per store. */
+export const sqliteDialect: Omit<SqlDialect, 'connect'> = {
+  name: 'sqlite',
+  expires: (column) => `json_extract(${column}, '$.expires')`,
+  valueJson: (column) => `(${column} -> '$.value')`,
+  setExpires: (column) => `json_set(${column}, '$.expires', json(?))`,
+  keyOrder: 'key', // BINARY collation: UTF-8 bytes, i.e. code-point order
+  find: 'instr',
+  lockBatch: '', // SQLite runs one writer at a time
+};
+
 /** Options of the SQLite store. */
 export interface SqliteStoreOptions extends StoreOptions {
   /** `sqlite://./sessions.db`, `sqlite:///abs/path.db` or `sqlite://:memory:` (one database per store). */
@@ -36,14 +47,8 @@ export function createSqliteStore(options: string | SqliteStoreOptions): Session
   const busyTimeout = checkTimeout(opts.timeout);
 
   const dialect: SqlDialect = {
-    name: 'sqlite',
-    expires: (column) => `json_extract(${column}, '$.expires')`,
-    valueJson: (column) => `(${column} -> '$.value')`,
-    setExpires: (column) => `json_set(${column}, '$.expires', json(?))`,
-    keyOrder: 'key', // BINARY collation: UTF-8 bytes, i.e. code-point order
-    find: 'instr',
-    lockBatch: '', // SQLite runs one writer at a time
-    // Every commit is an fsync and the connection is single: concurrent saves share one commit.
+    ...sqliteDialect,
+    // Every commit is an fsync and the connection is single and ours: concurrent saves share one commit.
     groupCommit: true,
     connect: async (): Promise<SqlConnection> => {
       const { KeyvSqlite } = await loadDriver<KeyvSqliteModule>('@keyv/sqlite', 'sqlite');

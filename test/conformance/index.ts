@@ -9,6 +9,7 @@ import { valuesTests } from './values.js';
 import { pruneTests } from './prune.js';
 import { closeTests } from './close.js';
 import { userIndexTests } from './user-index.js';
+import { mergeTests } from './merge.js';
 
 export type { ConformanceOptions, MakeStore, MakeStoreOptions, TestFn } from './types.js';
 
@@ -31,4 +32,5 @@ export function runStoreConformance(it: TestFn, makeStore: MakeStore, options: C
   if (options.prune !== false) pruneTests(suite);
   if (options.close !== false) closeTests(suite);
   if (options.userIndex !== false) userIndexTests(suite);
+  if (options.merge === true) mergeTests(suite);
 }

@@ -61,6 +61,12 @@ export interface ConformanceOptions {
    * @default 0 — the contract says an entry is gone the moment `Date.now() >= expiresAt`.
    */
   expiryGraceMs?: number;
+  /**
+   * The optional `mergeData` method (server-side per-key merge): set true when the store implements
+   * it, and the group then requires it. Off by default, since most stores leave it out.
+   * @default false
+   */
+  merge?: boolean;
   /** Per-test timeout in ms handed to `it`. @default 20000 */
   timeoutMs?: number;
 }
