@@ -1,8 +1,11 @@
-import { createHash } from 'node:crypto';
 import type { SessionStore, StoreEntry } from './store.js';
+import type { Head, LegacyHead } from './user-slots.js';
 import { KvSessionError } from './errors.js';
 import { decodeRecord } from './record.js';
 import { handleFor } from './id.js';
+import { EMPTY_HEAD, decodeHead, decodeSlot, encodeHead, encodeSlot, indexKey, slotKey } from './user-slots.js';
+
+export { indexKey } from './user-slots.js';
 
 /** What listUserSessions reports about one live session; never its ID or store key. */
 export interface SessionInfo {
@@ -14,118 +17,190 @@ export interface SessionInfo {
   readonly expiresAt: Date;
 }
 
-// The index maps a session's store key to that session's absolute deadline, the latest moment
-// it can live: entries past it are dropped on every index write without reading the session.
-type Members = Record<string, number>;
+/** Limits of a UserIndex beyond its timing. */
+export interface IndexPolicy {
+  /** The absolute timeout: a head outlives the user's last login by this much. @default 7 days */
+  readonly absoluteMs?: number;
+  /** Beyond this many sessions, enforceCap() ends the user's oldest. @default Infinity */
+  readonly maxPerUser?: number;
+}
 
+/** A slot bound by bind(): its number and how many sessions the user may now hold (an upper bound). */
+export interface Bound {
+  readonly slot: number;
+  readonly count: number;
+}
+
+/** A live indexed session. */
 interface Live {
+  readonly slot: number;
   readonly key: string;
   readonly info: SessionInfo;
 }
 
-const MAX_ATTEMPTS = 32;
-// A session that vanishes between list and delete may have been regenerated into a new key
-// bound meanwhile; destroyAll looks again this many times at most.
-const MAX_DESTROY_ROUNDS = 4;
-// An emptied index is written (not deleted) so a concurrent bind's compare-and-set still fails
-// and retries; it then lingers this long.
-const EMPTY_LINGER_MS = 1000;
-// Session reads per batch while listing, so a user with many sessions cannot flood the store.
+/** One pass over a user's slots. */
+interface Scan {
+  readonly entry: StoreEntry | undefined;
+  readonly head: Head;
+  /** In slot order, which is login order. */
+  readonly live: Live[];
+  /** Slots whose session does not exist yet: a login between indexing and creating it. */
+  readonly pending: number[];
+  /** Slots that point at nothing live; deleted by compact(). */
+  readonly dead: number[];
+}
+
+// Slot and session reads per batch, so a user with many sessions cannot flood the store.
 const READ_BATCH = 32;
+// A session that vanishes between list and delete may have been regenerated meanwhile; destroyAll looks again this many times.
+const MAX_DESTROY_ROUNDS = 4;
+// An emptied head is written (not deleted) so a concurrent bind's compare-and-set still fails and retries; it lingers this long.
+const EMPTY_LINGER_MS = 1000;
+// Concurrent binds start at the same free slot; on collision each tries a random one in a window doubling up to this.
+const MAX_SPREAD = 64;
+// Upper bound of one jittered pause between compare-and-set attempts on the head.
+const MAX_BACKOFF_MS = 64;
+const WEEK_MS = 7 * 24 * 3600_000;
 
 /**
- * The per-user session index ("log out everywhere"), kept under its own key with conditional
- * writes. Its store expiry follows the idle deadlines of its sessions (bind and extend push it to
- * now + idle + grace), so it outlives the last of them by at most `graceMs`, never by days.
+ * The per-user session index ("log out everywhere"): a fixed-size head plus one slot record per
+ * session (see user-slots.ts), so bind, extend and unbind cost O(1) store operations and bytes
+ * whatever the user's session count; list and destroyAll read the slots, O(sessions).
+ * Slot records expire with their session (plus `graceMs`); the head outlives the last login by the absolute timeout.
  */
 export class UserIndex {
   readonly #store: SessionStore;
   readonly #idleMs: number;
   readonly #now: () => number;
   readonly #graceMs: number;
+  readonly #absoluteMs: number;
+  readonly #maxPerUser: number;
 
   /**
-   * `idleMs` lets lastActiveAt be derived from a session's idle deadline. `graceMs` is how much
-   * longer than a session the index is kept: it must cover two extends landing out of order and
-   * clock skew between app servers, or a session could outlive the index that finds it.
+   * `idleMs` lets lastActiveAt be derived from a session's idle deadline. `graceMs` (the store timeout) is how
+   * much longer than its session a slot is kept, how long a slot may wait for its session to be created, and
+   * how long bind() keeps retrying under contention.
    */
-  constructor(store: SessionStore, idleMs: number, now: () => number = Date.now, graceMs = 2000) {
+  constructor(store: SessionStore, idleMs: number, now: () => number = Date.now, graceMs = 2000, policy: IndexPolicy = {}) {
     this.#store = store;
     this.#idleMs = idleMs;
     this.#now = now;
     this.#graceMs = graceMs;
-  }
-
-  /** Adds a session to its user's index; concurrent binds of one user never lose an entry. */
-  async bind(userId: string, sessionKey: string, deadline: number): Promise<void> {
-    await this.#change(userId, this.#reach(), (members) => {
-      members[sessionKey] = deadline;
-    });
-  }
-
-  /** Removes a session from its user's index. */
-  async unbind(userId: string, sessionKey: string): Promise<void> {
-    await this.#change(userId, undefined, (members) => {
-      delete members[sessionKey];
-    });
+    this.#absoluteMs = policy.absoluteMs ?? WEEK_MS;
+    this.#maxPerUser = policy.maxPerUser ?? Infinity;
   }
 
   /**
-   * Called after a bound session's expiry moved forward: keeps the index alive at least as long,
-   * with one touch. An index found missing is re-created, so the session stays findable.
+   * Indexes a session BEFORE it is created: claims a free slot holding `sessionKey`, then makes the head cover
+   * it. Once this resolves the session is findable by list/destroyAll; on failure the slot is released and it throws.
    */
-  async extend(userId: string, sessionKey: string, deadline: number): Promise<void> {
-    if (await this.#store.touch(indexKey(userId), this.#reach())) return;
-    await this.bind(userId, sessionKey, deadline);
+  async bind(userId: string, sessionKey: string, deadline: number): Promise<Bound> {
+    const started = performance.now();
+    let slot: number | undefined;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        if (attempt > 0) await this.#backoff(started, attempt);
+        const { entry, head } = await this.#readHead(userId);
+        if (slot !== undefined && slot < head.lo) {
+          // A scan moved past our slot before the head covered it: it could go unlisted, so take another.
+          await this.#store.delete(slotKey(userId, slot));
+          slot = undefined;
+        }
+        slot ??= await this.#claim(userId, sessionKey, head.hi, deadline, started);
+        const next: Head = { lo: head.lo, hi: Math.max(head.hi, slot + 1), n: head.n + 1 };
+        // Always written, even when `hi` already covers the slot: that is what makes a concurrent scan's compaction fail.
+        const expiresAt = Math.max(entry?.expiresAt ?? 0, this.#now() + this.#absoluteMs + this.#graceMs);
+        if (await this.#writeHead(userId, entry, next, expiresAt)) return { slot, count: next.n };
+      }
+    } catch (err) {
+      if (slot !== undefined) await this.#store.delete(slotKey(userId, slot)).catch(() => false);
+      throw err;
+    }
   }
 
-  /** The user's live sessions, oldest first; costs one read for the index plus one per indexed session. */
+  /** Points a slot from `oldKey` to `newKey` (regenerate); false when the slot no longer holds `oldKey` (the session was ended). */
+  async rebind(userId: string, slot: number, oldKey: string, newKey: string, deadline: number): Promise<boolean> {
+    const key = slotKey(userId, slot);
+    const entry = await this.#store.get(key);
+    if (entry === undefined || decodeSlot(entry.value)?.key !== oldKey) return false;
+    return this.#store.update(key, entry.value, encodeSlot({ key: newKey, at: this.#now() }), this.#slotReach(deadline));
+  }
+
+  /** Frees a session's slot; call only after deleting the session itself succeeded. */
+  async unbind(userId: string, slot: number | undefined): Promise<void> {
+    if (slot !== undefined) await this.#store.delete(slotKey(userId, slot));
+  }
+
+  /**
+   * Called after a bound session's expiry moved forward: its slot must live at least as long, with one touch.
+   * False when the slot is gone (the session was ended everywhere meanwhile): the caller must end the session.
+   */
+  async extend(userId: string, slot: number | undefined, deadline: number): Promise<boolean> {
+    // A session bound before slots existed has none: its migrated slot already lasts to its absolute deadline.
+    if (slot === undefined) return true;
+    return this.#store.touch(slotKey(userId, slot), this.#slotReach(deadline));
+  }
+
+  /** After a bind that may have gone past maxPerUser: ends the user's oldest sessions beyond it, never `keep`. */
+  async enforceCap(userId: string, bound: Bound): Promise<void> {
+    if (bound.count <= this.#maxPerUser) return;
+    const scan = await this.#scan(userId);
+    const excess = scan.live.length - this.#maxPerUser;
+    const victims = excess > 0 ? scan.live.filter((s) => s.slot !== bound.slot).slice(0, excess) : [];
+    await this.#compact(userId, scan, await this.#end(userId, victims));
+  }
+
+  /** The user's live sessions, oldest first; costs one read for the head plus two per indexed session. */
   async list(userId: string): Promise<SessionInfo[]> {
-    const { live, stale } = await this.#read(userId);
-    // Stale entries are dropped on read, so the index never outgrows the live sessions for long.
-    if (stale.length > 0) await this.#forget(userId, stale);
-    return live.map((s) => s.info);
+    const scan = await this.#scan(userId);
+    await this.#compact(userId, scan, new Set());
+    return scan.live.map((s) => s.info).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
   }
 
   /** Ends all of a user's sessions but the one with handle `except`; resolves how many ended. */
   async destroyAll(userId: string, except?: string): Promise<number> {
     let ended = 0;
     for (let round = 0; round < MAX_DESTROY_ROUNDS; round++) {
-      const { live, stale } = await this.#read(userId);
-      const targets = live.filter((s) => s.info.handle !== except).map((s) => s.key);
-      const deleted = await Promise.all(targets.map((key) => this.#store.delete(key)));
-      if (targets.length + stale.length > 0) await this.#forget(userId, [...targets, ...stale]);
-      ended += deleted.filter(Boolean).length;
-      if (deleted.every(Boolean)) break;
+      const scan = await this.#scan(userId);
+      const targets = scan.live.filter((s) => s.info.handle !== except);
+      const gone = await this.#end(userId, targets);
+      await this.#compact(userId, scan, gone);
+      ended += gone.size;
+      // A target that was already gone may have moved to a new key (regenerate): look again.
+      if (gone.size === targets.length) break;
     }
     return ended;
   }
 
-  async #read(userId: string): Promise<{ live: Live[]; stale: string[] }> {
-    const entry = await this.#store.get(indexKey(userId));
-    if (entry === undefined) return { live: [], stale: [] };
-    const members = Object.entries(parseMembers(entry.value));
+  /** Reads every slot the head covers, with its session, in batches. */
+  async #scan(userId: string): Promise<Scan> {
+    const { entry, head } = await this.#readHead(userId);
+    const scan: Scan = { entry, head, live: [], pending: [], dead: [] };
     const now = this.#now();
-    const live: Live[] = [];
-    const stale: string[] = [];
-    for (let i = 0; i < members.length; i += READ_BATCH) {
-      const batch = members.slice(i, i + READ_BATCH);
-      const sessions = await Promise.all(batch.map(([key]) => this.#store.get(key)));
-      batch.forEach(([key, deadline], j) => {
-        const info = this.#describe(userId, key, deadline, sessions[j], now);
-        if (info === undefined) stale.push(key);
-        else live.push({ key, info });
+    for (let first = head.lo; first < head.hi; first += READ_BATCH) {
+      const numbers = Array.from({ length: Math.min(READ_BATCH, head.hi - first) }, (_, i) => first + i);
+      const slots = await Promise.all(numbers.map((n) => this.#store.get(slotKey(userId, n))));
+      const pointed = slots.map((s) => (s === undefined ? undefined : decodeSlot(s.value)));
+      const sessions = await Promise.all(pointed.map((p) => (p === undefined ? undefined : this.#store.get(p.key))));
+      numbers.forEach((n, i) => {
+        const slot = pointed[i];
+        if (slots[i] === undefined) return;
+        const info = slot === undefined ? undefined : this.#describe(userId, n, slot.key, sessions[i], now);
+        if (slot !== undefined && info !== undefined) scan.live.push({ slot: n, key: slot.key, info });
+        // A bind writes its slot just before it creates the session; until then the slot must survive.
+        else if (slot !== undefined && sessions[i] === undefined && now - slot.at < 2 * this.#graceMs) scan.pending.push(n);
+        else scan.dead.push(n);
       });
     }
-    return { live: live.sort((a, b) => a.info.createdAt.getTime() - b.info.createdAt.getTime()), stale };
+    return scan;
   }
 
-  /** What to report about one indexed session, or undefined when it is gone or not this user's. */
-  #describe(userId: string, key: string, deadline: number, session: StoreEntry | undefined, now: number): SessionInfo | undefined {
-    if (session === undefined || now >= deadline || now >= session.expiresAt) return undefined;
+  /** What to report about one indexed session, or undefined when it is gone or not this user's (or not this slot's). */
+  #describe(userId: string, slot: number, key: string, session: StoreEntry | undefined, now: number): SessionInfo | undefined {
+    if (session === undefined || now >= session.expiresAt) return undefined;
     const record = decodeRecord(session.value);
-    // A key planted in the index that points at someone else's session is never reported or ended.
-    if (record === undefined || record.userId !== userId) return undefined;
+    // A slot planted in the index that points at someone else's session, or a second slot for one session, is ignored.
+    if (record === undefined || record.userId !== userId || (record.slot !== undefined && record.slot !== slot)) return undefined;
     return {
       handle: handleFor(key),
       createdAt: new Date(record.createdAt),
@@ -134,69 +209,90 @@ export class UserIndex {
     };
   }
 
-  #forget(userId: string, keys: readonly string[]): Promise<void> {
-    return this.#change(userId, undefined, (members) => {
-      for (const key of keys) delete members[key];
-    });
-  }
-
-  /** The index expiry that covers any session whose idle deadline is set now. */
-  #reach(): number {
-    return this.#now() + this.#idleMs + this.#graceMs;
+  /** Deletes the given sessions, then the slots of those this call deleted; resolves those slots. */
+  async #end(userId: string, targets: readonly Live[]): Promise<Set<number>> {
+    const gone = new Set<number>();
+    for (let i = 0; i < targets.length; i += READ_BATCH) {
+      const batch = targets.slice(i, i + READ_BATCH);
+      const deleted = await Promise.all(batch.map((s) => this.#store.delete(s.key)));
+      const freed = batch.filter((_, j) => deleted[j] === true);
+      await Promise.all(freed.map((s) => this.#store.delete(slotKey(userId, s.slot))));
+      for (const s of freed) gone.add(s.slot);
+    }
+    return gone;
   }
 
   /**
-   * Read-modify-write of the index record with create-only / compare-and-set, retried on conflict.
-   * The expiry only grows (to `reach` when given), except that an emptied index expires soon.
+   * Deletes dead slots and moves the head past the leading unused ones, with an exact count; one
+   * compare-and-set, skipped when a bind changed the head meanwhile (its slot may lie in what we saw as a gap).
    */
-  async #change(userId: string, reach: number | undefined, apply: (members: Members) => void): Promise<void> {
-    const key = indexKey(userId);
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      if (attempt >= 2) await pause(Math.random() * Math.min(50, 2 * attempt));
-      const entry = await this.#store.get(key);
-      const members = entry === undefined ? {} : parseMembers(entry.value);
-      apply(members);
-      const now = this.#now();
-      // Entries past their absolute deadline go on every write, whether or not anyone lists.
-      for (const [k, deadline] of Object.entries(members)) if (deadline <= now) delete members[k];
-      const empty = Object.keys(members).length === 0;
-      if (entry === undefined && empty) return;
-      const value = JSON.stringify({ s: members });
-      const expiresAt = empty ? now + EMPTY_LINGER_MS : Math.max(entry?.expiresAt ?? this.#reach(), reach ?? 0);
-      if (entry !== undefined && value === entry.value && (empty || expiresAt === entry.expiresAt)) return;
-      const written =
-        entry === undefined
-          ? await this.#store.create(key, value, expiresAt)
-          : await this.#store.update(key, entry.value, value, expiresAt);
-      if (written) return;
+  async #compact(userId: string, scan: Scan, ended: ReadonlySet<number>): Promise<void> {
+    for (let i = 0; i < scan.dead.length; i += READ_BATCH) {
+      await Promise.all(scan.dead.slice(i, i + READ_BATCH).map((n) => this.#store.delete(slotKey(userId, n))));
     }
-    throw new KvSessionError('ERR_KVSESSION_CONFLICT', `the session index of a user kept changing under ${MAX_ATTEMPTS} attempts`, {
-      status: 503,
-    });
+    if (scan.entry === undefined) return;
+    const kept = [...scan.live.map((s) => s.slot).filter((n) => !ended.has(n)), ...scan.pending];
+    const lo = kept.reduce((min, n) => Math.min(min, n), scan.head.hi);
+    if (lo === scan.head.lo && kept.length === scan.head.n) return;
+    const expiresAt = kept.length === 0 ? this.#now() + EMPTY_LINGER_MS : scan.entry.expiresAt;
+    await this.#writeHead(userId, scan.entry, { lo, hi: scan.head.hi, n: kept.length }, expiresAt);
+  }
+
+  /** Creates a slot record for `sessionKey` at the first free number from `hint`, spreading out under contention. */
+  async #claim(userId: string, sessionKey: string, hint: number, deadline: number, started: number): Promise<number> {
+    const value = encodeSlot({ key: sessionKey, at: this.#now() });
+    for (let spread = 1; ; spread = Math.min(MAX_SPREAD, spread * 2)) {
+      const slot = hint + Math.floor(Math.random() * spread);
+      if (await this.#store.create(slotKey(userId, slot), value, this.#slotReach(deadline))) return slot;
+      this.#checkBudget(started);
+    }
+  }
+
+  /** The head, with an index from before slots migrated first. */
+  async #readHead(userId: string): Promise<{ entry: StoreEntry | undefined; head: Head }> {
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const entry = await this.#store.get(indexKey(userId));
+      if (entry === undefined) return { entry, head: EMPTY_HEAD };
+      const head = decodeHead(entry.value);
+      if (!('legacy' in head)) return { entry, head };
+      await this.#migrate(userId, entry, head);
+    }
+    throw conflict('the session index of a user could not be migrated');
+  }
+
+  /** Moves an index from the one-record format into slots 0..k-1, each kept until its session's absolute deadline. */
+  async #migrate(userId: string, entry: StoreEntry, legacy: LegacyHead): Promise<void> {
+    const now = this.#now();
+    const members = legacy.legacy.filter(([, deadline]) => deadline > now);
+    // at = 0: a migrated slot whose session is gone is dead at once, never "pending".
+    await Promise.all(members.map(([key, deadline], i) => this.#store.create(slotKey(userId, i), encodeSlot({ key, at: 0 }), deadline + this.#graceMs)));
+    const expiresAt = Math.max(entry.expiresAt, ...members.map(([, deadline]) => deadline + this.#graceMs));
+    await this.#store.update(indexKey(userId), entry.value, encodeHead({ lo: 0, hi: members.length, n: members.length }), expiresAt);
+  }
+
+  #writeHead(userId: string, entry: StoreEntry | undefined, head: Head, expiresAt: number): Promise<boolean> {
+    const value = encodeHead(head);
+    return entry === undefined
+      ? this.#store.create(indexKey(userId), value, expiresAt)
+      : this.#store.update(indexKey(userId), entry.value, value, expiresAt);
+  }
+
+  /** A slot's expiry: its session's latest possible expiry if touched now, plus the grace for skew and late touches. */
+  #slotReach(deadline: number): number {
+    return Math.min(this.#now() + this.#idleMs, deadline) + this.#graceMs;
+  }
+
+  /** A jittered, growing pause before the next compare-and-set; throws once the time budget (graceMs) is spent. */
+  async #backoff(started: number, attempt: number): Promise<void> {
+    this.#checkBudget(started);
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt)));
+  }
+
+  #checkBudget(started: number): void {
+    if (performance.now() - started > this.#graceMs) throw conflict(`the session index of a user kept changing for ${this.#graceMs} ms`);
   }
 }
 
-/**
- * The store key of a user's index: `user:` + SHA-256 of the user id. Hashed so any user id
- * (long, or holding `:` or `/`) makes a safe key of fixed length; the `:` keeps it out of session counts.
- */
-export function indexKey(userId: string): string {
-  return 'user:' + createHash('sha256').update(userId).digest('base64url');
-}
-
-function parseMembers(text: string): Members {
-  try {
-    const parsed = JSON.parse(text) as { s?: unknown };
-    const s = parsed.s;
-    if (s === null || typeof s !== 'object' || Array.isArray(s)) return {};
-    const out: Members = {};
-    for (const [k, v] of Object.entries(s)) if (typeof v === 'number') out[k] = v;
-    return out;
-  } catch {
-    return {};
-  }
-}
-
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function conflict(message: string): KvSessionError {
+  return new KvSessionError('ERR_KVSESSION_CONFLICT', message, { status: 503 });
 }

@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { SessionStore } from '../../src/store.js';
-import { UserIndex, indexKey } from '../../src/user-index.js';
+import { UserIndex } from '../../src/user-index.js';
+import { decodeHead, decodeSlot, indexKey, slotKey } from '../../src/user-slots.js';
 import { encodeRecord } from '../../src/record.js';
 import { handleFor } from '../../src/id.js';
 import type { Suite } from './util.js';
 import { HOUR, assertMissing, inMs, raceTest, randomKey, withStore } from './util.js';
 
 const IDLE = HOUR;
+// The index's grace (the store timeout in the middleware): a slot younger than twice this may belong to a login in flight.
+const GRACE = 2000;
 const WORKERS = 20;
 
 interface Written {
@@ -63,16 +66,18 @@ export function userIndexTests(suite: Suite): void {
       assert.equal(await store.count(), 2);
     }));
 
-  test('UserIndex.list(userId) drops a session deleted behind its back, from the result and the index', () =>
+  test('UserIndex.list(userId) drops a session deleted behind its back, from the result and (once no login can be creating it) the index', () =>
     withStore(suite, async (store) => {
-      const index = new UserIndex(store, IDLE);
+      let now = Date.now();
+      const index = new UserIndex(store, IDLE, () => now, GRACE);
       const user = randomUser();
       const [gone, kept] = await writeSessions(store, index, user, 2);
       await store.delete(gone!.key);
+      now += 2 * GRACE;
       assert.deepEqual((await index.list(user)).map((s) => s.handle), [handleFor(kept!.key)]);
-      const raw = await store.get(indexKey(user));
-      assert.ok(raw);
-      assert.deepEqual(Object.keys((JSON.parse(raw.value) as { s: object }).s), [kept!.key]);
+      assert.deepEqual(await slotKeys(store, user), [kept!.key]);
+      const head = decodeHead((await store.get(indexKey(user)))!.value);
+      assert.deepEqual(head, { lo: 1, hi: 2, n: 1 });
     }));
 
   test('UserIndex.list(userId) drops a session whose record now belongs to another user', () =>
@@ -101,8 +106,8 @@ export function userIndexTests(suite: Suite): void {
     const deadline = inMs(7 * 24 * HOUR);
     await Promise.all(
       keys.map(async (key) => {
-        await store.create(key, encodeRecord({ createdAt: Date.now(), userId: user, data: {} }), inMs(IDLE));
-        await index.bind(user, key, deadline);
+        const { slot } = await index.bind(user, key, deadline);
+        await store.create(key, encodeRecord({ createdAt: Date.now(), userId: user, slot, data: {} }), inMs(IDLE));
       }),
     );
     const handles = (await index.list(user)).map((s) => s.handle).sort();
@@ -122,10 +127,23 @@ async function writeSessions(store: SessionStore, index: UserIndex, userId: stri
     const key = randomKey();
     const createdAt = base + i * 1000;
     const expiresAt = inMs(IDLE) + i;
-    const value = encodeRecord({ createdAt, userId, data: { n: i } });
+    const { slot } = await index.bind(userId, key, createdAt + 7 * 24 * HOUR);
+    const value = encodeRecord({ createdAt, userId, slot, data: { n: i } });
     assert.equal(await store.create(key, value, expiresAt), true);
-    await index.bind(userId, key, createdAt + 7 * 24 * HOUR);
     written.push({ key, createdAt, expiresAt });
   }
   return written;
+}
+
+/** The session keys the slots of a user's index point at, in slot order. */
+async function slotKeys(store: SessionStore, userId: string): Promise<string[]> {
+  const head = decodeHead((await store.get(indexKey(userId)))?.value ?? '');
+  assert.ok(!('legacy' in head));
+  const keys: string[] = [];
+  for (let n = head.lo; n < head.hi; n++) {
+    const entry = await store.get(slotKey(userId, n));
+    const slot = entry === undefined ? undefined : decodeSlot(entry.value);
+    if (slot !== undefined) keys.push(slot.key);
+  }
+  return keys;
 }
