@@ -3,6 +3,7 @@ import type { Head, LegacyHead } from './user-slots.js';
 import { KvSessionError } from './errors.js';
 import { decodeRecord } from './record.js';
 import { handleFor } from './id.js';
+import { KeyedBatcher } from './keyed-batcher.js';
 import { EMPTY_HEAD, decodeHead, decodeSlot, encodeHead, encodeSlot, indexKey, slotKey } from './user-slots.js';
 
 export { indexKey } from './user-slots.js';
@@ -31,6 +32,13 @@ export interface Bound {
   readonly count: number;
 }
 
+/** A slot reserved in the head: its number, the user's session count bound, and when (performance.now()). */
+interface Reserved {
+  readonly slot: number;
+  readonly count: number;
+  readonly at: number;
+}
+
 /** A live indexed session. */
 interface Live {
   readonly slot: number;
@@ -56,8 +64,6 @@ const READ_BATCH = 32;
 const MAX_DESTROY_ROUNDS = 4;
 // An emptied head is written (not deleted) so a concurrent bind's compare-and-set still fails and retries; it lingers this long.
 const EMPTY_LINGER_MS = 1000;
-// Concurrent binds start at the same free slot; on collision each tries a random one in a window doubling up to this.
-const MAX_SPREAD = 64;
 // Upper bound of one jittered pause between compare-and-set attempts on the head.
 const MAX_BACKOFF_MS = 64;
 const WEEK_MS = 7 * 24 * 3600_000;
@@ -75,6 +81,8 @@ export class UserIndex {
   readonly #graceMs: number;
   readonly #absoluteMs: number;
   readonly #maxPerUser: number;
+  /** Concurrent binds of one user in this process reserve their slots with one head write. */
+  readonly #reservations = new KeyedBatcher<Reserved>((userId, count) => this.#reserve(userId, count));
 
   /**
    * `idleMs` lets lastActiveAt be derived from a session's idle deadline. `graceMs` (the store timeout) is how
@@ -91,31 +99,17 @@ export class UserIndex {
   }
 
   /**
-   * Indexes a session BEFORE it is created: claims a free slot holding `sessionKey`, then makes the head cover
-   * it. Once this resolves the session is findable by list/destroyAll; on failure the slot is released and it throws.
+   * Indexes a session BEFORE it is created: reserves a slot in the head, then writes the slot record
+   * holding `sessionKey`. Once this resolves the session is findable by list/destroyAll; on failure it throws.
    */
   async bind(userId: string, sessionKey: string, deadline: number): Promise<Bound> {
-    const started = performance.now();
-    let slot: number | undefined;
-    try {
-      for (let attempt = 0; ; attempt++) {
-        if (attempt > 0) await this.#backoff(started, attempt);
-        const { entry, head } = await this.#readHead(userId);
-        if (slot !== undefined && slot < head.lo) {
-          // A scan moved past our slot before the head covered it: it could go unlisted, so take another.
-          await this.#store.delete(slotKey(userId, slot));
-          slot = undefined;
-        }
-        slot ??= await this.#claim(userId, sessionKey, head.hi, deadline, started);
-        const next: Head = { lo: head.lo, hi: Math.max(head.hi, slot + 1), n: head.n + 1 };
-        // Always written, even when `hi` already covers the slot: that is what makes a concurrent scan's compaction fail.
-        const expiresAt = Math.max(entry?.expiresAt ?? 0, this.#now() + this.#absoluteMs + this.#graceMs);
-        if (await this.#writeHead(userId, entry, next, expiresAt)) return { slot, count: next.n };
-      }
-    } catch (err) {
-      if (slot !== undefined) await this.#store.delete(slotKey(userId, slot)).catch(() => false);
-      throw err;
-    }
+    const { slot, count, at } = await this.#reservations.submit(userId);
+    const written = await this.#store.create(slotKey(userId, slot), encodeSlot({ key: sessionKey, at: this.#now() }), this.#slotReach(deadline));
+    // A scan may skip a reserved slot whose record is not written within 2 × graceMs of the reservation; give up well before.
+    if (written && performance.now() - at <= this.#graceMs) return { slot, count };
+    if (written) await this.#store.delete(slotKey(userId, slot));
+    // Not written: a record left from an index that expired and restarted its numbering holds it.
+    throw conflict(written ? 'the session index slot was written too late' : 'the reserved session index slot was taken');
   }
 
   /** Points a slot from `oldKey` to `newKey` (regenerate); false when the slot no longer holds `oldKey` (the session was ended). */
@@ -232,19 +226,34 @@ export class UserIndex {
     }
     if (scan.entry === undefined) return;
     const kept = [...scan.live.map((s) => s.slot).filter((n) => !ended.has(n)), ...scan.pending];
-    const lo = kept.reduce((min, n) => Math.min(min, n), scan.head.hi);
-    if (lo === scan.head.lo && kept.length === scan.head.n) return;
-    const expiresAt = kept.length === 0 ? this.#now() + EMPTY_LINGER_MS : scan.entry.expiresAt;
-    await this.#writeHead(userId, scan.entry, { lo, hi: scan.head.hi, n: kept.length }, expiresAt);
+    const head = scan.head;
+    // Slots reserved lately may not be written yet: never move past the first of them.
+    const reserved = this.#now() - head.t < 2 * this.#graceMs ? head.f : head.hi;
+    const lo = kept.reduce((min, n) => Math.min(min, n), Math.min(head.hi, reserved));
+    if (lo === head.lo && kept.length === head.n) return;
+    const empty = kept.length === 0 && lo === head.hi;
+    const expiresAt = empty ? this.#now() + EMPTY_LINGER_MS : scan.entry.expiresAt;
+    await this.#writeHead(userId, scan.entry, { ...head, lo, n: kept.length }, expiresAt);
   }
 
-  /** Creates a slot record for `sessionKey` at the first free number from `hint`, spreading out under contention. */
-  async #claim(userId: string, sessionKey: string, hint: number, deadline: number, started: number): Promise<number> {
-    const value = encodeSlot({ key: sessionKey, at: this.#now() });
-    for (let spread = 1; ; spread = Math.min(MAX_SPREAD, spread * 2)) {
-      const slot = hint + Math.floor(Math.random() * spread);
-      if (await this.#store.create(slotKey(userId, slot), value, this.#slotReach(deadline))) return slot;
-      this.#checkBudget(started);
+  /**
+   * Reserves `count` consecutive slots with one compare-and-set of the head, retried with jittered
+   * backoff for at most graceMs; the head then covers them and outlives the login by the absolute timeout.
+   */
+  async #reserve(userId: string, count: number): Promise<Reserved[]> {
+    const started = performance.now();
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 0) await this.#backoff(started, attempt);
+      const { entry, head } = await this.#readHead(userId);
+      const now = this.#now();
+      // `f` stays the first slot reserved within the window a scan must respect, restarting once it has passed.
+      const f = now - head.t < 2 * this.#graceMs ? Math.min(head.f, head.hi) : head.hi;
+      const next: Head = { lo: head.lo, hi: head.hi + count, n: head.n + count, f, t: now };
+      const expiresAt = Math.max(entry?.expiresAt ?? 0, now + this.#absoluteMs + this.#graceMs);
+      if (await this.#writeHead(userId, entry, next, expiresAt)) {
+        const at = performance.now();
+        return Array.from({ length: count }, (_, i) => ({ slot: head.hi + i, count: next.n, at }));
+      }
     }
   }
 
@@ -267,7 +276,8 @@ export class UserIndex {
     // at = 0: a migrated slot whose session is gone is dead at once, never "pending".
     await Promise.all(members.map(([key, deadline], i) => this.#store.create(slotKey(userId, i), encodeSlot({ key, at: 0 }), deadline + this.#graceMs)));
     const expiresAt = Math.max(entry.expiresAt, ...members.map(([, deadline]) => deadline + this.#graceMs));
-    await this.#store.update(indexKey(userId), entry.value, encodeHead({ lo: 0, hi: members.length, n: members.length }), expiresAt);
+    const head: Head = { lo: 0, hi: members.length, n: members.length, f: members.length, t: 0 };
+    await this.#store.update(indexKey(userId), entry.value, encodeHead(head), expiresAt);
   }
 
   #writeHead(userId: string, entry: StoreEntry | undefined, head: Head, expiresAt: number): Promise<boolean> {

@@ -5,12 +5,16 @@ import { createHash } from 'node:crypto';
  * touching or unbinding one session costs the same whatever the user's session count.
  * The head says which slot numbers may be in use: `lo` ≤ slot < `hi`. `n` is an upper bound on
  * how many of them hold sessions (it grows on every bind and is made exact by every scan), so the
- * per-user cap needs a scan only when `n` goes past it.
+ * per-user cap needs a scan only when `n` goes past it. Slots are reserved in the head before their
+ * record is written, so `f` is the first slot reserved since `t`: a scan shortly after `t` must not
+ * move `lo` past `f`, where a reserved slot may not be written yet.
  */
 export interface Head {
   readonly lo: number;
   readonly hi: number;
   readonly n: number;
+  readonly f: number;
+  readonly t: number;
 }
 
 /** One slot record: the store key of the session it indexes and when it was written there. */
@@ -25,7 +29,7 @@ export interface LegacyHead {
 }
 
 /** The head of a user who has no index yet. */
-export const EMPTY_HEAD: Head = Object.freeze({ lo: 0, hi: 0, n: 0 });
+export const EMPTY_HEAD: Head = Object.freeze({ lo: 0, hi: 0, n: 0, f: 0, t: 0 });
 
 /**
  * The store key of a user's index head: `user:` + SHA-256 of the user id. Hashed so any user id
@@ -42,15 +46,15 @@ export function slotKey(userId: string, slot: number): string {
 
 /** The exact text a head is stored as. */
 export function encodeHead(head: Head): string {
-  return JSON.stringify({ v: 2, lo: head.lo, hi: head.hi, n: head.n });
+  return JSON.stringify({ v: 2, lo: head.lo, hi: head.hi, n: head.n, f: head.f, t: head.t });
 }
 
 /** Parses a stored head; the old one-record format comes back as LegacyHead, anything else as an empty head. */
 export function decodeHead(text: string): Head | LegacyHead {
   const parsed = parseObject(text);
   if (parsed === undefined) return EMPTY_HEAD;
-  const { v, lo, hi, n, s } = parsed;
-  if (v === 2 && isCount(lo) && isCount(hi) && isCount(n) && lo <= hi) return { lo, hi, n };
+  const { v, lo, hi, n, f, t, s } = parsed;
+  if (v === 2 && isCount(lo) && isCount(hi) && isCount(n) && isCount(f) && isCount(t) && lo <= hi) return { lo, hi, n, f, t };
   if (v === undefined && s !== null && typeof s === 'object' && !Array.isArray(s)) {
     const legacy = Object.entries(s).filter((e): e is [string, number] => typeof e[1] === 'number' && !e[0].includes(':'));
     return { legacy };

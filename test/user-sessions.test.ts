@@ -243,7 +243,7 @@ function userSessionTests(target: StoreUnderTest): void {
     // A slot of alice's pointing at bob's session, covered by her head.
     const planted = encodeSlot({ key: sessionKey(b.client), at: 0 });
     expect(await store.create(slotKey(alice, 1), planted, Date.now() + 3_600_000)).toBe(true);
-    expect(await store.update(indexKey(alice), entry!.value, encodeHead({ lo: 0, hi: 2, n: 2 }), entry!.expiresAt)).toBe(true);
+    expect(await store.update(indexKey(alice), entry!.value, encodeHead({ lo: 0, hi: 2, n: 2, f: 2, t: 0 }), entry!.expiresAt)).toBe(true);
     expect((await app.sessions.listUserSessions(alice)).map((s) => s.handle)).toEqual([a.me.handle]);
     expect(await app.sessions.destroyUserSessions(alice)).toBe(1);
     expect((await b.client.get('/me')).json()).toEqual(b.me);
