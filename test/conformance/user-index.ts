@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { SessionStore } from '../../src/store.js';
 import { UserIndex } from '../../src/user-index.js';
-import { decodeHead, decodeSlot, indexKey, slotKey } from '../../src/user-slots.js';
+import { decodeHead, decodeSlot, encodeHead, encodeSlot, indexKey, slotKey } from '../../src/user-slots.js';
 import { encodeRecord } from '../../src/record.js';
 import { handleFor } from '../../src/id.js';
 import type { Suite } from './util.js';
@@ -98,6 +98,51 @@ export function userIndexTests(suite: Suite): void {
       const index = new UserIndex(store, IDLE);
       await writeSessions(store, index, randomUser(), 2);
       assert.equal(await store.count(), 2);
+    }));
+
+  test('UserIndex.enforceCap(userId, bound) ends the oldest sessions beyond maxPerUser, never the one just bound', () =>
+    withStore(suite, async (store) => {
+      const index = new UserIndex(store, IDLE, Date.now, GRACE, { maxPerUser: 2 });
+      const user = randomUser();
+      const keys: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const key = randomKey();
+        const bound = await index.bind(user, key, inMs(7 * 24 * HOUR));
+        assert.equal(await store.create(key, encodeRecord({ createdAt: Date.now() + i, userId: user, slot: bound.slot, data: {} }), inMs(IDLE)), true);
+        await index.enforceCap(user, bound);
+        keys.push(key);
+      }
+      for (const key of keys.slice(0, 2)) await assertMissing(store, key);
+      assert.deepEqual((await index.list(user)).map((s) => s.handle), keys.slice(2).map(handleFor));
+      assert.equal(await store.count(), 2);
+    }));
+
+  test('UserIndex reads an index in the old one-record format once, moving it into slots: its sessions are listed and ended', () =>
+    withStore(suite, async (store) => {
+      const index = new UserIndex(store, IDLE);
+      const user = randomUser();
+      const old = [randomKey(), randomKey()];
+      for (const key of old) assert.equal(await store.create(key, encodeRecord({ createdAt: Date.now(), userId: user, data: {} }), inMs(IDLE)), true);
+      const legacy = JSON.stringify({ s: Object.fromEntries(old.map((key) => [key, inMs(7 * 24 * HOUR)])) });
+      assert.equal(await store.create(indexKey(user), legacy, inMs(IDLE)), true);
+      assert.deepEqual((await index.list(user)).map((s) => s.handle).sort(), old.map(handleFor).sort());
+      assert.deepEqual((await slotKeys(store, user)).sort(), [...old].sort());
+      assert.equal(await index.destroyAll(user), 2);
+      for (const key of old) await assertMissing(store, key);
+    }));
+
+  test('UserIndex.list(userId) never moves the head past a slot reserved moments ago whose record is not written yet', () =>
+    withStore(suite, async (store) => {
+      const index = new UserIndex(store, IDLE, Date.now, GRACE);
+      const user = randomUser();
+      // A bind has reserved slot 0 (hi = 1, f = 0, t = now) and not yet written it.
+      const head = encodeHead({ lo: 0, hi: 1, n: 1, f: 0, t: Date.now() });
+      assert.equal(await store.create(indexKey(user), head, inMs(IDLE)), true);
+      assert.deepEqual(await index.list(user), []);
+      const key = randomKey();
+      assert.equal(await store.create(slotKey(user, 0), encodeSlot({ key, at: Date.now() }), inMs(IDLE)), true);
+      assert.equal(await store.create(key, encodeRecord({ createdAt: Date.now(), userId: user, slot: 0, data: {} }), inMs(IDLE)), true);
+      assert.deepEqual((await index.list(user)).map((s) => s.handle), [handleFor(key)]);
     }));
 
   raceTest(suite, `UserIndex.bind(userId) from ${WORKERS} concurrent logins keeps all ${WORKERS} sessions`, async (store) => {
