@@ -83,6 +83,11 @@ export class UserIndex {
   readonly #maxPerUser: number;
   /** Concurrent binds of one user in this process reserve their slots with one head write. */
   readonly #reservations = new KeyedBatcher<Reserved>((userId, count) => this.#reserve(userId, count));
+  /** Concurrent logins of one user past the cap share one scan instead of one each. */
+  readonly #trims = new KeyedBatcher<void>(async (userId, count) => {
+    await this.#trim(userId);
+    return new Array<void>(count).fill(undefined);
+  });
 
   /**
    * `idleMs` lets lastActiveAt be derived from a session's idle deadline. `graceMs` (the store timeout) is how
@@ -103,13 +108,17 @@ export class UserIndex {
    * holding `sessionKey`. Once this resolves the session is findable by list/destroyAll; on failure it throws.
    */
   async bind(userId: string, sessionKey: string, deadline: number): Promise<Bound> {
-    const { slot, count, at } = await this.#reservations.submit(userId);
-    const written = await this.#store.create(slotKey(userId, slot), encodeSlot({ key: sessionKey, at: this.#now() }), this.#slotReach(deadline));
-    // A scan may skip a reserved slot whose record is not written within 2 × graceMs of the reservation; give up well before.
-    if (written && performance.now() - at <= this.#graceMs) return { slot, count };
-    if (written) await this.#store.delete(slotKey(userId, slot));
-    // Not written: a record left from an index that expired and restarted its numbering holds it.
-    throw conflict(written ? 'the session index slot was written too late' : 'the reserved session index slot was taken');
+    // A reserved slot can be taken only by a record left from an index that expired and restarted its numbering: reserve again.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const { slot, count, at } = await this.#reservations.submit(userId);
+      const value = encodeSlot({ key: sessionKey, at: this.#now() });
+      if (!(await this.#store.create(slotKey(userId, slot), value, this.#slotReach(deadline)))) continue;
+      // A scan may skip a reserved slot whose record is not written within 2 × graceMs of the reservation; give up well before.
+      if (performance.now() - at <= this.#graceMs) return { slot, count };
+      await this.#store.delete(slotKey(userId, slot));
+      throw conflict('the session index slot was written too late');
+    }
+    throw conflict('the reserved session index slots were taken');
   }
 
   /** Points a slot from `oldKey` to `newKey` (regenerate); false when the slot no longer holds `oldKey` (the session was ended). */
@@ -135,12 +144,18 @@ export class UserIndex {
     return this.#store.touch(slotKey(userId, slot), this.#slotReach(deadline));
   }
 
-  /** After a bind that may have gone past maxPerUser: ends the user's oldest sessions beyond it, never `keep`. */
+  /**
+   * After a bind whose session now exists: if the user may be past maxPerUser, ends the oldest sessions
+   * (by login order) beyond it. The caller's own session is the newest, so it ends only if at least
+   * maxPerUser logins of the same user raced it.
+   */
   async enforceCap(userId: string, bound: Bound): Promise<void> {
-    if (bound.count <= this.#maxPerUser) return;
+    if (bound.count > this.#maxPerUser) await this.#trims.submit(userId);
+  }
+
+  async #trim(userId: string): Promise<void> {
     const scan = await this.#scan(userId);
-    const excess = scan.live.length - this.#maxPerUser;
-    const victims = excess > 0 ? scan.live.filter((s) => s.slot !== bound.slot).slice(0, excess) : [];
+    const victims = scan.live.slice(0, Math.max(0, scan.live.length - this.#maxPerUser));
     await this.#compact(userId, scan, await this.#end(userId, victims));
   }
 

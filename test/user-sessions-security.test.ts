@@ -14,6 +14,9 @@ import { TEST_SECRET } from './helpers/app.js';
 
 const NOBODY: Me = { userId: null, handle: null };
 const HOUR = 3_600_000;
+// 250 requests at once queue on a 4-connection Postgres pool of a shared, loaded test machine: a single store
+// operation may wait longer than the 2 s default there, which would be a store timeout, not what these tests are about.
+const BURST_STORE_TIMEOUT = 10_000;
 
 for (const target of STORES_UNDER_TEST) {
   const name = `log out everywhere cannot be bypassed, on ${target.name}`;
@@ -52,21 +55,34 @@ function securityTests(target: StoreUnderTest): void {
   const concurrent = 250;
 
   it(`after ${concurrent} concurrent logins of one user, every session that got a cookie is listed and ended by destroyUserSessions`, async () => {
-    const app = await startSecurityApp(await target.make(), { maxSessionsPerUser: false });
+    const app = await startSecurityApp(await target.make(), { maxSessionsPerUser: false, storeTimeout: BURST_STORE_TIMEOUT });
     const user = randomUser();
     const clients = Array.from({ length: concurrent }, () => app.client());
     const replies = await Promise.all(clients.map((c) => c.post(loginPath(user))));
     const cookied = clients.filter((_, i) => replies[i]!.cookie('sid')?.value);
     // No login may hand out a cookie and fail: a 503 carries no session cookie.
     for (const reply of replies) expect(reply.status === 200).toBe(reply.cookie('sid')?.value !== undefined);
-    // Concurrent logins of one user are realistic in bursts; at this size every one is expected to get through.
-    expect(cookied.length).toBe(concurrent);
+    // Concurrent logins of one user come in bursts; every one is expected to get through, none with ERR_KVSESSION_CONFLICT.
+    expect(replies.filter((r) => r.status !== 200).map((r) => r.body)).toEqual([]);
     const handles = replies.filter((r) => r.status === 200).map((r) => r.json<Me>().handle);
     expect((await app.sessions.listUserSessions(user)).map((s) => s.handle).sort()).toEqual(handles.sort());
     expect(await app.sessions.destroyUserSessions(user)).toBe(cookied.length);
     const after = await Promise.all(cookied.map((c) => c.get('/me')));
     expect(after.map((r) => r.json())).toEqual(cookied.map(() => NOBODY));
     expect(await app.sessions.listUserSessions(user)).toEqual([]);
+  }, 120_000);
+
+  it(`${concurrent} concurrent logins of one user under maxSessionsPerUser: 100 leave exactly the 100 newest; every other cookie is dead`, async () => {
+    const app = await startSecurityApp(await target.make(), { maxSessionsPerUser: 100, storeTimeout: BURST_STORE_TIMEOUT });
+    const user = randomUser();
+    const clients = Array.from({ length: concurrent }, () => app.client());
+    const replies = await Promise.all(clients.map((c) => c.post(loginPath(user))));
+    for (const reply of replies) expect(reply.status === 200).toBe(reply.cookie('sid')?.value !== undefined);
+    const listed = new Set((await app.sessions.listUserSessions(user)).map((s) => s.handle));
+    expect(listed.size).toBe(100);
+    const now = await Promise.all(clients.map((c) => c.get('/me')));
+    const alive = now.map((r) => r.json<Me>()).filter((me) => me.userId !== null);
+    expect(alive.map((me) => me.handle).sort()).toEqual([...listed].sort());
   }, 120_000);
 
   it('login() whose index write fails answers 503 with no session cookie and leaves no session record', async () => {

@@ -100,7 +100,7 @@ export function userIndexTests(suite: Suite): void {
       assert.equal(await store.count(), 2);
     }));
 
-  test('UserIndex.enforceCap(userId, bound) ends the oldest sessions beyond maxPerUser, never the one just bound', () =>
+  test('UserIndex.enforceCap(userId, bound) ends the oldest sessions beyond maxPerUser; the one just bound is the newest and stays', () =>
     withStore(suite, async (store) => {
       const index = new UserIndex(store, IDLE, Date.now, GRACE, { maxPerUser: 2 });
       const user = randomUser();
