@@ -114,7 +114,7 @@ export class UserIndex {
       const value = encodeSlot({ key: sessionKey, at: this.#now() });
       if (!(await this.#store.create(slotKey(userId, slot), value, this.#slotReach(deadline)))) continue;
       // A scan may skip a reserved slot whose record is not written within 2 × graceMs of the reservation; give up well before.
-      if (performance.now() - at <= this.#graceMs) return { slot, count };
+      if (performance.now() - at <= 1.5 * this.#graceMs) return { slot, count };
       await this.#store.delete(slotKey(userId, slot));
       throw conflict('the session index slot was written too late');
     }
