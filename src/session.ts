@@ -371,7 +371,8 @@ export class Session {
       const moved = origin.kind === 'regenerate' && old.record.slot !== undefined;
       if (oldWasLive && old.record.userId !== undefined && !moved) await this.#ctx.users.unbind(old.record.userId, old.record.slot);
       // The old session was ended meanwhile (destroy, log out everywhere): its successor must not outlive it.
-      if (!oldWasLive && this.#loaded !== undefined) await this.#endNew(this.#loaded);
+      // Not after login(): that session rests on a fresh authentication, and the per-user cap may have just ended the old one.
+      if (!oldWasLive && origin.kind !== 'login' && this.#loaded !== undefined) await this.#endNew(this.#loaded);
     }
     // Even with nothing to store, the old cookie must not survive a privilege change.
     if (this.#loaded === undefined && old !== undefined) this.#cookie = CLEAR_COOKIE;

@@ -137,6 +137,17 @@ function securityTests(target: StoreUnderTest): void {
     expect((await app.sessions.listUserSessions(user)).map((s) => s.handle)).toEqual([kept.me.handle, latest.me.handle]);
   });
 
+  it('maxSessionsPerUser: a re-login from the oldest session at the cap keeps its new session (the cap ends the old one)', async () => {
+    const app = await startSecurityApp(await target.make(), { maxSessionsPerUser: 2 });
+    const user = randomUser();
+    const a = await loginClient(app, user);
+    const b = await loginClient(app, user);
+    const again = (await a.client.post(loginPath(user))).json<Me>();
+    expect(again.userId).toBe(user);
+    expect((await a.client.get('/me')).json()).toEqual(again);
+    expect((await app.sessions.listUserSessions(user)).map((s) => s.handle)).toEqual([b.me.handle, again.handle]);
+  });
+
   it('login(userId, { keep }) carries only the named keys; a value planted before login does not survive it', async () => {
     const app = await startSecurityApp(await target.make());
     const client = app.client();
