@@ -1,10 +1,11 @@
 import type { SessionStore, StoreEntry } from './store.js';
-import type { Head, LegacyHead } from './user-slots.js';
-import { KvSessionError } from './errors.js';
+import type { Head } from './user-slots.js';
+import type { Reserved } from './user-head.js';
 import { decodeRecord } from './record.js';
 import { handleFor } from './id.js';
 import { KeyedBatcher } from './keyed-batcher.js';
-import { EMPTY_HEAD, decodeHead, decodeSlot, encodeHead, encodeSlot, indexKey, slotKey } from './user-slots.js';
+import { UserHeads, conflict } from './user-head.js';
+import { decodeSlot, encodeSlot, slotKey } from './user-slots.js';
 
 export { indexKey } from './user-slots.js';
 
@@ -32,13 +33,6 @@ export interface Bound {
   readonly count: number;
 }
 
-/** A slot reserved in the head: its number, the user's session count bound, and when (performance.now()). */
-interface Reserved {
-  readonly slot: number;
-  readonly count: number;
-  readonly at: number;
-}
-
 /** A live indexed session. */
 interface Live {
   readonly slot: number;
@@ -64,8 +58,6 @@ const READ_BATCH = 32;
 const MAX_DESTROY_ROUNDS = 4;
 // An emptied head is written (not deleted) so a concurrent bind's compare-and-set still fails and retries; it lingers this long.
 const EMPTY_LINGER_MS = 1000;
-// Upper bound of one jittered pause between compare-and-set attempts on the head.
-const MAX_BACKOFF_MS = 64;
 const WEEK_MS = 7 * 24 * 3600_000;
 
 /**
@@ -81,8 +73,9 @@ export class UserIndex {
   readonly #graceMs: number;
   readonly #absoluteMs: number;
   readonly #maxPerUser: number;
+  readonly #heads: UserHeads;
   /** Concurrent binds of one user in this process reserve their slots with one head write. */
-  readonly #reservations = new KeyedBatcher<Reserved>((userId, count) => this.#reserve(userId, count));
+  readonly #reservations = new KeyedBatcher<Reserved>((userId, count) => this.#heads.reserve(userId, count));
   /** Concurrent logins of one user past the cap share one scan instead of one each. */
   readonly #trims = new KeyedBatcher<void>(async (userId, count) => {
     await this.#trim(userId);
@@ -101,6 +94,7 @@ export class UserIndex {
     this.#graceMs = graceMs;
     this.#absoluteMs = policy.absoluteMs ?? WEEK_MS;
     this.#maxPerUser = policy.maxPerUser ?? Infinity;
+    this.#heads = new UserHeads(store, now, graceMs, this.#absoluteMs);
   }
 
   /**
@@ -183,7 +177,7 @@ export class UserIndex {
 
   /** Reads every slot the head covers, with its session, in batches. */
   async #scan(userId: string): Promise<Scan> {
-    const { entry, head } = await this.#readHead(userId);
+    const { entry, head } = await this.#heads.read(userId);
     const scan: Scan = { entry, head, live: [], pending: [], dead: [] };
     const now = this.#now();
     for (let first = head.lo; first < head.hi; first += READ_BATCH) {
@@ -248,76 +242,11 @@ export class UserIndex {
     if (lo === head.lo && kept.length === head.n) return;
     const empty = kept.length === 0 && lo === head.hi;
     const expiresAt = empty ? this.#now() + EMPTY_LINGER_MS : scan.entry.expiresAt;
-    await this.#writeHead(userId, scan.entry, { ...head, lo, n: kept.length }, expiresAt);
-  }
-
-  /**
-   * Reserves `count` consecutive slots with one compare-and-set of the head, retried with jittered
-   * backoff for at most graceMs; the head then covers them and outlives the login by the absolute timeout.
-   */
-  async #reserve(userId: string, count: number): Promise<Reserved[]> {
-    const started = performance.now();
-    for (let attempt = 0; ; attempt++) {
-      if (attempt > 0) await this.#backoff(started, attempt);
-      const { entry, head } = await this.#readHead(userId);
-      const now = this.#now();
-      // `f` stays the first slot reserved within the window a scan must respect, restarting once it has passed.
-      const f = now - head.t < 2 * this.#graceMs ? Math.min(head.f, head.hi) : head.hi;
-      const next: Head = { lo: head.lo, hi: head.hi + count, n: head.n + count, f, t: now };
-      const expiresAt = Math.max(entry?.expiresAt ?? 0, now + this.#absoluteMs + this.#graceMs);
-      if (await this.#writeHead(userId, entry, next, expiresAt)) {
-        const at = performance.now();
-        return Array.from({ length: count }, (_, i) => ({ slot: head.hi + i, count: next.n, at }));
-      }
-    }
-  }
-
-  /** The head, with an index from before slots migrated first. */
-  async #readHead(userId: string): Promise<{ entry: StoreEntry | undefined; head: Head }> {
-    for (let attempt = 0; attempt < 4; attempt++) {
-      const entry = await this.#store.get(indexKey(userId));
-      if (entry === undefined) return { entry, head: EMPTY_HEAD };
-      const head = decodeHead(entry.value);
-      if (!('legacy' in head)) return { entry, head };
-      await this.#migrate(userId, entry, head);
-    }
-    throw conflict('the session index of a user could not be migrated');
-  }
-
-  /** Moves an index from the one-record format into slots 0..k-1, each kept until its session's absolute deadline. */
-  async #migrate(userId: string, entry: StoreEntry, legacy: LegacyHead): Promise<void> {
-    const now = this.#now();
-    const members = legacy.legacy.filter(([, deadline]) => deadline > now);
-    // at = 0: a migrated slot whose session is gone is dead at once, never "pending".
-    await Promise.all(members.map(([key, deadline], i) => this.#store.create(slotKey(userId, i), encodeSlot({ key, at: 0 }), deadline + this.#graceMs)));
-    const expiresAt = Math.max(entry.expiresAt, ...members.map(([, deadline]) => deadline + this.#graceMs));
-    const head: Head = { lo: 0, hi: members.length, n: members.length, f: members.length, t: 0 };
-    await this.#store.update(indexKey(userId), entry.value, encodeHead(head), expiresAt);
-  }
-
-  #writeHead(userId: string, entry: StoreEntry | undefined, head: Head, expiresAt: number): Promise<boolean> {
-    const value = encodeHead(head);
-    return entry === undefined
-      ? this.#store.create(indexKey(userId), value, expiresAt)
-      : this.#store.update(indexKey(userId), entry.value, value, expiresAt);
+    await this.#heads.write(userId, scan.entry, { ...head, lo, n: kept.length }, expiresAt);
   }
 
   /** A slot's expiry: its session's latest possible expiry if touched now, plus the grace for skew and late touches. */
   #slotReach(deadline: number): number {
     return Math.min(this.#now() + this.#idleMs, deadline) + this.#graceMs;
   }
-
-  /** A jittered, growing pause before the next compare-and-set; throws once the time budget (graceMs) is spent. */
-  async #backoff(started: number, attempt: number): Promise<void> {
-    this.#checkBudget(started);
-    await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt)));
-  }
-
-  #checkBudget(started: number): void {
-    if (performance.now() - started > this.#graceMs) throw conflict(`the session index of a user kept changing for ${this.#graceMs} ms`);
-  }
-}
-
-function conflict(message: string): KvSessionError {
-  return new KvSessionError('ERR_KVSESSION_CONFLICT', message, { status: 503 });
 }
