@@ -66,8 +66,9 @@ export function createDemoApp(options: DemoOptions): DemoApp {
       return;
     }
     const hadCounter = await req.session.has('count');
-    // login() gives the session a new ID (fixation defence) and adds it to the user's device list.
-    await req.session.login(name);
+    // login() gives the session a new ID (fixation defence) and adds it to the user's device list; pre-login
+    // data is dropped except the keys named in `keep` (nothing planted before sign-in should carry over unasked).
+    await req.session.login(name, { keep: ['count'] });
     req.session.set('name', name);
     if (hadCounter) req.session.set('notice', 'Signed in: your anonymous counter came along, under a new session ID.');
     res.redirect(303, '/');
@@ -94,8 +95,9 @@ export function createDemoApp(options: DemoOptions): DemoApp {
 
   app.post('/devices/sign-out-others', async (req, res) => {
     const userId = await req.session.userId();
-    if (userId !== undefined) {
-      const ended = await sessions.destroyUserSessions(userId, { except: req.session.handle });
+    const current = req.session.id;
+    if (userId !== undefined && current !== undefined) {
+      const ended = await sessions.destroyUserSessions(userId, { except: current });
       req.session.set('notice', `Signed out ${ended} other device${ended === 1 ? '' : 's'}.`);
     }
     res.redirect(303, '/');

@@ -151,10 +151,10 @@ async function runStoreCommand(command: string, store: SessionStore, values: Val
       return String(await store.prune());
     case 'logout-user':
       // idleMs only shapes lastActiveAt, which destroyAll never reports.
-      return String(await new UserIndex(store, 1, Date.now, undefined, codecFor(values)).destroyAll(user));
+      return String(await new UserIndex(store, 1, Date.now, undefined, { codec: codecFor(values) }).destroyAll(user));
     case 'user-sessions': {
       const idleMs = parseDuration(durationArg(values['idle-timeout']) ?? '24h', '--idle-timeout');
-      const sessions = await new UserIndex(store, idleMs, Date.now, undefined, codecFor(values)).list(user);
+      const sessions = await new UserIndex(store, idleMs, Date.now, undefined, { codec: codecFor(values) }).list(user);
       return values.json === true ? JSON.stringify(sessions) : formatSessions(sessions);
     }
     default:

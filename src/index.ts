@@ -9,6 +9,7 @@ export type { SessionData } from './types.js';
 export type { SessionStore, StoreEntry, StoreCapabilities, StoreOptions, DataChanges } from './store.js';
 export { DEFAULT_PREFIX } from './store.js';
 export type { SessionInfo } from './user-index.js';
+export type { LoginOptions, DestroyUserSessionsOptions } from './user-args.js';
 export { KvSessionError, isKvSessionError } from './errors.js';
 export type { KvSessionErrorCode } from './errors.js';
 export { createStore, STORE_SCHEMES } from './create-store.js';

@@ -18,6 +18,8 @@ import { serializeSessionCookie } from './cookie.js';
 import { startPruner } from './pruner.js';
 import { KvSessionError } from './errors.js';
 import { redactSecrets } from './redact.js';
+import type { DestroyUserSessionsOptions } from './user-args.js';
+import { checkUserId, resolveExcept } from './user-args.js';
 
 /** The management API carried by the middleware kvSession() returns. */
 export interface KvSessionManager {
@@ -29,8 +31,11 @@ export interface KvSessionManager {
   close(): Promise<void>;
   /** The live sessions bound to a user by login(): handles and times, never IDs. */
   listUserSessions(userId: string | number): Promise<SessionInfo[]>;
-  /** Ends every session of a user, or all but the one whose handle is `except`; resolves how many. */
-  destroyUserSessions(userId: string | number, options?: { except?: string | undefined }): Promise<number>;
+  /**
+   * Ends every session of a user, or all but `except` (a handle or the current `req.session.id`); resolves how many.
+   * An `except` that is present but is neither (including undefined) throws ERR_KVSESSION_BAD_ARGUMENT, never ends all.
+   */
+  destroyUserSessions(userId: string | number, options?: DestroyUserSessionsOptions): Promise<number>;
 }
 
 /** The Express middleware plus its management API. */
@@ -64,7 +69,11 @@ export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
     storeTimeoutMs: resolved.storeTimeoutMs,
     now: resolved.now,
     // The index outlives each session by storeTimeout: enough for two index extensions landing out of order.
-    users: new UserIndex(store, resolved.idleMs, resolved.now, resolved.storeTimeoutMs, resolved.codec),
+    users: new UserIndex(store, resolved.idleMs, resolved.now, resolved.storeTimeoutMs, {
+      absoluteMs: resolved.absoluteMs,
+      maxPerUser: resolved.maxSessionsPerUser,
+      codec: resolved.codec,
+    }),
     codec: resolved.codec,
     records: new BoundedCache(RECORDS_REMEMBERED),
     saves: new SaveCoalescer(),
@@ -89,8 +98,8 @@ export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
       await pruner?.stop();
       await store.close();
     },
-    listUserSessions: (userId) => ctx.users.list(String(userId)),
-    destroyUserSessions: (userId, opts = {}) => ctx.users.destroyAll(String(userId), opts.except),
+    listUserSessions: async (userId) => ctx.users.list(checkUserId(userId, 'listUserSessions(userId)')),
+    destroyUserSessions: async (userId, opts) => ctx.users.destroyAll(checkUserId(userId, 'destroyUserSessions(userId)'), resolveExcept(opts)),
   };
   return Object.assign(middleware, manager);
 }

@@ -30,6 +30,11 @@ export interface KvSessionOptions {
   onStoreError?: 'error' | 'anonymous';
   /** A save whose serialized record exceeds this many bytes fails with ERR_KVSESSION_TOO_LARGE. @default 65536 */
   maxSessionBytes?: number;
+  /**
+   * Beyond this many sessions of one user, login() ends that user's oldest. `false` or `Infinity`: no cap.
+   * @default 100
+   */
+  maxSessionsPerUser?: number | false;
   /** How often expired records are pruned in the background on stores without native expiry. @default '1h' */
   pruneInterval?: Duration | false;
   /** Namespace inside the store, for stores built from a URL or a Keyv. @default 'sess:' */
@@ -55,6 +60,7 @@ export interface ResolvedOptions {
   readonly storeTimeoutMs: number;
   readonly onStoreError: 'error' | 'anonymous';
   readonly maxSessionBytes: number;
+  readonly maxSessionsPerUser: number;
   readonly pruneMs: number | false;
   /** How records are kept in the store: plain, or sealed (sealRecords). */
   readonly codec: RecordCodec;
@@ -84,6 +90,7 @@ export function resolveOptions(options: KvSessionOptions): ResolvedOptions {
   if (!Number.isInteger(maxSessionBytes) || maxSessionBytes <= 0) {
     throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'maxSessionBytes must be a positive integer');
   }
+  const maxSessionsPerUser = resolveMaxSessionsPerUser(options.maxSessionsPerUser);
   const onStoreError = options.onStoreError ?? 'error';
   if (onStoreError !== 'error' && onStoreError !== 'anonymous') {
     throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', "onStoreError must be 'error' or 'anonymous'");
@@ -106,10 +113,22 @@ export function resolveOptions(options: KvSessionOptions): ResolvedOptions {
     storeTimeoutMs,
     onStoreError,
     maxSessionBytes,
+    maxSessionsPerUser,
     pruneMs: options.pruneInterval === false ? false : parseDuration(options.pruneInterval ?? '1h', 'pruneInterval'),
     prefix,
     now: options.now ?? Date.now,
     // The Signer has validated the secrets: each is a string of at least 32 characters.
     codec: options.sealRecords === true ? new SealingCodec(secretList(options.secret)) : PLAIN_CODEC,
   };
+}
+
+/** The per-user cap: a positive integer, or Infinity when disabled. */
+function resolveMaxSessionsPerUser(value: number | false | undefined): number {
+  // OWASP asks for a limit on concurrent sessions per user; 100 is far above any real user's devices and browsers.
+  if (value === undefined) return 100;
+  if (value === false || value === Infinity) return Infinity;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'maxSessionsPerUser must be a positive integer, or false (or Infinity) for no cap');
+  }
+  return value;
 }

@@ -10,13 +10,16 @@ export interface SessionRecord {
   readonly createdAt: number;
   /** The user the session is bound to by `login()`, if any. */
   readonly userId: string | undefined;
+  /** The slot of the user index that lists this session (bound sessions only), so logout frees it in O(1). */
+  readonly slot?: number | undefined;
   /** The session data, one encoded value per key. */
   readonly data: Readonly<Record<string, Encoded>>;
 }
 
 /** Serializes a record to the exact text the store keeps. */
 export function encodeRecord(record: SessionRecord): string {
-  return JSON.stringify(record.userId === undefined ? { c: record.createdAt, d: record.data } : { c: record.createdAt, u: record.userId, d: record.data });
+  if (record.userId === undefined) return JSON.stringify({ c: record.createdAt, d: record.data });
+  return JSON.stringify({ c: record.createdAt, u: record.userId, i: record.slot, d: record.data });
 }
 
 /** Parses store text into a record, or undefined when it is not a kvsession record (garbage, `{}`, foreign data). */
@@ -28,14 +31,16 @@ export function decodeRecord(text: string): SessionRecord | undefined {
     return undefined;
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
-  const { c, u, d } = parsed as { c?: unknown; u?: unknown; d?: unknown };
+  const { c, u, i, d } = parsed as { c?: unknown; u?: unknown; i?: unknown; d?: unknown };
   if (typeof c !== 'number' || !Number.isFinite(c)) return undefined;
   if (u !== undefined && typeof u !== 'string') return undefined;
+  if (i !== undefined && (u === undefined || !Number.isSafeInteger(i) || (i as number) < 0)) return undefined;
   if (d === null || typeof d !== 'object' || Array.isArray(d)) return undefined;
   // Our writes nest at most MAX_DEPTH levels, plus one per tag wrapper; anything deeper came from elsewhere.
   // Each level costs at least one bracket, so text this short cannot nest that deep: skip the walk.
   if (text.length > DEPTH_LIMIT && nestsDeeperThan(d, DEPTH_LIMIT)) return undefined;
-  return { createdAt: c, userId: u, data: d as Record<string, Encoded> };
+  const data = d as Record<string, Encoded>;
+  return i === undefined ? { createdAt: c, userId: u, data } : { createdAt: c, userId: u, slot: i as number, data };
 }
 
 // Longer records are parsed every time: holding them would let the cache grow past ~1 MB.

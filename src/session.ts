@@ -9,6 +9,8 @@ import { encodeValue, decodeValue } from './serializer.js';
 import { encodeRecord, decodeRecord, decodeRecordCached } from './record.js';
 import { PendingChanges } from './pending-changes.js';
 import { createSessionId, storeKeyFor, handleFor } from './id.js';
+import type { LoginOptions } from './user-args.js';
+import { checkKeep, checkUserId } from './user-args.js';
 
 /** The data shape: the app's augmented SessionData, or an open record when it has not augmented it. */
 export type Data = keyof SessionData extends never ? Record<string, unknown> : SessionData;
@@ -37,6 +39,9 @@ export interface Loaded {
 
 /** How a save ended: written, nothing to write, or the session was destroyed meanwhile. */
 export type SaveOutcome = { kind: 'saved' | 'unchanged'; loaded: Loaded } | { kind: 'gone' };
+
+/** Where a new record comes from: a login (new user, new deadline) or a regenerate of `previous` (same user, deadline and slot). */
+type Origin = { kind: 'anonymous' } | { kind: 'login'; userId: string } | { kind: 'regenerate'; previous: Loaded };
 
 /**
  * `req.session`: lazily loaded, changes recorded per key and merged onto the latest stored
@@ -136,20 +141,22 @@ export class Session {
     await this.#load();
     if (this.#degraded) return;
     if (!this.#changes.any) return this.#touchIfDue();
-    if (this.#loaded === undefined) return this.#create(this.#changes.applyTo(undefined), undefined);
+    if (this.#loaded === undefined) return this.#create(this.#changes.applyTo(undefined), { kind: 'anonymous' });
     return this.#update();
   }
 
-  /** New ID, same data; the old record is deleted and its cookie stops working at once. */
+  /** New ID, same data, same absolute deadline; the old record is deleted and its cookie stops working at once. */
   async regenerate(): Promise<void> {
     await this.#regenerate(undefined);
   }
 
-  /** Regenerates the ID and binds the session to `userId` in the per-user index. */
-  async login(userId: string | number): Promise<void> {
-    const id = String(userId);
-    if (id === '') throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'login(userId) needs a non-empty user id');
-    await this.#regenerate(id);
+  /**
+   * New ID and a new absolute deadline, bound to `userId` in the per-user index before any cookie is set.
+   * Pre-login data is dropped unless named in `keep`, so nothing planted before login survives into it.
+   */
+  async login(userId: string | number, options?: LoginOptions): Promise<void> {
+    const id = checkUserId(userId, 'login(userId)');
+    await this.#regenerate({ userId: id, keep: checkKeep(options) });
   }
 
   /**
@@ -166,9 +173,10 @@ export class Session {
     const loaded = this.#loaded;
     const key = loaded?.key ?? (readFailed ? this.#ctx.cookies.read(this.#req)?.key : undefined);
     if (key !== undefined) {
-      await this.#ctx.store.delete(key);
-      // Unread, the user index keeps a stale entry; listing drops it, since its record is gone.
-      if (loaded?.record.userId !== undefined) await this.#ctx.users.unbind(loaded.record.userId, loaded.key);
+      const existed = await this.#ctx.store.delete(key);
+      // Only the request that deleted the session frees its slot: a regenerate may have moved the slot to a new key.
+      // Unread, the user index keeps a stale slot; listing drops it, since its record is gone.
+      if (existed && loaded?.record.userId !== undefined) await this.#ctx.users.unbind(loaded.record.userId, loaded.record.slot);
     }
     this.#reset();
     this.#cookie = CLEAR_COOKIE;
@@ -259,7 +267,8 @@ export class Session {
     return this.#changes.current(key, this.#loaded?.record.data);
   }
 
-  async #create(data: Map<string, Encoded>, userId: string | undefined): Promise<void> {
+  async #create(data: Map<string, Encoded>, origin: Origin): Promise<void> {
+    const userId = origin.kind === 'login' ? origin.userId : origin.kind === 'regenerate' ? origin.previous.record.userId : undefined;
     // A visitor who sets nothing (or sets and deletes) gets neither a record nor a cookie.
     if (data.size === 0 && userId === undefined) {
       this.#changes.reset();
@@ -274,24 +283,66 @@ export class Session {
       );
     }
     const now = this.#ctx.now();
-    const record: SessionRecord = { createdAt: now, userId, data: Object.fromEntries(data) };
-    const plain = this.#encode(record);
+    // Only login() starts a new absolute deadline: a periodic regenerate() must not make a session immortal.
+    const createdAt = origin.kind === 'regenerate' ? origin.previous.record.createdAt : now;
+    const record: SessionRecord = { createdAt, userId, data: Object.fromEntries(data) };
     this.#changes.reset();
-    const expiresAt = this.#deadline(now, record.createdAt);
     // 256-bit IDs do not collide; a false here means a broken store, so one retry then fail.
     for (let attempt = 0; attempt < 2; attempt++) {
       const id = createSessionId();
       const key = storeKeyFor('', id);
-      const value = this.#ctx.codec.seal(key, plain);
-      if (await this.#ctx.store.create(key, value, expiresAt)) {
+      const made = userId === undefined ? await this.#createRecord(key, record) : await this.#writeBound(key, record, origin);
+      if (made === 'taken') continue;
+      if (made !== 'ended') {
         this.#id = id;
-        this.#loaded = { key, entry: { value, expiresAt }, plain, record };
+        this.#loaded = made;
+        // Only now, with the session in its user's index, may its cookie go out.
         this.#issueCookie();
-        if (userId !== undefined) await this.#ctx.users.bind(userId, key, record.createdAt + this.#ctx.absoluteMs);
-        return;
       }
+      return;
     }
     throw new KvSessionError('ERR_KVSESSION_CONFLICT', 'the store refused to create a new session twice', { status: 503 });
+  }
+
+  /** Creates the record under `key`; 'taken' when the key exists. */
+  async #createRecord(key: string, record: SessionRecord): Promise<Loaded | 'taken'> {
+    const plain = this.#encode(record);
+    const value = this.#ctx.codec.seal(key, plain);
+    const expiresAt = this.#deadline(this.#ctx.now(), record.createdAt);
+    return (await this.#ctx.store.create(key, value, expiresAt)) ? { key, entry: { value, expiresAt }, plain, record } : 'taken';
+  }
+
+  /**
+   * Creates a bound record so that it is in its user's index before anyone can hold its cookie: a login
+   * claims a slot first; a regenerate writes the record, then moves its slot to it ('ended' when the slot
+   * was freed meanwhile, i.e. the session was ended everywhere). On failure nothing is left behind.
+   */
+  async #writeBound(key: string, base: SessionRecord, origin: Origin): Promise<Loaded | 'taken' | 'ended'> {
+    const users = this.#ctx.users;
+    const userId = base.userId as string;
+    const deadline = base.createdAt + this.#ctx.absoluteMs;
+    const previous = origin.kind === 'regenerate' ? origin.previous : undefined;
+    const reuse = previous?.record.slot;
+    const bound = reuse === undefined ? await users.bind(userId, key, deadline) : undefined;
+    let made: Loaded | 'taken' | undefined;
+    try {
+      made = await this.#createRecord(key, { ...base, slot: bound?.slot ?? reuse });
+      if (made === 'taken') {
+        if (bound !== undefined) await users.unbind(userId, bound.slot);
+        return made;
+      }
+      if (bound !== undefined) await users.enforceCap(userId, bound);
+      if (previous !== undefined && reuse !== undefined && !(await users.rebind(userId, reuse, previous.key, key, deadline))) {
+        await this.#ctx.store.delete(key);
+        return 'ended';
+      }
+      return made;
+    } catch (err) {
+      // Best effort: what is left (a slot without its session, or the reverse) expires, and list() drops it.
+      if (made !== undefined && made !== 'taken') await this.#ctx.store.delete(key).catch(() => false);
+      if (bound !== undefined) await users.unbind(userId, bound.slot).catch(() => undefined);
+      throw err;
+    }
   }
 
   async #update(): Promise<void> {
@@ -365,19 +416,24 @@ export class Session {
     return this.#extendUserIndex();
   }
 
-  async #regenerate(userId: string | undefined): Promise<void> {
+  async #regenerate(login: { userId: string; keep: ReadonlySet<string> } | undefined): Promise<void> {
     this.#arm();
     await this.#load();
     const old = this.#loaded;
-    const data = this.#changes.applyTo(this.#loaded?.record.data);
-    const keepUser = userId ?? old?.record.userId;
+    const data = this.#changes.applyTo(old?.record.data);
+    if (login !== undefined) for (const key of [...data.keys()]) if (!login.keep.has(key)) data.delete(key);
     this.#reset();
-    await this.#create(data, keepUser);
+    const origin: Origin =
+      login !== undefined ? { kind: 'login', userId: login.userId } : old === undefined ? { kind: 'anonymous' } : { kind: 'regenerate', previous: old };
+    await this.#create(data, origin);
     if (old !== undefined) {
       const oldWasLive = await this.#ctx.store.delete(old.key);
-      if (old.record.userId !== undefined) await this.#ctx.users.unbind(old.record.userId, old.key);
+      // A regenerate moved the old slot to the new record: freeing it would unlist the new session.
+      const moved = origin.kind === 'regenerate' && old.record.slot !== undefined;
+      if (oldWasLive && old.record.userId !== undefined && !moved) await this.#ctx.users.unbind(old.record.userId, old.record.slot);
       // The old session was ended meanwhile (destroy, log out everywhere): its successor must not outlive it.
-      if (!oldWasLive && this.#loaded !== undefined) await this.#endNew(this.#loaded);
+      // Not after login(): that session rests on a fresh authentication, and the per-user cap may have just ended the old one.
+      if (!oldWasLive && origin.kind !== 'login' && this.#loaded !== undefined) await this.#endNew(this.#loaded);
     }
     // Even with nothing to store, the old cookie must not survive a privilege change.
     if (this.#loaded === undefined && old !== undefined) this.#cookie = CLEAR_COOKIE;
@@ -399,8 +455,8 @@ export class Session {
 
   /** Deletes and unbinds the session this request has just created. */
   async #endNew(fresh: Loaded): Promise<void> {
-    await this.#ctx.store.delete(fresh.key);
-    if (fresh.record.userId !== undefined) await this.#ctx.users.unbind(fresh.record.userId, fresh.key);
+    const existed = await this.#ctx.store.delete(fresh.key);
+    if (existed && fresh.record.userId !== undefined) await this.#ctx.users.unbind(fresh.record.userId, fresh.record.slot);
     this.#reset();
   }
 
@@ -408,7 +464,11 @@ export class Session {
   async #extendUserIndex(): Promise<void> {
     const loaded = this.#loaded;
     if (loaded?.record.userId === undefined) return;
-    await this.#ctx.users.extend(loaded.record.userId, loaded.key, loaded.record.createdAt + this.#ctx.absoluteMs);
+    if (await this.#ctx.users.extend(loaded.record.userId, loaded.record.slot, loaded.record.createdAt + this.#ctx.absoluteMs)) return;
+    // Its slot is gone, so it was ended everywhere meanwhile: a session its user's index cannot find must not live on.
+    await this.#ctx.store.delete(loaded.key);
+    this.#reset();
+    this.#cookie = CLEAR_COOKIE;
   }
 
   #encode(record: SessionRecord): string {

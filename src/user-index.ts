@@ -1,9 +1,14 @@
 import type { SessionStore, StoreEntry } from './store.js';
 import type { RecordCodec } from './record-codec.js';
-import { PLAIN_CODEC, hashedUserKey } from './record-codec.js';
-import { KvSessionError } from './errors.js';
+import type { Head } from './user-slots.js';
+import type { Reserved } from './user-head.js';
 import { decodeRecord } from './record.js';
 import { handleFor } from './id.js';
+import { KeyedBatcher } from './keyed-batcher.js';
+import { UserHeads, conflict } from './user-head.js';
+import { decodeSlot, encodeSlot, slotKey } from './user-slots.js';
+
+export { indexKey } from './user-slots.js';
 
 /** What listUserSessions reports about one live session; never its ID or store key. */
 export interface SessionInfo {
@@ -15,122 +20,193 @@ export interface SessionInfo {
   readonly expiresAt: Date;
 }
 
-// The index maps a session's store key to that session's absolute deadline, the latest moment
-// it can live: entries past it are dropped on every index write without reading the session.
-type Members = Record<string, number>;
+/** Limits of a UserIndex beyond its timing. */
+export interface IndexPolicy {
+  /** The absolute timeout: a head outlives the user's last login by this much. @default 7 days */
+  readonly absoluteMs?: number;
+  /** Beyond this many sessions, enforceCap() ends the user's oldest. @default Infinity */
+  readonly maxPerUser?: number;
+  /** How index and session records are kept (sealRecords). @default PLAIN_CODEC */
+  readonly codec?: RecordCodec;
+}
 
+/** A slot bound by bind(): its number and how many sessions the user may now hold (an upper bound). */
+export interface Bound {
+  readonly slot: number;
+  readonly count: number;
+}
+
+/** A live indexed session. */
 interface Live {
+  readonly slot: number;
   readonly key: string;
   readonly info: SessionInfo;
 }
 
-const MAX_ATTEMPTS = 32;
-// A session that vanishes between list and delete may have been regenerated into a new key
-// bound meanwhile; destroyAll looks again this many times at most.
-const MAX_DESTROY_ROUNDS = 4;
-// An emptied index is written (not deleted) so a concurrent bind's compare-and-set still fails
-// and retries; it then lingers this long.
-const EMPTY_LINGER_MS = 1000;
-// Session reads per batch while listing, so a user with many sessions cannot flood the store.
+/** One pass over a user's slots. */
+interface Scan {
+  readonly entry: StoreEntry | undefined;
+  readonly head: Head;
+  /** In slot order, which is login order. */
+  readonly live: Live[];
+  /** Slots whose session does not exist yet: a login between indexing and creating it. */
+  readonly pending: number[];
+  /** Slots that point at nothing live; deleted by compact(). */
+  readonly dead: number[];
+}
+
+// Slot and session reads per batch, so a user with many sessions cannot flood the store.
 const READ_BATCH = 32;
+// A session that vanishes between list and delete may have been regenerated meanwhile; destroyAll looks again this many times.
+const MAX_DESTROY_ROUNDS = 4;
+// An emptied head is written (not deleted) so a concurrent bind's compare-and-set still fails and retries; it lingers this long.
+const EMPTY_LINGER_MS = 1000;
+const WEEK_MS = 7 * 24 * 3600_000;
 
 /**
- * The per-user session index ("log out everywhere"), kept under its own key with conditional
- * writes. Its store expiry follows the idle deadlines of its sessions (bind and extend push it to
- * now + idle + grace), so it outlives the last of them by at most `graceMs`, never by days.
+ * The per-user session index ("log out everywhere"): a fixed-size head plus one slot record per
+ * session (see user-slots.ts), so bind, extend and unbind cost O(1) store operations and bytes
+ * whatever the user's session count; list and destroyAll read the slots, O(sessions).
+ * Slot records expire with their session (plus `graceMs`); the head outlives the last login by the absolute timeout.
  */
 export class UserIndex {
   readonly #store: SessionStore;
   readonly #idleMs: number;
   readonly #now: () => number;
   readonly #graceMs: number;
-  readonly #codec: RecordCodec;
+  readonly #absoluteMs: number;
+  readonly #maxPerUser: number;
+  readonly #heads: UserHeads;
+  /** Concurrent binds of one user in this process reserve their slots with one head write. */
+  readonly #reservations = new KeyedBatcher<Reserved>((userId, count) => this.#heads.reserve(userId, count));
+  /** Concurrent logins of one user past the cap share one scan instead of one each. */
+  readonly #trims = new KeyedBatcher<void>(async (userId, count) => {
+    await this.#trim(userId);
+    return new Array<void>(count).fill(undefined);
+  });
 
   /**
-   * `idleMs` lets lastActiveAt be derived from a session's idle deadline. `graceMs` is how much
-   * longer than a session the index is kept: it must cover two extends landing out of order and
-   * clock skew between app servers, or a session could outlive the index that finds it.
-   * `codec` names index records and seals them and reads sealed session records (sealRecords).
+   * `idleMs` lets lastActiveAt be derived from a session's idle deadline. `graceMs` (the store timeout) is how
+   * much longer than its session a slot is kept, how long a slot may wait for its session to be created, and
+   * how long bind() keeps retrying under contention.
    */
-  constructor(store: SessionStore, idleMs: number, now: () => number = Date.now, graceMs = 2000, codec: RecordCodec = PLAIN_CODEC) {
+  constructor(store: SessionStore, idleMs: number, now: () => number = Date.now, graceMs = 2000, policy: IndexPolicy = {}) {
     this.#store = store;
     this.#idleMs = idleMs;
     this.#now = now;
     this.#graceMs = graceMs;
-    this.#codec = codec;
-  }
-
-  /** Adds a session to its user's index; concurrent binds of one user never lose an entry. */
-  async bind(userId: string, sessionKey: string, deadline: number): Promise<void> {
-    await this.#change(this.#currentKey(userId), this.#reach(), (members) => {
-      members[sessionKey] = deadline;
-    });
-  }
-
-  /** Removes a session from its user's index. */
-  async unbind(userId: string, sessionKey: string): Promise<void> {
-    for (const key of this.#codec.userKeys(userId)) {
-      await this.#change(key, undefined, (members) => {
-        delete members[sessionKey];
-      });
-    }
+    this.#absoluteMs = policy.absoluteMs ?? WEEK_MS;
+    this.#maxPerUser = policy.maxPerUser ?? Infinity;
+    this.#heads = new UserHeads(store, now, graceMs, this.#absoluteMs);
   }
 
   /**
-   * Called after a bound session's expiry moved forward: keeps the index alive at least as long,
-   * with one touch. An index found missing is re-created, so the session stays findable.
+   * Indexes a session BEFORE it is created: reserves a slot in the head, then writes the slot record
+   * holding `sessionKey`. Once this resolves the session is findable by list/destroyAll; on failure it throws.
    */
-  async extend(userId: string, sessionKey: string, deadline: number): Promise<void> {
-    if (await this.#store.touch(this.#currentKey(userId), this.#reach())) return;
-    await this.bind(userId, sessionKey, deadline);
+  async bind(userId: string, sessionKey: string, deadline: number): Promise<Bound> {
+    // A reserved slot can be taken only by a record left from an index that expired and restarted its numbering: reserve again.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const { slot, count, at } = await this.#reservations.submit(userId);
+      const value = encodeSlot({ key: sessionKey, at: this.#now() });
+      if (!(await this.#store.create(slotKey(userId, slot), value, this.#slotReach(deadline)))) continue;
+      // A scan may skip a reserved slot whose record is not written within 2 × graceMs of the reservation; give up well before.
+      if (performance.now() - at <= 1.5 * this.#graceMs) return { slot, count };
+      await this.#store.delete(slotKey(userId, slot));
+      throw conflict('the session index slot was written too late');
+    }
+    throw conflict('the reserved session index slots were taken');
   }
 
-  /** The user's live sessions, oldest first; costs one read for the index plus one per indexed session. */
+  /** Points a slot from `oldKey` to `newKey` (regenerate); false when the slot no longer holds `oldKey` (the session was ended). */
+  async rebind(userId: string, slot: number, oldKey: string, newKey: string, deadline: number): Promise<boolean> {
+    const key = slotKey(userId, slot);
+    const entry = await this.#store.get(key);
+    if (entry === undefined || decodeSlot(entry.value)?.key !== oldKey) return false;
+    return this.#store.update(key, entry.value, encodeSlot({ key: newKey, at: this.#now() }), this.#slotReach(deadline));
+  }
+
+  /** Frees a session's slot; call only after deleting the session itself succeeded. */
+  async unbind(userId: string, slot: number | undefined): Promise<void> {
+    if (slot !== undefined) await this.#store.delete(slotKey(userId, slot));
+  }
+
+  /**
+   * Called after a bound session's expiry moved forward: its slot must live at least as long, with one touch.
+   * False when the slot is gone (the session was ended everywhere meanwhile): the caller must end the session.
+   */
+  async extend(userId: string, slot: number | undefined, deadline: number): Promise<boolean> {
+    // A session bound before slots existed has none: its migrated slot already lasts to its absolute deadline.
+    if (slot === undefined) return true;
+    return this.#store.touch(slotKey(userId, slot), this.#slotReach(deadline));
+  }
+
+  /**
+   * After a bind whose session now exists: if the user may be past maxPerUser, ends the oldest sessions
+   * (by login order) beyond it. The caller's own session is the newest, so it ends only if at least
+   * maxPerUser logins of the same user raced it.
+   */
+  async enforceCap(userId: string, bound: Bound): Promise<void> {
+    if (bound.count > this.#maxPerUser) await this.#trims.submit(userId);
+  }
+
+  async #trim(userId: string): Promise<void> {
+    const scan = await this.#scan(userId);
+    const victims = scan.live.slice(0, Math.max(0, scan.live.length - this.#maxPerUser));
+    await this.#compact(userId, scan, await this.#end(userId, victims));
+  }
+
+  /** The user's live sessions, oldest first; costs one read for the head plus two per indexed session. */
   async list(userId: string): Promise<SessionInfo[]> {
-    const { live, stale } = await this.#read(userId);
-    // Stale entries are dropped on read, so the index never outgrows the live sessions for long.
-    if (stale.length > 0) await this.#forget(userId, stale);
-    return live.map((s) => s.info);
+    const scan = await this.#scan(userId);
+    await this.#compact(userId, scan, new Set());
+    return scan.live.map((s) => s.info).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
   }
 
   /** Ends all of a user's sessions but the one with handle `except`; resolves how many ended. */
   async destroyAll(userId: string, except?: string): Promise<number> {
     let ended = 0;
     for (let round = 0; round < MAX_DESTROY_ROUNDS; round++) {
-      const { live, stale } = await this.#read(userId);
-      const targets = live.filter((s) => s.info.handle !== except).map((s) => s.key);
-      const deleted = await Promise.all(targets.map((key) => this.#store.delete(key)));
-      if (targets.length + stale.length > 0) await this.#forget(userId, [...targets, ...stale]);
-      ended += deleted.filter(Boolean).length;
-      if (deleted.every(Boolean)) break;
+      const scan = await this.#scan(userId);
+      const targets = scan.live.filter((s) => s.info.handle !== except);
+      const gone = await this.#end(userId, targets);
+      await this.#compact(userId, scan, gone);
+      ended += gone.size;
+      // A target that was already gone may have moved to a new key (regenerate): look again.
+      if (gone.size === targets.length) break;
     }
     return ended;
   }
 
-  async #read(userId: string): Promise<{ live: Live[]; stale: string[] }> {
-    const members = await this.#members(userId);
+  /** Reads every slot the head covers, with its session, in batches. */
+  async #scan(userId: string): Promise<Scan> {
+    const { entry, head } = await this.#heads.read(userId);
+    const scan: Scan = { entry, head, live: [], pending: [], dead: [] };
     const now = this.#now();
-    const live: Live[] = [];
-    const stale: string[] = [];
-    for (let i = 0; i < members.length; i += READ_BATCH) {
-      const batch = members.slice(i, i + READ_BATCH);
-      const sessions = await Promise.all(batch.map(([key]) => this.#store.get(key)));
-      batch.forEach(([key, deadline], j) => {
-        const info = this.#describe(userId, key, deadline, sessions[j], now);
-        if (info === undefined) stale.push(key);
-        else live.push({ key, info });
+    for (let first = head.lo; first < head.hi; first += READ_BATCH) {
+      const numbers = Array.from({ length: Math.min(READ_BATCH, head.hi - first) }, (_, i) => first + i);
+      const slots = await Promise.all(numbers.map((n) => this.#store.get(slotKey(userId, n))));
+      const pointed = slots.map((s) => (s === undefined ? undefined : decodeSlot(s.value)));
+      const sessions = await Promise.all(pointed.map((p) => (p === undefined ? undefined : this.#store.get(p.key))));
+      numbers.forEach((n, i) => {
+        const slot = pointed[i];
+        if (slots[i] === undefined) return;
+        const info = slot === undefined ? undefined : this.#describe(userId, n, slot.key, sessions[i], now);
+        if (slot !== undefined && info !== undefined) scan.live.push({ slot: n, key: slot.key, info });
+        // A bind writes its slot just before it creates the session; until then the slot must survive.
+        else if (slot !== undefined && sessions[i] === undefined && now - slot.at < 2 * this.#graceMs) scan.pending.push(n);
+        else scan.dead.push(n);
       });
     }
-    return { live: live.sort((a, b) => a.info.createdAt.getTime() - b.info.createdAt.getTime()), stale };
+    return scan;
   }
 
-  /** What to report about one indexed session, or undefined when it is gone or not this user's. */
-  #describe(userId: string, key: string, deadline: number, session: StoreEntry | undefined, now: number): SessionInfo | undefined {
-    if (session === undefined || now >= deadline || now >= session.expiresAt) return undefined;
-    const plain = this.#codec.open(key, session.value);
-    const record = plain === undefined ? undefined : decodeRecord(plain);
-    // A key planted in the index that points at someone else's session is never reported or ended.
-    if (record === undefined || record.userId !== userId) return undefined;
+  /** What to report about one indexed session, or undefined when it is gone or not this user's (or not this slot's). */
+  #describe(userId: string, slot: number, key: string, session: StoreEntry | undefined, now: number): SessionInfo | undefined {
+    if (session === undefined || now >= session.expiresAt) return undefined;
+    const record = decodeRecord(session.value);
+    // A slot planted in the index that points at someone else's session, or a second slot for one session, is ignored.
+    if (record === undefined || record.userId !== userId || (record.slot !== undefined && record.slot !== slot)) return undefined;
     return {
       handle: handleFor(key),
       createdAt: new Date(record.createdAt),
@@ -139,85 +215,41 @@ export class UserIndex {
     };
   }
 
-  async #forget(userId: string, keys: readonly string[]): Promise<void> {
-    for (const index of this.#codec.userKeys(userId)) {
-      await this.#change(index, undefined, (members) => {
-        for (const key of keys) delete members[key];
-      });
+  /** Deletes the given sessions, then the slots of those this call deleted; resolves those slots. */
+  async #end(userId: string, targets: readonly Live[]): Promise<Set<number>> {
+    const gone = new Set<number>();
+    for (let i = 0; i < targets.length; i += READ_BATCH) {
+      const batch = targets.slice(i, i + READ_BATCH);
+      const deleted = await Promise.all(batch.map((s) => this.#store.delete(s.key)));
+      const freed = batch.filter((_, j) => deleted[j] === true);
+      await Promise.all(freed.map((s) => this.#store.delete(slotKey(userId, s.slot))));
+      for (const s of freed) gone.add(s.slot);
     }
-  }
-
-  /** The index key binds write to; others exist only while a sealing secret is being rotated. */
-  #currentKey(userId: string): string {
-    return this.#codec.userKeys(userId)[0] as string;
-  }
-
-  /** Every indexed session of a user with its deadline, from each of the user's index keys. */
-  async #members(userId: string): Promise<[string, number][]> {
-    const all: Members = {};
-    for (const key of this.#codec.userKeys(userId)) {
-      const entry = await this.#store.get(key);
-      const plain = entry === undefined ? undefined : this.#codec.open(key, entry.value);
-      if (plain !== undefined) Object.assign(all, parseMembers(plain));
-    }
-    return Object.entries(all);
-  }
-
-  /** The index expiry that covers any session whose idle deadline is set now. */
-  #reach(): number {
-    return this.#now() + this.#idleMs + this.#graceMs;
+    return gone;
   }
 
   /**
-   * Read-modify-write of the index record with create-only / compare-and-set, retried on conflict.
-   * The expiry only grows (to `reach` when given), except that an emptied index expires soon.
+   * Deletes dead slots and moves the head past the leading unused ones, with an exact count; one
+   * compare-and-set, skipped when a bind changed the head meanwhile (its slot may lie in what we saw as a gap).
    */
-  async #change(key: string, reach: number | undefined, apply: (members: Members) => void): Promise<void> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      if (attempt >= 2) await pause(Math.random() * Math.min(50, 2 * attempt));
-      const entry = await this.#store.get(key);
-      const plain = entry === undefined ? undefined : this.#codec.open(key, entry.value);
-      const members = plain === undefined ? {} : parseMembers(plain);
-      apply(members);
-      const now = this.#now();
-      // Entries past their absolute deadline go on every write, whether or not anyone lists.
-      for (const [k, deadline] of Object.entries(members)) if (deadline <= now) delete members[k];
-      const empty = Object.keys(members).length === 0;
-      if (entry === undefined && empty) return;
-      const value = JSON.stringify({ s: members });
-      const expiresAt = empty ? now + EMPTY_LINGER_MS : Math.max(entry?.expiresAt ?? this.#reach(), reach ?? 0);
-      if (entry !== undefined && value === plain && (empty || expiresAt === entry.expiresAt)) return;
-      const sealed = this.#codec.seal(key, value);
-      const written =
-        entry === undefined
-          ? await this.#store.create(key, sealed, expiresAt)
-          : await this.#store.update(key, entry.value, sealed, expiresAt);
-      if (written) return;
+  async #compact(userId: string, scan: Scan, ended: ReadonlySet<number>): Promise<void> {
+    for (let i = 0; i < scan.dead.length; i += READ_BATCH) {
+      await Promise.all(scan.dead.slice(i, i + READ_BATCH).map((n) => this.#store.delete(slotKey(userId, n))));
     }
-    throw new KvSessionError('ERR_KVSESSION_CONFLICT', `the session index of a user kept changing under ${MAX_ATTEMPTS} attempts`, {
-      status: 503,
-    });
+    if (scan.entry === undefined) return;
+    const kept = [...scan.live.map((s) => s.slot).filter((n) => !ended.has(n)), ...scan.pending];
+    const head = scan.head;
+    // Slots reserved lately may not be written yet: never move past the first of them.
+    const reserved = this.#now() - head.t < 2 * this.#graceMs ? head.f : head.hi;
+    const lo = kept.reduce((min, n) => Math.min(min, n), Math.min(head.hi, reserved));
+    if (lo === head.lo && kept.length === head.n) return;
+    const empty = kept.length === 0 && lo === head.hi;
+    const expiresAt = empty ? this.#now() + EMPTY_LINGER_MS : scan.entry.expiresAt;
+    await this.#heads.write(userId, scan.entry, { ...head, lo, n: kept.length }, expiresAt);
   }
-}
 
-/** The store key of a user's index when records are not sealed (see hashedUserKey). */
-export function indexKey(userId: string): string {
-  return hashedUserKey(userId);
-}
-
-function parseMembers(text: string): Members {
-  try {
-    const parsed = JSON.parse(text) as { s?: unknown };
-    const s = parsed.s;
-    if (s === null || typeof s !== 'object' || Array.isArray(s)) return {};
-    const out: Members = {};
-    for (const [k, v] of Object.entries(s)) if (typeof v === 'number') out[k] = v;
-    return out;
-  } catch {
-    return {};
+  /** A slot's expiry: its session's latest possible expiry if touched now, plus the grace for skew and late touches. */
+  #slotReach(deadline: number): number {
+    return Math.min(this.#now() + this.#idleMs, deadline) + this.#graceMs;
   }
-}
-
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -9,6 +9,8 @@ import type {
   KvSessionMiddleware,
   KvSessionOptions,
   KvSessionErrorCode,
+  LoginOptions,
+  DestroyUserSessionsOptions,
 } from '../src/index.js';
 
 // Augmenting SessionData changes the whole TS program, which is why this file is checked in its own
@@ -21,6 +23,7 @@ declare module '../src/types.js' {
 }
 
 declare const req: Request;
+declare const sessions: KvSessionMiddleware;
 
 describe('SessionData augmentation', () => {
   it('types get/has/all/set/delete by key', () => {
@@ -57,6 +60,8 @@ describe("req.session on Express's Request", () => {
     expectTypeOf(req.session.regenerate()).toEqualTypeOf<Promise<void>>();
     expectTypeOf(req.session.destroy()).toEqualTypeOf<Promise<void>>();
     expectTypeOf(req.session.login).parameter(0).toEqualTypeOf<string | number>();
+    expectTypeOf(req.session.login).parameter(1).toEqualTypeOf<LoginOptions | undefined>();
+    expectTypeOf<LoginOptions['keep']>().toEqualTypeOf<readonly string[] | undefined>();
     expectTypeOf(req.session.set).returns.toEqualTypeOf<void>();
   });
 });
@@ -72,6 +77,9 @@ describe('nothing public is any', () => {
     expectTypeOf<KvSessionMiddleware['prune']>().returns.toEqualTypeOf<Promise<number>>();
     expectTypeOf<KvSessionMiddleware['listUserSessions']>().returns.toEqualTypeOf<Promise<SessionInfo[]>>();
     expectTypeOf<KvSessionMiddleware['destroyUserSessions']>().returns.toEqualTypeOf<Promise<number>>();
+    expectTypeOf<KvSessionMiddleware['destroyUserSessions']>().parameter(1).toEqualTypeOf<DestroyUserSessionsOptions | undefined>();
+    // @ts-expect-error `except` may not be undefined: `req.session.id` before the session was read would end every session
+    void sessions.destroyUserSessions('u', { except: req.session.id });
   });
 
   it('Session members', () => {

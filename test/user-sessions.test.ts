@@ -8,7 +8,8 @@ import { sleep } from './helpers/app.js';
 import { fakeClock } from './helpers/clock.js';
 import { CountingStore } from './helpers/counting-store.js';
 import { cookieId, indexedHandles, loginClient, loginPath, randomUser, sessionKey, startUserApp } from './helpers/user-sessions-helpers.js';
-import { UserIndex, indexKey } from '../src/user-index.js';
+import { UserIndex } from '../src/user-index.js';
+import { encodeHead, encodeSlot, indexKey, slotKey } from '../src/user-slots.js';
 import { encodeRecord } from '../src/record.js';
 import { createSessionId, storeKeyFor } from '../src/id.js';
 import { MemoryStore } from '../stores/memory.js';
@@ -26,7 +27,7 @@ for (const target of STORES_UNDER_TEST) {
 function userSessionTests(target: StoreUnderTest): void {
   const start = async (options: Parameters<typeof startUserApp>[1] = {}) => startUserApp(await target.make(), options);
 
-  it('login(userId) issues a new ID: the old cookie gives an empty session, the new one keeps data and user', async () => {
+  it('login(userId) issues a new ID: the old cookie gives an empty session, the new one has the user and no pre-login data', async () => {
     const app = await start();
     const user = randomUser();
     const client = app.client();
@@ -36,11 +37,11 @@ function userSessionTests(target: StoreUnderTest): void {
     expect(client.cookie()).not.toBe(before.cookie());
     expect((await before.get('/get/cart')).json()).toEqual({ value: null });
     expect((await before.get('/me')).json()).toEqual(NOBODY);
-    expect((await client.get('/get/cart')).json()).toEqual({ value: 'apple' });
+    expect((await client.get('/get/cart')).json()).toEqual({ value: null });
     expect((await client.get('/me')).json()).toEqual({ userId: user, handle: me.handle });
   });
 
-  it('destroy() unbinds the session: listUserSessions omits it and the index record no longer holds it', async () => {
+  it('destroy() unbinds the session: listUserSessions omits it and its slot is gone from the index', async () => {
     const app = await start();
     const user = randomUser();
     const [a, b] = [await loginClient(app, user), await loginClient(app, user)];
@@ -153,7 +154,7 @@ function userSessionTests(target: StoreUnderTest): void {
     expect(handles).toEqual(logins.map((l) => l.me.handle).sort());
   });
 
-  it('listUserSessions(userId) costs 1 + k gets for k sessions, however many other sessions the store holds', async () => {
+  it('listUserSessions(userId) costs 1 + 2k gets for k sessions (head, slots, sessions), however many other sessions the store holds', async () => {
     const counting = new CountingStore(await target.make());
     const others = target.name === 'memory' ? 1000 : 100;
     await seedOtherUsers(counting.inner, others);
@@ -162,52 +163,63 @@ function userSessionTests(target: StoreUnderTest): void {
     for (let i = 0; i < 3; i++) await loginClient(app, user);
     counting.reset();
     expect(await app.sessions.listUserSessions(user)).toHaveLength(3);
-    expect(counting.nonZero()).toEqual({ get: 4 });
+    expect(counting.nonZero()).toEqual({ get: 7 });
   });
 
-  it('listUserSessions(userId) omits a session deleted behind the index and rewrites the index without it', async () => {
-    const app = await start();
+  it('listUserSessions(userId) omits a session deleted behind the index, and deletes its slot once a login could no longer be creating it', async () => {
+    const clock = fakeClock();
+    const app = await start({ now: clock.now, storeTimeout: STORE_TIMEOUT });
     const user = randomUser();
     const [gone, kept] = [await loginClient(app, user), await loginClient(app, user)];
     expect(await app.sessions.store.delete(sessionKey(gone.client))).toBe(true);
     expect((await app.sessions.listUserSessions(user)).map((s) => s.handle)).toEqual([kept.me.handle]);
+    // Within twice the store timeout a slot without its session may be a login between indexing and creating: kept.
+    expect(await indexedHandles(app.sessions.store, user)).toEqual([gone.me.handle, kept.me.handle].sort());
+    clock.advance(2 * STORE_TIMEOUT);
+    expect((await app.sessions.listUserSessions(user)).map((s) => s.handle)).toEqual([kept.me.handle]);
     expect(await indexedHandles(app.sessions.store, user)).toEqual([kept.me.handle]);
   });
 
-  it('a touch of a bound session extends its index record at least as far as the session', async () => {
+  it('a touch of a bound session extends its slot record at least as far as the session; the head outlives both', async () => {
     const app = await start({ idleTimeout: 2000, storeTimeout: STORE_TIMEOUT });
     const user = randomUser();
     const { client } = await loginClient(app, user);
-    const first = await app.sessions.store.get(indexKey(user));
+    const slot = slotKey(user, 0);
+    const first = await app.sessions.store.get(slot);
     await sleep(300);
     await client.get('/me');
     const session = await app.sessions.store.get(sessionKey(client));
-    const index = await app.sessions.store.get(indexKey(user));
-    expect(index!.expiresAt).toBeGreaterThan(first!.expiresAt);
-    expect(index!.expiresAt).toBeGreaterThanOrEqual(session!.expiresAt);
+    const touched = await app.sessions.store.get(slot);
+    const head = await app.sessions.store.get(indexKey(user));
+    expect(touched!.expiresAt).toBeGreaterThan(first!.expiresAt);
+    expect(touched!.expiresAt).toBeGreaterThanOrEqual(session!.expiresAt);
+    expect(head!.expiresAt).toBeGreaterThanOrEqual(touched!.expiresAt);
   });
 
-  it('the index record expires with the last of its sessions, gone after one prune() at most', async () => {
+  it('a slot record expires with its session (gone after one prune() at most); the head is fixed-size and holds no session key', async () => {
     // A frozen clock makes session and index deadlines count from the same instant.
-    const app = await start({ idleTimeout: 300, storeTimeout: STORE_TIMEOUT, now: fakeClock().now });
+    const app = await start({ idleTimeout: 1500, absoluteTimeout: 3000, storeTimeout: STORE_TIMEOUT, now: fakeClock().now });
     const user = randomUser();
     const { client } = await loginClient(app, user);
     const store = app.sessions.store;
     const session = await store.get(sessionKey(client));
-    const index = await store.get(indexKey(user));
-    expect(index!.expiresAt).toBeGreaterThanOrEqual(session!.expiresAt);
+    const slot = await store.get(slotKey(user, 0));
+    const head = await store.get(indexKey(user));
+    expect(slot!.expiresAt).toBeGreaterThanOrEqual(session!.expiresAt);
     // Outliving the session by the grace (storeTimeout) give or take a store's ms rounding, never by the absolute timeout.
-    expect(index!.expiresAt).toBeLessThanOrEqual(session!.expiresAt + STORE_TIMEOUT + 5);
-    await sleep(index!.expiresAt - Date.now() + 50);
+    expect(slot!.expiresAt).toBeLessThanOrEqual(session!.expiresAt + STORE_TIMEOUT + 5);
+    expect(head!.value).not.toContain(sessionKey(client));
+    expect(head!.value.length).toBeLessThan(64);
+    await sleep(slot!.expiresAt - Date.now() + 50);
     if (!store.capabilities.nativeExpiry) expect(await store.prune()).toBeGreaterThanOrEqual(2);
-    expect(await store.get(indexKey(user))).toBeUndefined();
+    expect(await store.get(slotKey(user, 0))).toBeUndefined();
     expect(await app.sessions.listUserSessions(user)).toEqual([]);
   });
 
-  it('login(\'\') fails with ERR_KVSESSION_BAD_OPTION and binds nothing', async () => {
+  it('login(\'\') fails with ERR_KVSESSION_BAD_ARGUMENT and binds nothing', async () => {
     const app = await start();
     const reply = await app.client().post(loginPath(''));
-    expect(reply.json()).toEqual({ code: 'ERR_KVSESSION_BAD_OPTION' });
+    expect(reply.json()).toEqual({ code: 'ERR_KVSESSION_BAD_ARGUMENT' });
     expect(await app.sessions.store.get(indexKey(''))).toBeUndefined();
   });
 
@@ -228,9 +240,10 @@ function userSessionTests(target: StoreUnderTest): void {
     const b = await loginClient(app, bob);
     const store = app.sessions.store;
     const entry = await store.get(indexKey(alice));
-    const planted = JSON.parse(entry!.value) as { s: Record<string, number> };
-    planted.s[sessionKey(b.client)] = Date.now() + 3_600_000;
-    expect(await store.update(indexKey(alice), entry!.value, JSON.stringify(planted), entry!.expiresAt)).toBe(true);
+    // A slot of alice's pointing at bob's session, covered by her head.
+    const planted = encodeSlot({ key: sessionKey(b.client), at: 0 });
+    expect(await store.create(slotKey(alice, 1), planted, Date.now() + 3_600_000)).toBe(true);
+    expect(await store.update(indexKey(alice), entry!.value, encodeHead({ lo: 0, hi: 2, n: 2, f: 2, t: 0 }), entry!.expiresAt)).toBe(true);
     expect((await app.sessions.listUserSessions(alice)).map((s) => s.handle)).toEqual([a.me.handle]);
     expect(await app.sessions.destroyUserSessions(alice)).toBe(1);
     expect((await b.client.get('/me')).json()).toEqual(b.me);
@@ -285,9 +298,11 @@ describe('user index keys', () => {
     await loginClient(app, user);
     await loginClient(app, user);
     const keys = [...map.keys()] as string[];
-    expect(keys).toHaveLength(3);
+    // Two sessions, the head and two slots.
+    expect(keys).toHaveLength(5);
     expect(keys.filter((k) => k.includes(user) || k.includes(encodeURIComponent(user)))).toEqual([]);
     expect(keys.filter((k) => k.endsWith(indexKey(user)))).toHaveLength(1);
+    expect(keys.filter((k) => k.includes(`${indexKey(user)}:`))).toHaveLength(2);
   });
 });
 
@@ -298,7 +313,7 @@ async function seedOtherUsers(store: SessionStore, n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
     const userId = `other-${i}`;
     const key = storeKeyFor('', createSessionId());
-    await store.create(key, encodeRecord({ createdAt: now, userId, data: {} }), now + 3_600_000);
-    await index.bind(userId, key, now + 86_400_000);
+    const { slot } = await index.bind(userId, key, now + 86_400_000);
+    await store.create(key, encodeRecord({ createdAt: now, userId, slot, data: {} }), now + 3_600_000);
   }
 }

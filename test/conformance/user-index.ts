@@ -2,18 +2,16 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { SessionStore } from '../../src/store.js';
 import { UserIndex } from '../../src/user-index.js';
+import { decodeHead, decodeSlot, encodeHead, encodeSlot, indexKey, slotKey } from '../../src/user-slots.js';
 import { encodeRecord } from '../../src/record.js';
-import type { SessionRecord } from '../../src/record.js';
-import { PLAIN_CODEC, SealingCodec } from '../../src/record-codec.js';
-import type { RecordCodec } from '../../src/record-codec.js';
 import { handleFor } from '../../src/id.js';
 import type { Suite } from './util.js';
 import { HOUR, assertMissing, inMs, raceTest, randomKey, withStore } from './util.js';
 
 const IDLE = HOUR;
+// The index's grace (the store timeout in the middleware): a slot younger than twice this may belong to a login in flight.
+const GRACE = 2000;
 const WORKERS = 20;
-// The secret of the sealed run; any valid kvsession secret would do.
-const SEAL_SECRET = 'conformance-seal-secret-0123456789abcdef';
 
 interface Written {
   readonly key: string;
@@ -24,16 +22,10 @@ interface Written {
 /** Registers the user-index group: "log out everywhere" works over the store's conditional writes. */
 export function userIndexTests(suite: Suite): void {
   const { test } = suite;
-  const codec: RecordCodec = suite.options.sealRecords === true ? new SealingCodec([SEAL_SECRET]) : PLAIN_CODEC;
-  const newIndex = (store: SessionStore): UserIndex => new UserIndex(store, IDLE, Date.now, 2000, codec);
-  const writeSessions = (store: SessionStore, index: UserIndex, userId: string, n: number): Promise<Written[]> =>
-    writeSessionsWith(codec, store, index, userId, n);
-  const encode = (key: string, record: SessionRecord): string => codec.seal(key, encodeRecord(record));
-  const indexKey = (userId: string): string => codec.userKeys(userId)[0] as string;
 
   test('UserIndex.list(userId) returns each bound live session by handle, createdAt and expiresAt, oldest first', () =>
     withStore(suite, async (store) => {
-      const index = newIndex(store);
+      const index = new UserIndex(store, IDLE);
       const user = randomUser();
       const sessions = await writeSessions(store, index, user, 3);
       const listed = await index.list(user);
@@ -46,12 +38,12 @@ export function userIndexTests(suite: Suite): void {
 
   test('UserIndex.list(userId) resolves [] for a user with no index', () =>
     withStore(suite, async (store) => {
-      assert.deepEqual(await newIndex(store).list(randomUser()), []);
+      assert.deepEqual(await new UserIndex(store, IDLE).list(randomUser()), []);
     }));
 
   test('UserIndex.destroyAll(userId, except) deletes every other session and resolves how many', () =>
     withStore(suite, async (store) => {
-      const index = newIndex(store);
+      const index = new UserIndex(store, IDLE);
       const user = randomUser();
       const [kept, ...others] = await writeSessions(store, index, user, 4);
       const keep = handleFor(kept!.key);
@@ -64,7 +56,7 @@ export function userIndexTests(suite: Suite): void {
 
   test('UserIndex.destroyAll(userId) leaves other users\' sessions alone', () =>
     withStore(suite, async (store) => {
-      const index = newIndex(store);
+      const index = new UserIndex(store, IDLE);
       const [alice, bob] = [randomUser(), randomUser()];
       await writeSessions(store, index, alice, 2);
       const bobs = await writeSessions(store, index, bob, 2);
@@ -74,77 +66,94 @@ export function userIndexTests(suite: Suite): void {
       assert.equal(await store.count(), 2);
     }));
 
-  test('UserIndex.list(userId) drops a session deleted behind its back, from the result and the index', () =>
+  test('UserIndex.list(userId) drops a session deleted behind its back, from the result and (once no login can be creating it) the index', () =>
     withStore(suite, async (store) => {
-      const index = newIndex(store);
+      let now = Date.now();
+      const index = new UserIndex(store, IDLE, () => now, GRACE);
       const user = randomUser();
       const [gone, kept] = await writeSessions(store, index, user, 2);
       await store.delete(gone!.key);
+      now += 2 * GRACE;
       assert.deepEqual((await index.list(user)).map((s) => s.handle), [handleFor(kept!.key)]);
-      const raw = await store.get(indexKey(user));
-      assert.ok(raw);
-      assert.deepEqual(Object.keys((JSON.parse(codec.open(indexKey(user), raw.value) ?? '') as { s: object }).s), [kept!.key]);
+      assert.deepEqual(await slotKeys(store, user), [kept!.key]);
+      const head = decodeHead((await store.get(indexKey(user)))!.value);
+      assert.ok(!('legacy' in head));
+      assert.deepEqual([head.lo, head.hi, head.n], [1, 2, 1]);
     }));
 
   test('UserIndex.list(userId) drops a session whose record now belongs to another user', () =>
     withStore(suite, async (store) => {
-      const index = newIndex(store);
+      const index = new UserIndex(store, IDLE);
       const user = randomUser();
       const [moved] = await writeSessions(store, index, user, 1);
       const entry = await store.get(moved!.key);
       assert.ok(entry);
-      const stolen = encode(moved!.key, { createdAt: moved!.createdAt, userId: randomUser(), data: {} });
+      const stolen = encodeRecord({ createdAt: moved!.createdAt, userId: randomUser(), data: {} });
       assert.equal(await store.update(moved!.key, entry.value, stolen, entry.expiresAt), true);
       assert.deepEqual(await index.list(user), []);
     }));
 
   test('count() does not count a user\'s index record', () =>
     withStore(suite, async (store) => {
-      const index = newIndex(store);
+      const index = new UserIndex(store, IDLE);
       await writeSessions(store, index, randomUser(), 2);
       assert.equal(await store.count(), 2);
     }));
 
-  if (codec.sealed) {
-    test('sealRecords: neither the index nor the session records hold the user id, and their keys do not hash it plainly', () =>
-      withStore(suite, async (store) => {
-        const index = newIndex(store);
-        const user = randomUser();
-        const [s] = await writeSessions(store, index, user, 1);
-        const texts = [(await store.get(indexKey(user)))?.value, (await store.get(s!.key))?.value];
-        for (const text of texts) {
-          assert.ok(text !== undefined);
-          assert.ok(!text.includes(user) && !text.includes('"u"'));
-        }
-        assert.notEqual(indexKey(user), PLAIN_CODEC.userKeys(user)[0]);
-        assert.equal(await store.get(PLAIN_CODEC.userKeys(user)[0] as string), undefined);
-      }));
+  test('UserIndex.enforceCap(userId, bound) ends the oldest sessions beyond maxPerUser; the one just bound is the newest and stays', () =>
+    withStore(suite, async (store) => {
+      const index = new UserIndex(store, IDLE, Date.now, GRACE, { maxPerUser: 2 });
+      const user = randomUser();
+      const keys: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const key = randomKey();
+        const bound = await index.bind(user, key, inMs(7 * 24 * HOUR));
+        assert.equal(await store.create(key, encodeRecord({ createdAt: Date.now() + i, userId: user, slot: bound.slot, data: {} }), inMs(IDLE)), true);
+        await index.enforceCap(user, bound);
+        keys.push(key);
+      }
+      for (const key of keys.slice(0, 2)) await assertMissing(store, key);
+      assert.deepEqual((await index.list(user)).map((s) => s.handle), keys.slice(2).map(handleFor));
+      assert.equal(await store.count(), 2);
+    }));
 
-    test('sealRecords: a sealed record copied under another key is neither listed nor ended', () =>
-      withStore(suite, async (store) => {
-        const index = newIndex(store);
-        const user = randomUser();
-        const [real] = await writeSessions(store, index, user, 1);
-        const copy = randomKey();
-        const entry = await store.get(real!.key);
-        assert.ok(entry);
-        assert.equal(await store.create(copy, entry.value, entry.expiresAt), true);
-        await index.bind(user, copy, inMs(HOUR));
-        assert.deepEqual((await index.list(user)).map((s) => s.handle), [handleFor(real!.key)]);
-        assert.equal(await index.destroyAll(user), 1);
-        assert.ok(await store.get(copy));
-      }));
-  }
+  test('UserIndex reads an index in the old one-record format once, moving it into slots: its sessions are listed and ended', () =>
+    withStore(suite, async (store) => {
+      const index = new UserIndex(store, IDLE);
+      const user = randomUser();
+      const old = [randomKey(), randomKey()];
+      for (const key of old) assert.equal(await store.create(key, encodeRecord({ createdAt: Date.now(), userId: user, data: {} }), inMs(IDLE)), true);
+      const legacy = JSON.stringify({ s: Object.fromEntries(old.map((key) => [key, inMs(7 * 24 * HOUR)])) });
+      assert.equal(await store.create(indexKey(user), legacy, inMs(IDLE)), true);
+      assert.deepEqual((await index.list(user)).map((s) => s.handle).sort(), old.map(handleFor).sort());
+      assert.deepEqual((await slotKeys(store, user)).sort(), [...old].sort());
+      assert.equal(await index.destroyAll(user), 2);
+      for (const key of old) await assertMissing(store, key);
+    }));
+
+  test('UserIndex.list(userId) never moves the head past a slot reserved moments ago whose record is not written yet', () =>
+    withStore(suite, async (store) => {
+      const index = new UserIndex(store, IDLE, Date.now, GRACE);
+      const user = randomUser();
+      // A bind has reserved slot 0 (hi = 1, f = 0, t = now) and not yet written it.
+      const head = encodeHead({ lo: 0, hi: 1, n: 1, f: 0, t: Date.now() });
+      assert.equal(await store.create(indexKey(user), head, inMs(IDLE)), true);
+      assert.deepEqual(await index.list(user), []);
+      const key = randomKey();
+      assert.equal(await store.create(slotKey(user, 0), encodeSlot({ key, at: Date.now() }), inMs(IDLE)), true);
+      assert.equal(await store.create(key, encodeRecord({ createdAt: Date.now(), userId: user, slot: 0, data: {} }), inMs(IDLE)), true);
+      assert.deepEqual((await index.list(user)).map((s) => s.handle), [handleFor(key)]);
+    }));
 
   raceTest(suite, `UserIndex.bind(userId) from ${WORKERS} concurrent logins keeps all ${WORKERS} sessions`, async (store) => {
-    const index = newIndex(store);
+    const index = new UserIndex(store, IDLE);
     const user = randomUser();
     const keys = Array.from({ length: WORKERS }, () => randomKey());
     const deadline = inMs(7 * 24 * HOUR);
     await Promise.all(
       keys.map(async (key) => {
-        await store.create(key, encode(key, { createdAt: Date.now(), userId: user, data: {} }), inMs(IDLE));
-        await index.bind(user, key, deadline);
+        const { slot } = await index.bind(user, key, deadline);
+        await store.create(key, encodeRecord({ createdAt: Date.now(), userId: user, slot, data: {} }), inMs(IDLE));
       }),
     );
     const handles = (await index.list(user)).map((s) => s.handle).sort();
@@ -157,17 +166,30 @@ function randomUser(): string {
 }
 
 /** Writes `n` session records for `userId` with distinct createdAt (oldest first) and binds each. */
-async function writeSessionsWith(codec: RecordCodec, store: SessionStore, index: UserIndex, userId: string, n: number): Promise<Written[]> {
+async function writeSessions(store: SessionStore, index: UserIndex, userId: string, n: number): Promise<Written[]> {
   const base = Date.now() - 60_000;
   const written: Written[] = [];
   for (let i = 0; i < n; i++) {
     const key = randomKey();
     const createdAt = base + i * 1000;
     const expiresAt = inMs(IDLE) + i;
-    const value = codec.seal(key, encodeRecord({ createdAt, userId, data: { n: i } }));
+    const { slot } = await index.bind(userId, key, createdAt + 7 * 24 * HOUR);
+    const value = encodeRecord({ createdAt, userId, slot, data: { n: i } });
     assert.equal(await store.create(key, value, expiresAt), true);
-    await index.bind(userId, key, createdAt + 7 * 24 * HOUR);
     written.push({ key, createdAt, expiresAt });
   }
   return written;
+}
+
+/** The session keys the slots of a user's index point at, in slot order. */
+async function slotKeys(store: SessionStore, userId: string): Promise<string[]> {
+  const head = decodeHead((await store.get(indexKey(userId)))?.value ?? '');
+  assert.ok(!('legacy' in head));
+  const keys: string[] = [];
+  for (let n = head.lo; n < head.hi; n++) {
+    const entry = await store.get(slotKey(userId, n));
+    const slot = entry === undefined ? undefined : decodeSlot(entry.value);
+    if (slot !== undefined) keys.push(slot.key);
+  }
+  return keys;
 }

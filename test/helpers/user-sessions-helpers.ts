@@ -5,7 +5,7 @@ import type { SessionInfo } from '../../src/user-index.js';
 import type { Client, TestApp, TestSessionOptions } from './app.js';
 import { startApp } from './app.js';
 import { mountSessionRoutes } from './routes.js';
-import { indexKey } from '../../src/user-index.js';
+import { decodeHead, decodeSlot, indexKey, slotKey } from '../../src/user-slots.js';
 import { handleFor, storeKeyFor } from '../../src/id.js';
 
 /** What GET /me answers: the bound user and the session's handle, null when absent. */
@@ -35,8 +35,9 @@ export function mountUserRoutes(app: Express, sessions: () => KvSessionMiddlewar
   });
   app.post('/logout-others', async (req, res) => {
     const userId = await req.session.userId();
-    const except = req.session.handle;
-    res.json({ ended: userId === undefined ? 0 : await sessions().destroyUserSessions(userId, { except }) });
+    // The current session's id, as an app would pass it ("sign out my other devices").
+    const except = req.session.id;
+    res.json({ ended: userId === undefined || except === undefined ? 0 : await sessions().destroyUserSessions(userId, { except }) });
   });
 }
 
@@ -68,11 +69,24 @@ export function sessionKey(client: Client): string {
   return storeKeyFor('', cookieId(client));
 }
 
-/** The handles of the sessions the index record of `userId` holds, sorted; undefined when there is no record. */
+/** The handles of the sessions the index of `userId` holds slots for, sorted; undefined when it has no head. */
 export async function indexedHandles(store: SessionStore, userId: string): Promise<string[] | undefined> {
+  return (await indexedKeys(store, userId))?.map(handleFor).sort();
+}
+
+/** The session keys the slots of `userId`'s index point at, in slot order; undefined when it has no head. */
+export async function indexedKeys(store: SessionStore, userId: string): Promise<string[] | undefined> {
   const entry = await store.get(indexKey(userId));
   if (entry === undefined) return undefined;
-  return Object.keys((JSON.parse(entry.value) as { s: Record<string, number> }).s).map(handleFor).sort();
+  const head = decodeHead(entry.value);
+  if ('legacy' in head) throw new Error('the index is still in the legacy format');
+  const keys: string[] = [];
+  for (let n = head.lo; n < head.hi; n++) {
+    const slot = await store.get(slotKey(userId, n));
+    const key = slot === undefined ? undefined : decodeSlot(slot.value)?.key;
+    if (key !== undefined) keys.push(key);
+  }
+  return keys;
 }
 
 /** listUserSessions as it crosses the wire: Dates become ISO strings. */
