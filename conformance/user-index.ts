@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { SessionStore } from '../../src/store.js';
-import { UserIndex, indexKey } from '../../src/user-index.js';
-import { encodeRecord } from '../../src/record.js';
-import { handleFor } from '../../src/id.js';
+import type { SessionStore } from '../src/store.js';
+import { UserIndex, indexKey } from '../src/user-index.js';
+import { encodeRecord } from '../src/record.js';
+import { handleFor } from '../src/id.js';
 import type { Suite } from './util.js';
 import { HOUR, assertMissing, inMs, raceTest, randomKey, withStore } from './util.js';
 

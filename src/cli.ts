@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { SessionStore } from './store.js';
 import type { SessionInfo } from './user-index.js';
-import { createStore } from './create-store.js';
+import { createStore } from '../stores/index.js';
 import { guardStore } from './guarded-store.js';
 import { UserIndex } from './user-index.js';
 import { parseDuration } from './duration.js';

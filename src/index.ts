@@ -11,7 +11,7 @@ export { DEFAULT_PREFIX } from './store.js';
 export type { SessionInfo } from './user-index.js';
 export { KvSessionError, isKvSessionError } from './errors.js';
 export type { KvSessionErrorCode } from './errors.js';
-export { createStore, STORE_SCHEMES } from './create-store.js';
+export { createStore, STORE_SCHEMES } from '../stores/index.js';
 export { createMemoryStore, MemoryStore } from '../stores/memory.js';
 export { createKeyvStore, KeyvStore } from '../stores/keyv.js';
 export type { KeyvStoreOptions } from '../stores/keyv.js';

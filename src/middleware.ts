@@ -5,7 +5,7 @@ import type { SessionStore } from './store.js';
 import type { SessionInfo } from './user-index.js';
 import type { CookieAction } from './session.js';
 import { resolveOptions } from './options.js';
-import { resolveStore } from './create-store.js';
+import { resolveStore } from '../stores/index.js';
 import { guardStore } from './guarded-store.js';
 import { UserIndex } from './user-index.js';
 import { VerifiedCookies } from './verified-cookies.js';

@@ -1,12 +1,12 @@
 import type Keyv from 'keyv';
-import type { SessionStore, StoreOptions } from './store.js';
-import { KvSessionError } from './errors.js';
-import { createMemoryStore } from '../stores/memory.js';
-import { createKeyvStore } from '../stores/keyv.js';
-import { createFileStore } from '../stores/file.js';
-import { createSqliteStore } from '../stores/sqlite.js';
-import { createPostgresStore } from '../stores/postgres.js';
-import { createRedisStore } from '../stores/redis.js';
+import type { SessionStore, StoreOptions } from '../src/store.js';
+import { KvSessionError } from '../src/errors.js';
+import { createMemoryStore } from './memory.js';
+import { createKeyvStore } from './keyv.js';
+import { createFileStore } from './file.js';
+import { createSqliteStore } from './sqlite.js';
+import { createPostgresStore } from './postgres.js';
+import { createRedisStore } from './redis.js';
 
 /** The URL schemes createStore understands. */
 export const STORE_SCHEMES = ['memory', 'file', 'sqlite', 'redis', 'rediss', 'postgres', 'postgresql'] as const;

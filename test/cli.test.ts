@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../src/cli.js';
 import type { KvSessionMiddleware } from '../src/middleware.js';
 import { runCli } from '../src/cli.js';
-import { createStore } from '../src/create-store.js';
+import { createStore } from '../stores/index.js';
 import { kvSession } from '../src/middleware.js';
 import { runFromSource } from './e2e/from-source.js';
 import type { ProcessResult } from './e2e/from-source.js';

@@ -6,7 +6,7 @@ import { mountSessionRoutes } from '../helpers/routes.js';
 import { randomPrefix } from '../helpers/services.js';
 import { CountingStore } from '../helpers/counting-store.js';
 import { PrivateRedis, sparePort, startSilentServer } from '../helpers/reliability-servers.js';
-import { createStore } from '../../src/create-store.js';
+import { createStore } from '../../stores/index.js';
 import { Signer } from '../../src/signer.js';
 import { createSessionId } from '../../src/id.js';
 
