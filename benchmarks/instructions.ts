@@ -10,11 +10,9 @@ import { list, positive } from './args.js';
 import type { Contender, Route } from './contenders.js';
 import { createSessions } from './client.js';
 
-// Instructions per request, counted by valgrind's callgrind: the same number whatever else the
-// machine is doing, where req/s on a shared 2-core VM moves by 10% between runs. One connection,
-// requests strictly one at a time. Memory store by default; with --stores, others too, counting only
-// the server process (a Redis or PostgreSQL backend's own work is left out, which on /none is none).
-// A server under callgrind runs ~50× slower: one contender and route take 3-4 minutes.
+// Instructions per request, counted by valgrind's callgrind: deterministic, unlike req/s on a shared
+// machine (see benchmarks/README.md). One connection, requests strictly one at a time. Memory store by
+// default; with --stores, others too, counting only the server process (a backend's own work is left out).
 //
 // usage: node dist/benchmarks/instructions.js [--routes none,read,write] [--libs kvsession,express-session]
 //          [--stores memory,redis] [--warmup 12000] [--requests 2000] [--samples 4] [--mixed 4000]

@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   const rows = summarize(run.cells, contenders, args.routes, run.unavailable);
   const report = renderReport({ args, machine, pinning: pinning.description, rows, verdicts: judge(rows), micro: args.micro === 'also' ? await micro(args) : undefined });
   process.stdout.write(`\n${report}`);
-  if (args.save) await save(report, machine.date);
+  if (args.save) await save(report);
 }
 
 /** Starts a contender and gives it its sessions; any failure makes it "unavailable", never a crash. */
@@ -143,11 +143,10 @@ async function micro(args: BenchArgs): Promise<string> {
   return microTable(results, sessionBytes);
 }
 
-async function save(report: string, date: string): Promise<void> {
+async function save(report: string): Promise<void> {
   const dir = resultsDir();
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'latest.md'), report);
-  await writeFile(join(dir, `${date.replace(/[:.]/g, '-')}.md`), report);
   log(`wrote ${join(dir, 'latest.md')}`);
 }
 
