@@ -11,15 +11,6 @@ export { DEFAULT_PREFIX } from './store.js';
 export type { SessionInfo } from './user-index.js';
 export { KvSessionError, isKvSessionError } from './errors.js';
 export type { KvSessionErrorCode } from './errors.js';
+// The store registry: the URL schemes kvSession({ store }) accepts. Each store's own factory and options
+// are exported from its subpath (`kvsession/stores/redis`, ...), so this entry names no store.
 export { createStore, STORE_SCHEMES } from '../stores/index.js';
-export { createMemoryStore, MemoryStore } from '../stores/memory.js';
-export { createKeyvStore, KeyvStore } from '../stores/keyv.js';
-export type { KeyvStoreOptions } from '../stores/keyv.js';
-export { createFileStore, FileStore } from '../stores/file.js';
-export type { FileStoreOptions } from '../stores/file.js';
-export { createSqliteStore } from '../stores/sqlite.js';
-export type { SqliteStoreOptions } from '../stores/sqlite.js';
-export { createRedisStore, RedisStore } from '../stores/redis.js';
-export type { RedisStoreOptions } from '../stores/redis.js';
-export { createPostgresStore } from '../stores/postgres.js';
-export type { PostgresStoreOptions } from '../stores/postgres.js';
