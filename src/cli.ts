@@ -9,7 +9,7 @@ import { createStore } from '../stores/index.js';
 import { guardStore } from './guarded-store.js';
 import { UserIndex } from './user-index.js';
 import { parseDuration } from './duration.js';
-import { DEFAULT_PREFIX } from './store.js';
+import { DEFAULT_PREFIX, supports } from './store.js';
 import { KvSessionError, isKvSessionError } from './errors.js';
 
 const USAGE = `Usage: kvsession <command> [options]
@@ -132,8 +132,10 @@ async function runStoreCommand(command: string, store: SessionStore, values: Val
   const user = values.user ?? '';
   switch (command) {
     case 'count':
+      if (!supports(store, 'count')) throw lacks(store, 'count');
       return String(await store.count());
     case 'prune':
+      if (!supports(store, 'prune')) throw lacks(store, 'prune');
       return String(await store.prune());
     case 'logout-user':
       // idleMs only shapes lastActiveAt, which destroyAll never reports.
@@ -146,6 +148,11 @@ async function runStoreCommand(command: string, store: SessionStore, values: Val
     default:
       throw usage(`unknown command "${command}"`);
   }
+}
+
+/** The usage error for a command whose optional store member this store lacks. */
+function lacks(store: SessionStore, member: string): KvSessionError {
+  return usage(`the ${store.name} store does not implement ${member}()`);
 }
 
 /** A table of sessions, one per line, aligned for reading in a terminal. */

@@ -2,6 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { KvSessionOptions } from './options.js';
 import type { SessionContext } from './context.js';
 import type { SessionStore } from './store.js';
+import { supports } from './store.js';
 import type { SessionInfo } from './user-index.js';
 import type { CookieAction } from './session.js';
 import { resolveOptions } from './options.js';
@@ -65,7 +66,7 @@ export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
     records: new BoundedCache(RECORDS_REMEMBERED),
   };
   const pruner =
-    resolved.pruneMs === false || rawStore.capabilities.nativeExpiry
+    resolved.pruneMs === false || rawStore.capabilities.nativeExpiry || !supports(store, 'prune')
       ? undefined
       : startPruner(store, resolved.pruneMs, (err) => process.emitWarning(`kvsession: background prune failed: ${String(err)}`));
 
@@ -77,7 +78,8 @@ export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
 
   const manager: KvSessionManager = {
     store,
-    prune: () => store.prune(),
+    // A store without prune() keeps expired records until they are read (and then ignores them).
+    prune: () => store.prune?.() ?? Promise.resolve(0),
     async close() {
       await pruner?.stop();
       await store.close();

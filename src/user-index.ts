@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { SessionStore, StoreEntry } from './store.js';
+import { INDEX_MARK } from './store.js';
 import { KvSessionError } from './errors.js';
 import { decodeRecord } from './record.js';
 import { handleFor } from './id.js';
@@ -181,7 +182,7 @@ export class UserIndex {
  * (long, or holding `:` or `/`) makes a safe key of fixed length; the `:` keeps it out of session counts.
  */
 export function indexKey(userId: string): string {
-  return 'user:' + createHash('sha256').update(userId).digest('base64url');
+  return `user${INDEX_MARK}${createHash('sha256').update(userId).digest('base64url')}`;
 }
 
 function parseMembers(text: string): Members {

@@ -1,5 +1,5 @@
 import type { SessionStore, StoreEntry, StoreOptions } from '../src/store.js';
-import { DEFAULT_PREFIX } from '../src/store.js';
+import { DEFAULT_PREFIX, isSessionKey } from '../src/store.js';
 import { KvSessionError, storeUnavailable } from '../src/errors.js';
 import { KeyQueue, RecordDir, FILE_CONCURRENCY, forEachLimit, resolveLocation, type FileLocation, type ListedFile } from './file-records.js';
 
@@ -103,7 +103,7 @@ export class FileStore implements SessionStore {
 
   async count(): Promise<number> {
     return this.#run('count', async () => {
-      const sessions = (await this.#mine()).filter((f) => !f.temp && !f.fullKey.includes(':', this.prefix.length));
+      const sessions = (await this.#mine()).filter((f) => !f.temp && isSessionKey(f.fullKey, this.prefix.length));
       let live = 0;
       await forEachLimit(sessions, FILE_CONCURRENCY, async (file) => {
         if (await this.#live(file.fullKey)) live++;

@@ -1,5 +1,5 @@
 import type Keyv from 'keyv';
-import type { SessionStore, StoreOptions } from '../src/store.js';
+import type { FullSessionStore, SessionStore, StoreOptions } from '../src/store.js';
 import { KvSessionError } from '../src/errors.js';
 import { createMemoryStore } from './memory.js';
 import { createKeyvStore } from './keyv.js';
@@ -12,7 +12,7 @@ import { createRedisStore } from './redis.js';
 export const STORE_SCHEMES = ['memory', 'file', 'sqlite', 'redis', 'rediss', 'postgres', 'postgresql'] as const;
 
 /** Builds a store from a URL such as `sqlite://./sessions.db` or `redis://127.0.0.1:6379`. */
-export function createStore(url: string, options: StoreOptions = {}): SessionStore {
+export function createStore(url: string, options: StoreOptions = {}): FullSessionStore {
   if (typeof url !== 'string') {
     throw new KvSessionError('ERR_KVSESSION_BAD_STORE_URL', 'a store URL must be a string such as memory:// or sqlite://./sessions.db');
   }

@@ -1,6 +1,6 @@
 import type Keyv from 'keyv';
 import type { SessionStore, StoreEntry, StoreOptions } from '../src/store.js';
-import { DEFAULT_PREFIX } from '../src/store.js';
+import { DEFAULT_PREFIX, isSessionKey } from '../src/store.js';
 import { KvSessionError } from '../src/errors.js';
 
 // What we hand to keyv: the record text plus its exact deadline. Keyv keeps only a relative TTL
@@ -76,7 +76,7 @@ export class KeyvStore implements SessionStore {
   async count(): Promise<number> {
     let live = 0;
     for (const [key, expiresAt] of await this.#entries()) {
-      if (!key.includes(':', this.prefix.length) && expiresAt > Date.now()) live++;
+      if (isSessionKey(key, this.prefix.length) && expiresAt > Date.now()) live++;
     }
     return live;
   }

@@ -1,5 +1,5 @@
 import type { SessionStore, StoreEntry, StoreOptions } from '../src/store.js';
-import { DEFAULT_PREFIX } from '../src/store.js';
+import { DEFAULT_PREFIX, isSessionKey } from '../src/store.js';
 import { KvSessionError } from '../src/errors.js';
 
 /** The in-process store: keyv's storage model (a Map of entries with an absolute expiry), atomic because single-threaded. */
@@ -72,7 +72,7 @@ export class MemoryStore implements SessionStore {
     const now = Date.now();
     let live = 0;
     for (const [key, entry] of this.#map) {
-      if (key.startsWith(this.prefix) && !key.includes(':', this.prefix.length) && entry.expiresAt > now) live++;
+      if (key.startsWith(this.prefix) && isSessionKey(key, this.prefix.length) && entry.expiresAt > now) live++;
     }
     return live;
   }

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { SessionStore, StoreOptions } from '../src/store.js';
+import type { FullSessionStore, StoreOptions } from '../src/store.js';
 import { KvSessionError } from '../src/errors.js';
 import { loadDriver } from './driver.js';
 import type { SqlConnection, SqlDialect, SqlRow } from './sql-base.js';
@@ -28,7 +28,7 @@ export interface PostgresStoreOptions extends StoreOptions {
  * Creates a PostgreSQL store with a pool of its own (pg, loaded on first use). Returns at once; the
  * pool connects, and creates the table and expiry index if missing, on the first operation.
  */
-export function createPostgresStore(options: string | PostgresStoreOptions): SessionStore {
+export function createPostgresStore(options: string | PostgresStoreOptions): FullSessionStore {
   const opts: PostgresStoreOptions = typeof options === 'string' ? { url: options } : options;
   if (typeof opts.url !== 'string' || !/^postgres(ql)?:\/\//i.test(opts.url)) {
     throw new KvSessionError('ERR_KVSESSION_BAD_STORE_URL', `${JSON.stringify(opts.url)} is not a PostgreSQL URL; expected postgres://user@host:5432/db`);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { SessionStore, StoreEntry, StoreOptions } from '../src/store.js';
-import { DEFAULT_PREFIX } from '../src/store.js';
+import { DEFAULT_PREFIX, isSessionKey } from '../src/store.js';
 import { KvSessionError } from '../src/errors.js';
 import { withTimeout } from '../src/guarded-store.js';
 import { loadDriver } from './driver.js';
@@ -97,7 +97,7 @@ export class RedisStore implements SessionStore {
     // SCAN may return a key twice while Redis resizes its table, hence the Set.
     const sessions = new Set<string>();
     for await (const keys of this.#scan('count')) {
-      for (const key of keys) if (!key.includes(':', this.prefix.length)) sessions.add(key);
+      for (const key of keys) if (isSessionKey(key, this.prefix.length)) sessions.add(key);
     }
     return sessions.size;
   }

@@ -1,5 +1,5 @@
 import type { SessionStore, StoreEntry, StoreOptions } from '../src/store.js';
-import { DEFAULT_PREFIX } from '../src/store.js';
+import { DEFAULT_PREFIX, INDEX_MARK } from '../src/store.js';
 import { KvSessionError, storeUnavailable } from '../src/errors.js';
 import { GroupCommit, LookupBatcher } from './sql-batch.js';
 
@@ -99,7 +99,7 @@ function statements(t: string, d: SqlDialect, upper: boolean) {
     // the outer expiry test is re-checked against a row a concurrent touch() just extended.
     prune: `DELETE FROM ${t} WHERE key IN (SELECT key FROM ${t} WHERE ${d.expires('value')} <= ? AND substr(key, 1, ?) = ?
       LIMIT ${PRUNE_BATCH}${d.lockBatch}) AND ${d.expires('value')} <= ? RETURNING key`,
-    count: `SELECT count(*) AS n FROM ${t} WHERE ${inPrefix} AND ${d.find}(substr(key, ?), ':') = 0 AND ${d.expires('value')} > ?`,
+    count: `SELECT count(*) AS n FROM ${t} WHERE ${inPrefix} AND ${d.find}(substr(key, ?), '${INDEX_MARK}') = 0 AND ${d.expires('value')} > ?`,
     clear: `DELETE FROM ${t} WHERE ${inPrefix}`,
   };
 }

@@ -1,4 +1,4 @@
-import type { SessionStore, StoreOptions } from '../src/store.js';
+import type { FullSessionStore, StoreOptions } from '../src/store.js';
 import { KvSessionError } from '../src/errors.js';
 import { loadDriver } from './driver.js';
 import type { SqlConnection, SqlDialect, SqlRow } from './sql-base.js';
@@ -28,7 +28,7 @@ function sqlitePath(url: string): string {
  * Creates a SQLite store on @keyv/sqlite (loaded on first use). Returns at once; the database is
  * opened, switched to WAL and given its expiry index on the first operation.
  */
-export function createSqliteStore(options: string | SqliteStoreOptions): SessionStore {
+export function createSqliteStore(options: string | SqliteStoreOptions): FullSessionStore {
   const opts: SqliteStoreOptions = typeof options === 'string' ? { url: options } : options;
   const path = sqlitePath(opts.url);
   const table = checkTable(opts.table ?? 'kvsession');

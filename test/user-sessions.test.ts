@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StoreUnderTest } from './helpers/stores.js';
 import type { ListedJson, Me } from './helpers/user-sessions-helpers.js';
-import type { SessionStore } from '../src/store.js';
+import type { FullSessionStore, SessionStore } from '../src/store.js';
 import { STORES_UNDER_TEST } from './helpers/stores.js';
 import { describeWithServer, randomPrefix } from './helpers/services.js';
 import { sleep } from './helpers/app.js';
@@ -199,7 +199,7 @@ function userSessionTests(target: StoreUnderTest): void {
     // Outliving the session by the grace (storeTimeout) give or take a store's ms rounding, never by the absolute timeout.
     expect(index!.expiresAt).toBeLessThanOrEqual(session!.expiresAt + STORE_TIMEOUT + 5);
     await sleep(index!.expiresAt - Date.now() + 50);
-    if (!store.capabilities.nativeExpiry) expect(await store.prune()).toBeGreaterThanOrEqual(2);
+    if (!store.capabilities.nativeExpiry) expect(await app.sessions.prune()).toBeGreaterThanOrEqual(2);
     expect(await store.get(indexKey(user))).toBeUndefined();
     expect(await app.sessions.listUserSessions(user)).toEqual([]);
   });

@@ -49,7 +49,7 @@ function start(): void {
   serve(
     app,
     async () => {
-      await sessions.store.clear();
+      await sessions.store.clear?.();
       await sessions.close();
     },
     async () => sessions.store.warm?.(),

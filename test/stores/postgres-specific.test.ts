@@ -4,7 +4,7 @@ import Keyv from 'keyv';
 import KeyvPostgres from '@keyv/postgres';
 import pg from 'pg';
 import { afterAll, afterEach, expect, it, vi } from 'vitest';
-import type { SessionStore } from '../../src/store.js';
+import type { FullSessionStore } from '../../src/store.js';
 import { createPostgresStore } from '../../stores/postgres.js';
 import type { PostgresStoreOptions } from '../../stores/postgres.js';
 import { DATABASE_URL, RUN_ID, describeWithServer, randomPrefix } from '../helpers/services.js';
@@ -13,10 +13,10 @@ const HOUR = 3_600_000;
 // Tables of this run's own, dropped at the end, so parallel runs never share schema or rows.
 const table = `kvsession_spec_${RUN_ID}`;
 const tables = [table];
-const open: SessionStore[] = [];
+const open: FullSessionStore[] = [];
 const admin = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
 
-function store(options: Partial<PostgresStoreOptions> = {}): SessionStore {
+function store(options: Partial<PostgresStoreOptions> = {}): FullSessionStore {
   const made = createPostgresStore({ url: DATABASE_URL, table, prefix: randomPrefix('pg'), max: 2, ...options });
   open.push(made);
   return made;

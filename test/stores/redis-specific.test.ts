@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
-import type { SessionStore } from '../../src/store.js';
+import type { FullSessionStore } from '../../src/store.js';
 import { isKvSessionError } from '../../src/errors.js';
 import { createRedisStore } from '../../stores/redis.js';
 import { describeWithServer, probeTcp, randomPrefix, REDIS_URL } from '../helpers/services.js';
@@ -21,8 +21,8 @@ const FAILURE_CODES = ['ERR_KVSESSION_STORE_UNAVAILABLE', 'ERR_KVSESSION_STORE_T
 await import('@keyv/redis');
 
 const key = (): string => randomBytes(16).toString('base64url');
-const stores: SessionStore[] = [];
-function track(store: SessionStore): SessionStore {
+const stores: FullSessionStore[] = [];
+function track(store: FullSessionStore): FullSessionStore {
   stores.push(store);
   return store;
 }
@@ -47,7 +47,7 @@ async function expectBoundedFailure(op: () => Promise<unknown>): Promise<string>
 }
 
 /** Every store operation, each of which must fail (not hang, not "not found") during an outage. */
-function everyOperation(store: SessionStore): Array<() => Promise<unknown>> {
+function everyOperation(store: FullSessionStore): Array<() => Promise<unknown>> {
   const k = key();
   return [
     () => store.get(k),

@@ -5,7 +5,7 @@ import Keyv from 'keyv';
 import KeyvSqlite from '@keyv/sqlite';
 import sqlite3 from 'sqlite3';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import type { SessionStore } from '../../src/store.js';
+import type { FullSessionStore } from '../../src/store.js';
 import { createSqliteStore } from '../../stores/sqlite.js';
 import { randomPrefix } from '../helpers/services.js';
 
@@ -13,7 +13,7 @@ const HOUR = 3_600_000;
 const dir = mkdtempSync(join(tmpdir(), 'kvsession-sqlite-specific-'));
 const file = join(dir, 'sessions.db');
 const url = `sqlite://${file}`;
-const open: SessionStore[] = [];
+const open: FullSessionStore[] = [];
 
 afterEach(async () => {
   vi.restoreAllMocks();
@@ -21,7 +21,7 @@ afterEach(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function store(options: { url?: string; prefix?: string; table?: string } = {}): SessionStore {
+function store(options: { url?: string; prefix?: string; table?: string } = {}): FullSessionStore {
   const made = createSqliteStore({ url: options.url ?? url, prefix: options.prefix ?? randomPrefix('sqlite'), ...(options.table ? { table: options.table } : {}) });
   open.push(made);
   return made;
