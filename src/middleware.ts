@@ -16,7 +16,7 @@ import { holdResponseUntil } from './response-hook.js';
 import type { ResponseHold } from './response-hook.js';
 import { serializeSessionCookie } from './cookie.js';
 import { startPruner } from './pruner.js';
-import { KvSessionError } from './errors.js';
+import { storeUnavailable } from './errors.js';
 
 /** The management API carried by the middleware kvSession() returns. */
 export interface KvSessionManager {
@@ -110,7 +110,7 @@ class SaveBeforeResponse implements ResponseHold {
 
   /** Hands a failed save to Express's error handling as a coded 503. */
   fail(err: unknown): void {
-    this.next(err instanceof KvSessionError ? err : new KvSessionError('ERR_KVSESSION_STORE_UNAVAILABLE', String(err), { status: 503, cause: err }));
+    this.next(storeUnavailable(err, 'save'));
   }
 }
 

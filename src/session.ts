@@ -141,7 +141,7 @@ export class Session {
   /** Regenerates the ID and binds the session to `userId` in the per-user index. */
   async login(userId: string | number): Promise<void> {
     const id = String(userId);
-    if (id === '') throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'login(userId) needs a non-empty user id');
+    if (id === '') throw new KvSessionError('ERR_KVSESSION_BAD_ARGUMENT', 'login(userId) needs a non-empty user id');
     await this.#regenerate(id);
   }
 

@@ -1,6 +1,6 @@
 import type { SessionStore, StoreEntry, StoreOptions } from '../src/store.js';
 import { DEFAULT_PREFIX, isSessionKey } from '../src/store.js';
-import { KvSessionError, storeUnavailable } from '../src/errors.js';
+import { KvSessionError, storeUnavailable, storeClosed } from '../src/errors.js';
 import { KeyQueue, RecordDir, FILE_CONCURRENCY, forEachLimit, resolveLocation, type FileLocation, type ListedFile } from './file-records.js';
 
 /** Options of the file store: where (`dir` or `url`, see FileLocation) and the namespace. */
@@ -142,7 +142,7 @@ export class FileStore implements SessionStore {
   }
 
   async #run<T>(what: string, op: () => Promise<T>): Promise<T> {
-    if (this.#closed) throw new KvSessionError('ERR_KVSESSION_STORE_CLOSED', 'the file store is closed', { status: 503 });
+    if (this.#closed) throw storeClosed(this.name);
     try {
       return await op();
     } catch (err) {

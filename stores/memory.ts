@@ -1,6 +1,6 @@
 import type { SessionStore, StoreEntry, StoreOptions } from '../src/store.js';
 import { DEFAULT_PREFIX, isSessionKey } from '../src/store.js';
-import { KvSessionError } from '../src/errors.js';
+import { KvSessionError, storeClosed } from '../src/errors.js';
 
 /** The in-process store: keyv's storage model (a Map of entries with an absolute expiry), atomic because single-threaded. */
 export class MemoryStore implements SessionStore {
@@ -97,7 +97,7 @@ export class MemoryStore implements SessionStore {
   }
 
   #open(): void {
-    if (this.#closed) throw new KvSessionError('ERR_KVSESSION_STORE_CLOSED', 'the memory store is closed', { status: 503 });
+    if (this.#closed) throw storeClosed(this.name);
   }
 }
 

@@ -1,6 +1,6 @@
 import type { SessionStore, StoreEntry, StoreOptions } from '../src/store.js';
 import { DEFAULT_PREFIX, INDEX_MARK } from '../src/store.js';
-import { KvSessionError, storeUnavailable } from '../src/errors.js';
+import { KvSessionError, storeUnavailable, storeClosed } from '../src/errors.js';
 import { GroupCommit, LookupBatcher } from './sql-batch.js';
 
 /*
@@ -262,7 +262,7 @@ export class SqlStore implements SessionStore {
   }
 
   #closedError(): KvSessionError {
-    return new KvSessionError('ERR_KVSESSION_STORE_CLOSED', `the ${this.name} store is closed`, { status: 503 });
+    return storeClosed(this.name);
   }
 }
 
@@ -287,7 +287,7 @@ function readEnvelope(text: unknown): StoreEntry | undefined {
 // A non-finite deadline would serialize as null and leave a row no query can see or prune.
 function deadline(expiresAt: number): number {
   if (!Number.isFinite(expiresAt)) {
-    throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', `expiresAt must be a finite time in ms, got ${String(expiresAt)}`);
+    throw new KvSessionError('ERR_KVSESSION_BAD_ARGUMENT', `expiresAt must be a finite time in ms, got ${String(expiresAt)}`);
   }
   return expiresAt;
 }

@@ -204,10 +204,10 @@ function userSessionTests(target: StoreUnderTest): void {
     expect(await app.sessions.listUserSessions(user)).toEqual([]);
   });
 
-  it('login(\'\') fails with ERR_KVSESSION_BAD_OPTION and binds nothing', async () => {
+  it('login(\'\') fails with ERR_KVSESSION_BAD_ARGUMENT and binds nothing', async () => {
     const app = await start();
     const reply = await app.client().post(loginPath(''));
-    expect(reply.json()).toEqual({ code: 'ERR_KVSESSION_BAD_OPTION' });
+    expect(reply.json()).toEqual({ code: 'ERR_KVSESSION_BAD_ARGUMENT' });
     expect(await app.sessions.store.get(indexKey(''))).toBeUndefined();
   });
 
