@@ -1,6 +1,6 @@
 import type { SessionStore, StoreEntry, StoreOptions } from '../src/store.js';
 import { DEFAULT_PREFIX, isSessionKey } from '../src/store.js';
-import { KvSessionError, storeUnavailable, storeClosed } from '../src/errors.js';
+import { storeUnavailable, storeClosed } from '../src/errors.js';
 import { KeyQueue, RecordDir, FILE_CONCURRENCY, forEachLimit, resolveLocation, type FileLocation, type ListedFile } from './file-records.js';
 
 /** Options of the file store: where (`dir` or `url`, see FileLocation) and the namespace. */

@@ -1,6 +1,6 @@
 import type { SessionStore, StoreEntry, StoreOptions } from '../src/store.js';
 import { DEFAULT_PREFIX, isSessionKey } from '../src/store.js';
-import { KvSessionError, storeClosed } from '../src/errors.js';
+import { storeClosed } from '../src/errors.js';
 
 /** The in-process store: keyv's storage model (a Map of entries with an absolute expiry), atomic because single-threaded. */
 export class MemoryStore implements SessionStore {

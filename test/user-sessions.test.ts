@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StoreUnderTest } from './helpers/stores.js';
 import type { ListedJson, Me } from './helpers/user-sessions-helpers.js';
-import type { FullSessionStore, SessionStore } from '../src/store.js';
+import type { SessionStore } from '../src/store.js';
 import { STORES_UNDER_TEST } from './helpers/stores.js';
 import { describeWithServer, randomPrefix } from './helpers/services.js';
 import { sleep } from './helpers/app.js';
