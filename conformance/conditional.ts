@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { SessionStore } from '../src/store.js';
+import type { SessionStore } from '../src/index.js';
 import type { Suite } from './util.js';
 import { HOUR, need, assertEntry, assertMissing, inMs, raceTest, randomKey, withStore } from './util.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { SessionStore } from '../src/store.js';
+import type { SessionStore } from '../src/index.js';
 import { UserIndex, indexKey } from '../src/user-index.js';
 import { encodeRecord } from '../src/record.js';
 import { handleFor } from '../src/id.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
-import type { SessionStore } from '../src/store.js';
+import type { SessionStore } from '../src/index.js';
 import type { ConformanceOptions, MakeStore } from './types.js';
 
 /** What every behaviour group receives: the factory, the options and a registrar. */
