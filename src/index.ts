@@ -6,10 +6,12 @@ export type { Duration } from './duration.js';
 export { Session } from './session.js';
 export type { Data, DataKey } from './session.js';
 export type { SessionData } from './types.js';
-export type { SessionStore, StoreEntry, StoreCapabilities, StoreOptions } from './store.js';
-export { DEFAULT_PREFIX } from './store.js';
+export type { SessionStore, FullSessionStore, StoreEntry, StoreCapabilities, StoreOptions } from './store.js';
+export { DEFAULT_PREFIX, isSessionKey, supports } from './store.js';
+export { StoreDecorator } from './store-decorator.js';
+export type { StoreOperation } from './store-decorator.js';
 export type { SessionInfo } from './user-index.js';
-export { KvSessionError, isKvSessionError } from './errors.js';
+export { KvSessionError, isKvSessionError, storeClosed } from './errors.js';
 export type { KvSessionErrorCode } from './errors.js';
 // The store registry: the URL schemes kvSession({ store }) accepts. Each store's own factory and options
 // are exported from its subpath (`kvsession/stores/redis`, ...), so this entry names no store.
