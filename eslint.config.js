@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
 const STORE_MAY_IMPORT = ['../src/store.js', '../src/errors.js', '../src/store-decorator.js', '../src/guarded-store.js'];
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'benchmarks/results/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'benchmarks/results/', '.doc-check-*/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
