@@ -16,7 +16,7 @@ import { holdResponseUntil } from './response-hook.js';
 import type { ResponseHold } from './response-hook.js';
 import { serializeSessionCookie } from './cookie.js';
 import { startPruner } from './pruner.js';
-import { storeUnavailable } from './errors.js';
+import { isKvSessionError, storeUnavailable } from './errors.js';
 
 /** The management API carried by the middleware kvSession() returns. */
 export interface KvSessionManager {
@@ -44,8 +44,8 @@ export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
   const resolved = resolveOptions(options);
   const rawStore = resolveStore(resolved.store, { prefix: resolved.prefix, timeout: resolved.storeTimeoutMs });
   const store = guardStore(rawStore, resolved.storeTimeoutMs);
-  // Connect now rather than inside the first request's storeTimeout; errors surface on real use.
-  rawStore.warm?.().catch(() => undefined);
+  // Connect now rather than inside the first request's storeTimeout, and say at once, once, if that fails.
+  rawStore.warm?.().catch((err: unknown) => reportStartFailure(rawStore.name, err));
   if (rawStore.name === 'memory' && process.env['NODE_ENV'] === 'production' && !warnedMemoryInProduction) {
     warnedMemoryInProduction = true;
     process.emitWarning('kvsession: the memory store loses every session on restart and is not shared between processes; set `store` to a sqlite://, redis:// or postgres:// URL in production.');
@@ -88,6 +88,16 @@ export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
     destroyUserSessions: (userId, opts = {}) => ctx.users.destroyAll(String(userId), opts.except),
   };
   return Object.assign(middleware, manager);
+}
+
+/**
+ * Reports a store that could not start (driver missing, server unreachable) as one process warning
+ * carrying the cause's own message: the npm install line, or the address it could not reach.
+ */
+function reportStartFailure(storeName: string, err: unknown): void {
+  const detail = (err instanceof Error ? err.message : String(err)).replace(/^kvsession: /, '');
+  const code = isKvSessionError(err) ? err.code : 'ERR_KVSESSION_STORE_UNAVAILABLE';
+  process.emitWarning(`kvsession: the ${storeName} store could not start: ${detail}`, { type: 'KvSessionWarning', code });
 }
 
 /** Holds the response back until the session is saved, then sets the cookie it calls for. */

@@ -1,10 +1,12 @@
+import { existsSync } from 'node:fs';
 import type Keyv from 'keyv';
 import type { FullSessionStore, SessionStore, StoreOptions } from '../src/store.js';
 import { KvSessionError } from '../src/errors.js';
 import { createMemoryStore } from './memory.js';
 import { createKeyvStore } from './keyv.js';
 import { createFileStore } from './file.js';
-import { createSqliteStore } from './sqlite.js';
+import { createSqliteStore, sqlitePath } from './sqlite.js';
+import { fileUrlToDir } from './file-records.js';
 import { createPostgresStore } from './postgres.js';
 import { createRedisStore } from './redis.js';
 
@@ -43,6 +45,17 @@ export function createStore(url: string, options: StoreOptions = {}): FullSessio
         `unknown store scheme "${scheme}:"; known schemes: ${STORE_SCHEMES.map((s) => `${s}:`).join(', ')}`,
       );
   }
+}
+
+/**
+ * For tools that inspect an existing store (the CLI): throws ERR_KVSESSION_BAD_STORE_URL when a
+ * `sqlite:` or `file:` URL names a path that does not exist, where createStore would start an empty one.
+ */
+export function checkStoreExists(url: string): void {
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(url)?.[1]?.toLowerCase();
+  const path = scheme === 'sqlite' ? sqlitePath(url) : scheme === 'file' ? fileUrlToDir(url) : undefined;
+  if (path === undefined || path === ':memory:' || existsSync(path)) return;
+  throw new KvSessionError('ERR_KVSESSION_BAD_STORE_URL', `${JSON.stringify(url)} names ${path}, which does not exist; check the path`);
 }
 
 /** Turns the `store` option (URL, store object or Keyv instance) into a SessionStore. */

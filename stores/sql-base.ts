@@ -246,10 +246,8 @@ export class SqlStore implements SessionStore {
   /** Connects ahead of the first operation; a failure is left for that operation to report. */
   async warm(): Promise<void> {
     if (this.#closing !== undefined) return;
-    await this.#connect().then(
-      () => undefined,
-      () => undefined,
-    );
+    // A failure is reported by kvSession() at startup; #connect() forgets it, so the next operation retries.
+    await this.#connect();
   }
 
   #connect(): Promise<SqlConnection> {

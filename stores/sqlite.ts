@@ -15,7 +15,7 @@ export interface SqliteStoreOptions extends StoreOptions {
 }
 
 /** The file path (or `:memory:`) a sqlite URL names; throws ERR_KVSESSION_BAD_STORE_URL when it names none. */
-function sqlitePath(url: string): string {
+export function sqlitePath(url: string): string {
   const rest = typeof url === 'string' && /^sqlite:/i.test(url) ? url.slice('sqlite:'.length) : '';
   const path = rest.startsWith('//') ? rest.slice(2) : rest;
   if (path === '') {

@@ -181,9 +181,9 @@ describe('sqlite store specifics', () => {
     expect(() => createSqliteStore({ url, timeout: 0 })).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }));
   });
 
-  it('create(key, value, NaN) rejects with ERR_KVSESSION_BAD_OPTION and writes nothing', async () => {
+  it('create(key, value, NaN) rejects with ERR_KVSESSION_BAD_ARGUMENT and writes nothing', async () => {
     const s = store();
-    expect(await rejection(s.create('k', 'v', Number.NaN))).toMatchObject({ code: 'ERR_KVSESSION_BAD_OPTION' });
+    expect(await rejection(s.create('k', 'v', Number.NaN))).toMatchObject({ code: 'ERR_KVSESSION_BAD_ARGUMENT' });
     expect(await s.create('k', 'v', Date.now() + HOUR)).toBe(true);
   });
 });
