@@ -81,7 +81,11 @@ export async function startApp(options: StartAppOptions): Promise<TestApp> {
     closing ??= (async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      if (options.keepStore !== true) await sessions.close();
+      if (options.keepStore !== true) {
+        // Tests use a random prefix per store: clearing it leaves shared servers as they were.
+        await sessions.store.clear?.().catch(() => undefined);
+        await sessions.close();
+      }
     })();
     return closing;
   };

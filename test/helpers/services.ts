@@ -10,8 +10,11 @@ export const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 /** Postgres URL for tests: DATABASE_URL or the local default. */
 export const DATABASE_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-/** A short random tag, unique to this test process, so runs never collide in shared servers. */
-export const RUN_ID = `${process.pid.toString(36)}${randomBytes(3).toString('hex')}`;
+/**
+ * A short random tag, unique to this test process, so runs never collide in shared servers. It starts
+ * with the run's tag (test/global-setup.ts), which the end-of-run check looks for.
+ */
+export const RUN_ID = `${process.env['KVSESSION_TEST_RUN'] ?? 'r'}${process.pid.toString(36)}${randomBytes(3).toString('hex')}`;
 
 /** A fresh random prefix for one test. */
 export function randomPrefix(label = 't'): string {
