@@ -8,7 +8,7 @@ import { CountingStore } from './helpers/counting-store.js';
 import type { StoreOp } from './helpers/counting-store.js';
 import { STORES_UNDER_TEST } from './helpers/stores.js';
 import type { StoreUnderTest } from './helpers/stores.js';
-import { describeWithServer, randomPrefix } from './helpers/services.js';
+import { describeWithServer, randomPrefix, sleep } from './helpers/services.js';
 import { runFromSource } from './e2e/from-source.js';
 
 const SECRET = 'pruner-test-secret-0123456789-abcdefghijklmnop';
@@ -37,12 +37,8 @@ async function waitFor(condition: () => boolean, what: string): Promise<void> {
   const limit = Date.now() + WAIT_LIMIT_MS;
   while (!condition()) {
     if (Date.now() > limit) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 let warnings: string[] = [];

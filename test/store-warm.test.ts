@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { kvSession } from '../src/index.js';
 import { MemoryStore } from '../stores/memory.js';
 import { createRedisStore } from '../stores/redis.js';
-import { REDIS_URL, describeWithServer, randomPrefix } from './helpers/services.js';
+import { REDIS_URL, describeWithServer, randomPrefix, sleep } from './helpers/services.js';
 
 const SECRET = 'w'.repeat(32);
 
@@ -33,7 +33,7 @@ describe('store warm-up', () => {
     try {
       const store = new WarmingStore(true);
       const sessions = kvSession({ secret: SECRET, store, pruneInterval: false });
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
       expect(store.warmed).toBe(1);
       expect(unhandled).toEqual([]);
       await sessions.close();
@@ -53,7 +53,7 @@ describe('a store that cannot start is reported once, at startup', () => {
     process.on('warning', onWarning);
     try {
       await fn();
-      await new Promise((resolve) => setTimeout(resolve, settleMs));
+      await sleep(settleMs);
     } finally {
       process.off('warning', onWarning);
     }
@@ -64,7 +64,7 @@ describe('a store that cannot start is reported once, at startup', () => {
     const store = new WarmingStore(true);
     const warnings = await warningsDuring(async () => {
       const sessions = kvSession({ secret: SECRET, store, pruneInterval: false });
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
       await sessions.close();
     }, 20);
     expect(warnings.map((w) => [w.name, (w as { code?: string }).code])).toEqual([['KvSessionWarning', 'ERR_KVSESSION_STORE_UNAVAILABLE']]);
@@ -74,7 +74,7 @@ describe('a store that cannot start is reported once, at startup', () => {
   it('kvSession({ store: postgres:// on a closed port }) warns with the address and without the password', async () => {
     const warnings = await warningsDuring(async () => {
       const sessions = kvSession({ secret: SECRET, store: 'postgres://postgres:hunter2-secret@127.0.0.1:1/test', pruneInterval: false, storeTimeout: 1000 });
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await sleep(1500);
       await sessions.close();
     }, 20);
     expect(warnings).toHaveLength(1);

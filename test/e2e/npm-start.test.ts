@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sparePort } from '../helpers/reliability-servers.js';
+import { sparePort } from '../helpers/services.js';
 
 const root = join(import.meta.dirname, '..', '..');
 // npm start compiles the tools build first: slow on a loaded machine, bounded all the same.

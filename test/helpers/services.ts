@@ -1,4 +1,5 @@
-import { createConnection } from 'node:net';
+import { createConnection, createServer } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { describe } from 'vitest';
 
@@ -49,4 +50,56 @@ export async function describeWithServer(name: string, url: string, fn: () => vo
   if (IN_CI) throw new Error(`${name}: server required in CI but unreachable (${reason})`);
   console.warn(`SKIPPED ${name}: ${reason}. Start the server or set its URL env var to run it.`);
   describe.skip(`${name} (skipped: ${reason})`, fn);
+}
+
+/** Resolves after `ms` of real time. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Calls `op` until it resolves, for at most `ms` (then its last error); for things that heal in the background. */
+export async function eventually<T>(op: () => Promise<T>, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await op();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(100);
+    }
+  }
+}
+
+/** A port nobody listens on right now (bound once by the OS, then released). */
+export async function sparePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A TCP server that accepts every connection and never sends a byte: a hung database. */
+export async function startSilentServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
