@@ -61,4 +61,10 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // Known debt (issue 21, item 2): the user-index group still drives UserIndex directly; it is to be
+    // rewritten over kvSession()'s login/listUserSessions/destroyUserSessions. Every other group is public-API only.
+    files: ['conformance/user-index.ts'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
 );
