@@ -19,6 +19,8 @@ import { microTable, runMicro } from './micro.js';
 import { resultsDir } from './paths.js';
 import type { Pinning } from './pinning.js';
 import { pin, setUpPinning } from './pinning.js';
+import { runInstructions } from './instructions.js';
+import { runProfileSummary } from './profile-summary.js';
 
 /** A started contender and the cookies of its sessions (one per connection). */
 interface Live {
@@ -39,6 +41,10 @@ interface RunState {
 }
 
 async function main(): Promise<void> {
+  // One runner: the HTTP and micro benchmarks by default, and the two tools that read their output.
+  const [first, ...rest] = process.argv.slice(2);
+  if (first === 'instructions') return runInstructions(rest);
+  if (first === 'profile') return runProfileSummary(rest);
   let args: BenchArgs;
   try {
     args = parseBenchArgs(process.argv.slice(2));
@@ -154,4 +160,7 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-await main();
+await main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
