@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Announces the servers used, creates the database, and fails the run if it left keys or tables.
+    globalSetup: ['test/global-setup.ts'],
     // Store tests talk to real servers and child processes; generous but bounded.
     testTimeout: 30_000,
     hookTimeout: 30_000,

@@ -29,6 +29,8 @@ export interface BenchArgs {
 }
 
 export const USAGE = `usage: node dist/benchmarks/run.js [options]
+       node dist/benchmarks/run.js instructions [options]   (instructions per request; see benchmarks/README.md)
+       node dist/benchmarks/run.js profile <file.cpuprofile> [top]
   --quick               2 reps × 2 s per cell: a few minutes (default: 5 reps × 4 s)
   --micro               micro-benchmarks only       --no-micro   HTTP benchmarks only
   --stores a,b          of ${STORES.join(',')} (bare Express always runs)
@@ -38,7 +40,7 @@ export const USAGE = `usage: node dist/benchmarks/run.js [options]
   --warmup S            once per server and route, in the first rep (3 s quick, 15 s full)
   --rewarm S            before every later cell, unmeasured (1 s quick, 2 s full; 0 for none)
   --settle S            idle pause before each cell (0.5 s quick, 1 s full; 0 for none)
-  --cpu-prof            profile every server (results/profiles/*.cpuprofile; read with profile-summary.js)
+  --cpu-prof            profile every server (results/profiles/*.cpuprofile; read with run.js profile)
   --save                write results/latest.md even for a filtered run
   --no-pin              let the OS place servers and load generator (default: one CPU each, via taskset)`;
 

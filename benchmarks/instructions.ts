@@ -10,20 +10,18 @@ import { list, positive } from './args.js';
 import type { Contender, Route } from './contenders.js';
 import { createSessions } from './client.js';
 
-// Instructions per request, counted by valgrind's callgrind: the same number whatever else the
-// machine is doing, where req/s on a shared 2-core VM moves by 10% between runs. One connection,
-// requests strictly one at a time. Memory store by default; with --stores, others too, counting only
-// the server process (a Redis or PostgreSQL backend's own work is left out, which on /none is none).
-// A server under callgrind runs ~50× slower: one contender and route take 3-4 minutes.
+// Instructions per request, counted by valgrind's callgrind: deterministic, unlike req/s on a shared
+// machine (see benchmarks/README.md). One connection, requests strictly one at a time. Memory store by
+// default; with --stores, others too, counting only the server process (a backend's own work is left out).
 //
-// usage: node dist/benchmarks/instructions.js [--routes none,read,write] [--libs kvsession,express-session]
+// usage: node dist/benchmarks/run.js instructions [--routes none,read,write] [--libs kvsession,express-session]
 //          [--stores memory,redis] [--warmup 12000] [--requests 2000] [--samples 4] [--mixed 4000]
 // --mixed N first serves N requests of each other route, as every server of the full run has: once a
 // kvsession server has saved a session, its response hold is installed and V8 has seen the save path,
 // and /none and /read count differently.
 
 const USAGE =
-  'usage: node dist/benchmarks/instructions.js [--routes a,b] [--libs kvsession,express-session] [--stores memory,redis] [--warmup N] [--requests N] [--samples N] [--mixed N]';
+  'usage: node dist/benchmarks/run.js instructions [--routes a,b] [--libs kvsession,express-session] [--stores memory,redis] [--warmup N] [--requests N] [--samples N] [--mixed N]';
 
 interface Sampled {
   readonly contender: string;
@@ -32,8 +30,10 @@ interface Sampled {
   readonly perRequest: number[];
 }
 
-async function main(): Promise<void> {
+/** `run.js instructions [options]`: instructions per request under callgrind. */
+export async function runInstructions(argv: readonly string[]): Promise<void> {
   const { values } = parseArgs({
+    args: [...argv],
     options: {
       routes: { type: 'string' },
       libs: { type: 'string' },
@@ -189,8 +189,3 @@ function median(values: number[]): number {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
-
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 // Prints where a .cpuprofile spent its busy time: the top functions by self time, then totals per file.
-// usage: node dist/benchmarks/profile-summary.js <file.cpuprofile> [top=25]
+// usage: node dist/benchmarks/run.js profile <file.cpuprofile> [top=25]
 
 interface ProfileNode {
   id: number;
@@ -45,10 +45,11 @@ function shortUrl(url: string): string {
   return nm >= 0 ? path.slice(nm + 'node_modules/'.length) : relative(process.cwd(), path);
 }
 
-async function main(): Promise<void> {
-  const [path, topArg] = process.argv.slice(2);
+/** `run.js profile <file> [top]`: prints the summary of one .cpuprofile. */
+export async function runProfileSummary(argv: readonly string[]): Promise<void> {
+  const [path, topArg] = argv;
   if (path === undefined) {
-    process.stderr.write('usage: node dist/benchmarks/profile-summary.js <file.cpuprofile> [top]\n');
+    process.stderr.write('usage: node dist/benchmarks/run.js profile <file.cpuprofile> [top]\n');
     process.exitCode = 2;
     return;
   }
@@ -62,6 +63,3 @@ async function main(): Promise<void> {
   for (const [name, ms] of files.slice(0, top)) out.push(`${pct(ms)}  ${name}`);
   process.stdout.write(`${out.join('\n')}\n`);
 }
-
-// Importable (summarizeProfile) without printing anything.
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

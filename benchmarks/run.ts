@@ -19,6 +19,8 @@ import { microTable, runMicro } from './micro.js';
 import { resultsDir } from './paths.js';
 import type { Pinning } from './pinning.js';
 import { pin, setUpPinning } from './pinning.js';
+import { runInstructions } from './instructions.js';
+import { runProfileSummary } from './profile-summary.js';
 
 /** A started contender and the cookies of its sessions (one per connection). */
 interface Live {
@@ -39,6 +41,10 @@ interface RunState {
 }
 
 async function main(): Promise<void> {
+  // One runner: the HTTP and micro benchmarks by default, and the two tools that read their output.
+  const [first, ...rest] = process.argv.slice(2);
+  if (first === 'instructions') return runInstructions(rest);
+  if (first === 'profile') return runProfileSummary(rest);
   let args: BenchArgs;
   try {
     args = parseBenchArgs(process.argv.slice(2));
@@ -87,7 +93,7 @@ async function main(): Promise<void> {
   const rows = summarize(run.cells, contenders, args.routes, run.unavailable);
   const report = renderReport({ args, machine, pinning: pinning.description, rows, verdicts: judge(rows), micro: args.micro === 'also' ? await micro(args) : undefined });
   process.stdout.write(`\n${report}`);
-  if (args.save) await save(report, machine.date);
+  if (args.save) await save(report);
 }
 
 /** Starts a contender and gives it its sessions; any failure makes it "unavailable", never a crash. */
@@ -143,11 +149,10 @@ async function micro(args: BenchArgs): Promise<string> {
   return microTable(results, sessionBytes);
 }
 
-async function save(report: string, date: string): Promise<void> {
+async function save(report: string): Promise<void> {
   const dir = resultsDir();
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'latest.md'), report);
-  await writeFile(join(dir, `${date.replace(/[:.]/g, '-')}.md`), report);
   log(`wrote ${join(dir, 'latest.md')}`);
 }
 
@@ -155,4 +160,7 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-await main();
+await main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

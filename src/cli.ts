@@ -5,11 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { SessionStore } from './store.js';
 import type { SessionInfo } from './user-index.js';
-import { createStore } from './create-store.js';
+import { checkStoreExists, createStore } from '../stores/index.js';
 import { guardStore } from './guarded-store.js';
 import { UserIndex } from './user-index.js';
 import { parseDuration } from './duration.js';
-import { DEFAULT_PREFIX } from './store.js';
+import { DEFAULT_PREFIX, supports } from './store.js';
 import { KvSessionError, isKvSessionError } from './errors.js';
 import { redactSecrets } from './redact.js';
 import type { RecordCodec } from './record-codec.js';
@@ -107,7 +107,7 @@ function parseCommandLine(argv: readonly string[]): { command: string; values: V
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
     // parseArgs reports unknown flags and missing flag values; both are usage errors.
-    throw usage(err instanceof Error ? err.message : String(err));
+    throw usage(withSuggestion(err instanceof Error ? err.message : String(err)));
   }
   const { values, positionals } = parsed;
   const command = positionals[0];
@@ -121,6 +121,9 @@ function parseCommandLine(argv: readonly string[]): { command: string; values: V
     if (!allowed.has(flag)) throw usage(`${command} does not take --${flag}`);
   }
   if (spec.store && (values.store === undefined || values.store === '')) throw usage(`${command} needs --store URL`);
+  if (spec.store && /^memory:/i.test(values.store ?? '')) {
+    throw usage(`${command} cannot inspect memory://: that store lives inside the app's process, and this command would only see a new, empty one; pass the --store URL your app uses`);
+  }
   if (spec.flags.includes('user') && (values.user === undefined || values.user === '')) throw usage(`${command} needs --user ID`);
   return { command, values };
 }
@@ -128,6 +131,7 @@ function parseCommandLine(argv: readonly string[]): { command: string; values: V
 /** Opens the store, runs `fn` with every operation bounded, and always closes the store. */
 async function withStore(values: Values, fn: (store: SessionStore) => Promise<void>): Promise<void> {
   const timeout = parseDuration(durationArg(values.timeout) ?? 2000, '--timeout');
+  checkStoreExists(values.store ?? '');
   const raw = createStore(values.store ?? '', { prefix: values.prefix ?? DEFAULT_PREFIX, timeout });
   const store = guardStore(raw, timeout);
   let failed = true;
@@ -146,8 +150,10 @@ async function runStoreCommand(command: string, store: SessionStore, values: Val
   const user = values.user ?? '';
   switch (command) {
     case 'count':
+      if (!supports(store, 'count')) throw lacks(store, 'count');
       return String(await store.count());
     case 'prune':
+      if (!supports(store, 'prune')) throw lacks(store, 'prune');
       return String(await store.prune());
     case 'logout-user':
       // idleMs only shapes lastActiveAt, which destroyAll never reports.
@@ -171,6 +177,35 @@ function codecFor(values: Values): RecordCodec {
   const secrets = (process.env['KVSESSION_SECRET'] ?? '').split(',').filter((s) => s !== '');
   new Signer(secrets); // validates: ERR_KVSESSION_NO_SECRET / ERR_KVSESSION_WEAK_SECRET
   return new SealingCodec(secrets);
+}
+
+/** parseArgs's message for an unknown flag, plus the nearest known flag when one is close. */
+function withSuggestion(message: string): string {
+  const unknown = /Unknown option '--?([^']+)'/.exec(message)?.[1];
+  if (unknown === undefined) return message;
+  const nearest = Object.keys(OPTIONS)
+    .map((flag) => ({ flag, distance: editDistance(unknown, flag) }))
+    .sort((a, b) => a.distance - b.distance)[0];
+  return nearest !== undefined && nearest.distance <= 2 ? `unknown flag --${unknown}; did you mean --${nearest.flag}?` : message;
+}
+
+/** Levenshtein distance, for suggesting the flag a typo meant. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/** The usage error for a command whose optional store member this store lacks. */
+function lacks(store: SessionStore, member: string): KvSessionError {
+  return usage(`the ${store.name} store does not implement ${member}()`);
 }
 
 /** A table of sessions, one per line, aligned for reading in a terminal. */

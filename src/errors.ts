@@ -6,6 +6,7 @@ export type KvSessionErrorCode =
   | 'ERR_KVSESSION_WEAK_SECRET'
   | 'ERR_KVSESSION_BAD_OPTION'
   | 'ERR_KVSESSION_BAD_ARGUMENT'
+  | 'ERR_KVSESSION_UNSUPPORTED'
   | 'ERR_KVSESSION_UNKNOWN_STORE'
   | 'ERR_KVSESSION_BAD_STORE_URL'
   | 'ERR_KVSESSION_DRIVER_MISSING'
@@ -16,7 +17,6 @@ export type KvSessionErrorCode =
   | 'ERR_KVSESSION_TOO_LARGE'
   | 'ERR_KVSESSION_CORRUPT_RECORD'
   | 'ERR_KVSESSION_CONFLICT'
-  | 'ERR_KVSESSION_DESTROYED'
   | 'ERR_KVSESSION_HEADERS_SENT'
   | 'ERR_KVSESSION_USAGE';
 
@@ -55,4 +55,9 @@ export function storeUnavailable(err: unknown, what: string): KvSessionError {
     status: 503,
     cause: err,
   });
+}
+
+/** The error every operation on a closed store rejects with. */
+export function storeClosed(storeName: string): KvSessionError {
+  return new KvSessionError('ERR_KVSESSION_STORE_CLOSED', `the ${storeName} store is closed`, { status: 503 });
 }

@@ -2,10 +2,11 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { KvSessionOptions } from './options.js';
 import type { SessionContext } from './context.js';
 import type { SessionStore } from './store.js';
+import { supports } from './store.js';
 import type { SessionInfo } from './user-index.js';
 import type { CookieAction } from './session.js';
 import { resolveOptions } from './options.js';
-import { resolveStore } from './create-store.js';
+import { resolveStore } from '../stores/index.js';
 import { guardStore } from './guarded-store.js';
 import { UserIndex } from './user-index.js';
 import { VerifiedCookies } from './verified-cookies.js';
@@ -16,7 +17,7 @@ import { holdResponseUntil } from './response-hook.js';
 import type { ResponseHold } from './response-hook.js';
 import { serializeSessionCookie } from './cookie.js';
 import { startPruner } from './pruner.js';
-import { KvSessionError } from './errors.js';
+import { isKvSessionError, storeUnavailable } from './errors.js';
 import { redactSecrets } from './redact.js';
 import type { DestroyUserSessionsOptions } from './user-args.js';
 import { checkUserId, resolveExcept } from './user-args.js';
@@ -50,8 +51,8 @@ export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
   const resolved = resolveOptions(options);
   const rawStore = resolveStore(resolved.store, { prefix: resolved.prefix, timeout: resolved.storeTimeoutMs });
   const store = guardStore(rawStore, resolved.storeTimeoutMs);
-  // Connect now rather than inside the first request's storeTimeout; errors surface on real use.
-  rawStore.warm?.().catch(() => undefined);
+  // Connect now rather than inside the first request's storeTimeout, and say at once, once, if that fails.
+  rawStore.warm?.().catch((err: unknown) => reportStartFailure(rawStore.name, err));
   if (rawStore.name === 'memory' && process.env['NODE_ENV'] === 'production' && !warnedMemoryInProduction) {
     warnedMemoryInProduction = true;
     process.emitWarning('kvsession: the memory store loses every session on restart and is not shared between processes; set `store` to a sqlite://, redis:// or postgres:// URL in production.');
@@ -79,7 +80,7 @@ export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
     saves: new SaveCoalescer(),
   };
   const pruner =
-    resolved.pruneMs === false || rawStore.capabilities.nativeExpiry
+    resolved.pruneMs === false || rawStore.capabilities.nativeExpiry || !supports(store, 'prune')
       ? undefined
       : startPruner(store, resolved.pruneMs, (err) =>
           process.emitWarning(`kvsession: background prune failed: ${redactSecrets(String(err))}`),
@@ -93,7 +94,8 @@ export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
 
   const manager: KvSessionManager = {
     store,
-    prune: () => store.prune(),
+    // A store without prune() keeps expired records until they are read (and then ignores them).
+    prune: () => store.prune?.() ?? Promise.resolve(0),
     async close() {
       await pruner?.stop();
       await store.close();
@@ -102,6 +104,16 @@ export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
     destroyUserSessions: async (userId, opts) => ctx.users.destroyAll(checkUserId(userId, 'destroyUserSessions(userId)'), resolveExcept(opts)),
   };
   return Object.assign(middleware, manager);
+}
+
+/**
+ * Reports a store that could not start (driver missing, server unreachable) as one process warning
+ * carrying the cause's own message: the npm install line, or the address it could not reach.
+ */
+function reportStartFailure(storeName: string, err: unknown): void {
+  const detail = (err instanceof Error ? err.message : String(err)).replace(/^kvsession: /, '');
+  const code = isKvSessionError(err) ? err.code : 'ERR_KVSESSION_STORE_UNAVAILABLE';
+  process.emitWarning(`kvsession: the ${storeName} store could not start: ${detail}`, { type: 'KvSessionWarning', code });
 }
 
 /** Holds the response back until the session is saved, then sets the cookie it calls for. */
@@ -124,7 +136,7 @@ class SaveBeforeResponse implements ResponseHold {
 
   /** Hands a failed save to Express's error handling as a coded 503. */
   fail(err: unknown): void {
-    this.next(err instanceof KvSessionError ? err : new KvSessionError('ERR_KVSESSION_STORE_UNAVAILABLE', String(err), { status: 503, cause: err }));
+    this.next(storeUnavailable(err, 'save'));
   }
 }
 

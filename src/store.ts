@@ -15,9 +15,12 @@ export interface StoreCapabilities {
 }
 
 /**
- * The contract every kvsession store implements. Keys passed in are relative to the
- * store's own prefix (`prefix` option); a key containing `:` is an index record, not a session.
- * Every method rejects on a backend failure: never "not found" or `false` for an error.
+ * The contract every kvsession store implements, in two tiers (like express-session's store list).
+ * Required: get, create, update, touch, delete, close. Optional: prune, count, clear, warm; the core
+ * degrades as each one's doc says. Keys passed in are relative to the store's own prefix (`prefix`
+ * option). Keys for which isSessionKey() is false belong to the core's indexes: store them like any
+ * other, but leave them out of count(). Every method rejects on a backend failure: never "not found"
+ * or `false` for an error.
  */
 export interface SessionStore {
   /** Short name for messages and metrics, e.g. `'redis'`. */
@@ -36,17 +39,21 @@ export interface SessionStore {
   touch(key: string, expiresAt: number): Promise<boolean>;
   /** Required. Deletes the entry; resolves true when one existed. */
   delete(key: string): Promise<boolean>;
-  /** Required. Deletes expired entries (and any debris such as temp files) under this prefix; resolves how many records. */
-  prune(): Promise<number>;
-  /** Required. How many live session records (keys without `:`) this prefix holds. */
-  count(): Promise<number>;
-  /** Required. Deletes every entry under this prefix, and nothing outside it. */
-  clear(): Promise<void>;
   /** Required. Releases connections and handles; later calls reject with ERR_KVSESSION_STORE_CLOSED. */
   close(): Promise<void>;
   /**
+   * Optional. Deletes expired entries (and any debris such as temp files) under this prefix; resolves how many
+   * records. Without it no background pruning runs and `prune()` resolves 0: expired records stay until read.
+   */
+  prune?(): Promise<number>;
+  /** Optional. How many live session records (isSessionKey) this prefix holds. Without it `count` is unsupported. */
+  count?(): Promise<number>;
+  /** Optional. Deletes every entry under this prefix, and nothing outside it. Without it `clear` is unsupported. */
+  clear?(): Promise<void>;
+  /**
    * Optional. Loads the driver and opens the connection ahead of the first request, so that one does
-   * not spend its storeTimeout on it. Never keeps the process alive; failures surface on the next operation.
+   * not spend its storeTimeout on it. Never keeps the process alive. kvSession() reports a failure once
+   * as a process warning; the next operation fails with it too.
    */
   warm?(): Promise<void>;
   /**
@@ -70,6 +77,25 @@ export interface DataChanges {
   readonly delete: readonly string[];
 }
 
+/** A store with the whole optional maintenance tier (prune, count, clear), as every built-in store is. */
+export type FullSessionStore = SessionStore & Required<Pick<SessionStore, 'prune' | 'count' | 'clear'>>;
+
+/** True when `store` implements the optional member `name`. */
+export function supports<K extends 'prune' | 'count' | 'clear' | 'warm'>(
+  store: SessionStore,
+  name: K,
+): store is SessionStore & Required<Pick<SessionStore, K>> {
+  return typeof store[name] === 'function';
+}
+
+/** The character that marks the core's index records: a session key never contains it. */
+export const INDEX_MARK = ':';
+
+/** True for a session record's key (relative to the prefix); false for one of the core's index records. */
+export function isSessionKey(key: string, from = 0): boolean {
+  return !key.includes(INDEX_MARK, from);
+}
+
 /** Options every built-in store factory accepts. */
 export interface StoreOptions {
   /** Namespace inside the backend. @default 'sess:' */
@@ -80,9 +106,3 @@ export interface StoreOptions {
 
 /** The default namespace. */
 export const DEFAULT_PREFIX = 'sess:';
-
-/** A wrapper's `warm` member: the store's own, bound to it, or none when the store has none (spread it in). */
-export function forwardWarm(store: SessionStore): Pick<SessionStore, 'warm'> {
-  const warm = store.warm;
-  return warm === undefined ? {} : { warm: (): Promise<void> => warm.call(store) };
-}

@@ -5,7 +5,7 @@ import type { Session } from './session.js';
  * `declare module 'kvsession' { interface SessionData { userId: number } }`.
  * Until they do, keys are open and values are `unknown`.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging needs an interface
 export interface SessionData {}
 
 declare global {

@@ -257,7 +257,7 @@ export class KeyvFileStore extends EventEmitter implements KeyvStoreAdapter {
 
   async set(key: string, value: unknown): Promise<boolean> {
     if (typeof value !== 'string') {
-      throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'KeyvFileStore stores text: keep a serializer on the Keyv instance');
+      throw new KvSessionError('ERR_KVSESSION_BAD_ARGUMENT', 'KeyvFileStore stores text: keep a serializer on the Keyv instance');
     }
     return this.#files.write(key, value);
   }

@@ -1,6 +1,6 @@
 import type { SessionStore, StoreEntry, StoreOptions } from '../src/store.js';
-import { DEFAULT_PREFIX } from '../src/store.js';
-import { KvSessionError, storeUnavailable } from '../src/errors.js';
+import { DEFAULT_PREFIX, isSessionKey } from '../src/store.js';
+import { storeUnavailable, storeClosed } from '../src/errors.js';
 import { KeyQueue, RecordDir, FILE_CONCURRENCY, forEachLimit, resolveLocation, type FileLocation, type ListedFile } from './file-records.js';
 
 /** Options of the file store: where (`dir` or `url`, see FileLocation) and the namespace. */
@@ -103,7 +103,7 @@ export class FileStore implements SessionStore {
 
   async count(): Promise<number> {
     return this.#run('count', async () => {
-      const sessions = (await this.#mine()).filter((f) => !f.temp && !f.fullKey.includes(':', this.prefix.length));
+      const sessions = (await this.#mine()).filter((f) => !f.temp && isSessionKey(f.fullKey, this.prefix.length));
       let live = 0;
       await forEachLimit(sessions, FILE_CONCURRENCY, async (file) => {
         if (await this.#live(file.fullKey)) live++;
@@ -142,7 +142,7 @@ export class FileStore implements SessionStore {
   }
 
   async #run<T>(what: string, op: () => Promise<T>): Promise<T> {
-    if (this.#closed) throw new KvSessionError('ERR_KVSESSION_STORE_CLOSED', 'the file store is closed', { status: 503 });
+    if (this.#closed) throw storeClosed(this.name);
     try {
       return await op();
     } catch (err) {

@@ -1,7 +1,7 @@
 import type Keyv from 'keyv';
 import type { SessionStore, StoreEntry, StoreOptions } from '../src/store.js';
-import { DEFAULT_PREFIX } from '../src/store.js';
-import { KvSessionError } from '../src/errors.js';
+import { DEFAULT_PREFIX, isSessionKey } from '../src/store.js';
+import { KvSessionError, storeClosed } from '../src/errors.js';
 
 // What we hand to keyv: the record text plus its exact deadline. Keyv keeps only a relative TTL
 // (its own `expires` is Date.now() + ttl at write time, a millisecond off when the clock ticks),
@@ -77,7 +77,7 @@ export class KeyvStore implements SessionStore {
   async count(): Promise<number> {
     let live = 0;
     for (const [key, expiresAt] of await this.#entries()) {
-      if (!key.includes(':', this.prefix.length) && expiresAt > Date.now()) live++;
+      if (isSessionKey(key, this.prefix.length) && expiresAt > Date.now()) live++;
     }
     return live;
   }
@@ -115,7 +115,7 @@ export class KeyvStore implements SessionStore {
     let raw: AsyncIterable<unknown[]> | Iterable<unknown[]>;
     if (store instanceof Map) raw = store.entries() as Iterable<unknown[]>;
     else if (hasIterator(store)) raw = store.iterator(keyv.namespace);
-    else throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'this Keyv store cannot list its keys (no iterator), so it cannot prune, count or clear');
+    else throw new KvSessionError('ERR_KVSESSION_UNSUPPORTED', 'this Keyv store cannot list its keys (no iterator), so it cannot prune, count or clear');
     // Keyv stores keys as `<namespace>:<key>`; it does not prefix a key that already carries it.
     const namespaced = keyv.namespace === undefined || !keyv.useKeyPrefix ? '' : keyv.namespace + ':';
     const out: [string, number][] = [];
@@ -131,7 +131,7 @@ export class KeyvStore implements SessionStore {
   }
 
   #open(): void {
-    if (this.#closed) throw new KvSessionError('ERR_KVSESSION_STORE_CLOSED', 'the keyv store is closed', { status: 503 });
+    if (this.#closed) throw storeClosed(this.name);
   }
 }
 

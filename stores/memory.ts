@@ -1,6 +1,6 @@
 import type { SessionStore, StoreEntry, StoreOptions } from '../src/store.js';
-import { DEFAULT_PREFIX } from '../src/store.js';
-import { KvSessionError } from '../src/errors.js';
+import { DEFAULT_PREFIX, isSessionKey } from '../src/store.js';
+import { storeClosed } from '../src/errors.js';
 
 /** The in-process store: keyv's storage model (a Map of entries with an absolute expiry), atomic because single-threaded. */
 export class MemoryStore implements SessionStore {
@@ -72,7 +72,7 @@ export class MemoryStore implements SessionStore {
     const now = Date.now();
     let live = 0;
     for (const [key, entry] of this.#map) {
-      if (key.startsWith(this.prefix) && !key.includes(':', this.prefix.length) && entry.expiresAt > now) live++;
+      if (key.startsWith(this.prefix) && isSessionKey(key, this.prefix.length) && entry.expiresAt > now) live++;
     }
     return live;
   }
@@ -97,7 +97,7 @@ export class MemoryStore implements SessionStore {
   }
 
   #open(): void {
-    if (this.#closed) throw new KvSessionError('ERR_KVSESSION_STORE_CLOSED', 'the memory store is closed', { status: 503 });
+    if (this.#closed) throw storeClosed(this.name);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { SessionStore, StoreOptions } from '../src/store.js';
+import type { FullSessionStore, StoreOptions } from '../src/store.js';
 import { KvSessionError } from '../src/errors.js';
 import { loadDriver } from './driver.js';
 import type { SqlConnection, SqlDialect } from './sql-base.js';
@@ -45,7 +45,7 @@ export interface PostgresStoreOptions extends StoreOptions {
  * Creates a PostgreSQL store on its own pool (pg, loaded on first use) or on an app's `pool`.
  * Returns at once; it connects, and creates the table and expiry index if missing, on the first operation.
  */
-export function createPostgresStore(options: string | PostgresStoreOptions): SessionStore {
+export function createPostgresStore(options: string | PostgresStoreOptions): FullSessionStore {
   const opts: PostgresStoreOptions = typeof options === 'string' ? { url: options } : options;
   const source = checkSource(opts);
   if (opts.max !== undefined && !(Number.isInteger(opts.max) && opts.max > 0)) {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SessionStore, StoreEntry, StoreOptions } from '../src/store.js';
-import { DEFAULT_PREFIX } from '../src/store.js';
-import { KvSessionError } from '../src/errors.js';
+import { DEFAULT_PREFIX, isSessionKey } from '../src/store.js';
+import { KvSessionError, storeClosed } from '../src/errors.js';
 import { withTimeout } from '../src/guarded-store.js';
 import { loadDriver } from './driver.js';
 
@@ -97,7 +97,7 @@ export class RedisStore implements SessionStore {
     // SCAN may return a key twice while Redis resizes its table, hence the Set.
     const sessions = new Set<string>();
     for await (const keys of this.#scan('count')) {
-      for (const key of keys) if (!key.includes(':', this.prefix.length)) sessions.add(key);
+      for (const key of keys) if (isSessionKey(key, this.prefix.length)) sessions.add(key);
     }
     return sessions.size;
   }
@@ -221,7 +221,7 @@ export class RedisStore implements SessionStore {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new KvSessionError('ERR_KVSESSION_STORE_CLOSED', 'the redis store is closed', { status: 503 });
+    if (this.#closed) throw storeClosed(this.name);
   }
 }
 
@@ -239,7 +239,7 @@ function script(source: string): Script {
 // Redis wants a positive integer; 1 (1970) is as past as any earlier deadline.
 function pxat(expiresAt: number): string {
   if (!Number.isFinite(expiresAt)) {
-    throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', `expiresAt must be a finite time in ms, got ${String(expiresAt)}`);
+    throw new KvSessionError('ERR_KVSESSION_BAD_ARGUMENT', `expiresAt must be a finite time in ms, got ${String(expiresAt)}`);
   }
   return String(Math.max(1, Math.ceil(expiresAt)));
 }

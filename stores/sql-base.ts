@@ -1,6 +1,6 @@
 import type { DataChanges, SessionStore, StoreEntry, StoreOptions } from '../src/store.js';
-import { DEFAULT_PREFIX } from '../src/store.js';
-import { KvSessionError, storeUnavailable } from '../src/errors.js';
+import { DEFAULT_PREFIX, INDEX_MARK } from '../src/store.js';
+import { KvSessionError, storeUnavailable, storeClosed } from '../src/errors.js';
 import { GroupCommit, LookupBatcher } from './sql-batch.js';
 
 /*
@@ -107,7 +107,7 @@ function statements(t: string, d: SqlDialect, upper: boolean) {
     // the outer expiry test is re-checked against a row a concurrent touch() just extended.
     prune: `DELETE FROM ${t} WHERE key IN (SELECT key FROM ${t} WHERE ${d.expires('value')} <= ? AND substr(key, 1, ?) = ?
       LIMIT ${PRUNE_BATCH}${d.lockBatch}) AND ${d.expires('value')} <= ? RETURNING key`,
-    count: `SELECT count(*) AS n FROM ${t} WHERE ${inPrefix} AND ${d.find}(substr(key, ?), ':') = 0 AND ${d.expires('value')} > ?`,
+    count: `SELECT count(*) AS n FROM ${t} WHERE ${inPrefix} AND ${d.find}(substr(key, ?), '${INDEX_MARK}') = 0 AND ${d.expires('value')} > ?`,
     clear: `DELETE FROM ${t} WHERE ${inPrefix}`,
   };
 }
@@ -272,10 +272,8 @@ export class SqlStore implements SessionStore {
   /** Connects ahead of the first operation; a failure is left for that operation to report. */
   async warm(): Promise<void> {
     if (this.#closing !== undefined) return;
-    await this.#connect().then(
-      () => undefined,
-      () => undefined,
-    );
+    // A failure is reported by kvSession() at startup; #connect() forgets it, so the next operation retries.
+    await this.#connect();
   }
 
   #connect(): Promise<SqlConnection> {
@@ -288,7 +286,7 @@ export class SqlStore implements SessionStore {
   }
 
   #closedError(): KvSessionError {
-    return new KvSessionError('ERR_KVSESSION_STORE_CLOSED', `the ${this.name} store is closed`, { status: 503 });
+    return storeClosed(this.name);
   }
 }
 
@@ -313,7 +311,7 @@ function readEnvelope(text: unknown): StoreEntry | undefined {
 // A non-finite deadline would serialize as null and leave a row no query can see or prune.
 function deadline(expiresAt: number): number {
   if (!Number.isFinite(expiresAt)) {
-    throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', `expiresAt must be a finite time in ms, got ${String(expiresAt)}`);
+    throw new KvSessionError('ERR_KVSESSION_BAD_ARGUMENT', `expiresAt must be a finite time in ms, got ${String(expiresAt)}`);
   }
   return expiresAt;
 }

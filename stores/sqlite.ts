@@ -1,4 +1,4 @@
-import type { SessionStore, StoreOptions } from '../src/store.js';
+import type { FullSessionStore, StoreOptions } from '../src/store.js';
 import { KvSessionError } from '../src/errors.js';
 import { loadDriver } from './driver.js';
 import type { SqlConnection, SqlDialect, SqlRow } from './sql-base.js';
@@ -26,7 +26,7 @@ export interface SqliteStoreOptions extends StoreOptions {
 }
 
 /** The file path (or `:memory:`) a sqlite URL names; throws ERR_KVSESSION_BAD_STORE_URL when it names none. */
-function sqlitePath(url: string): string {
+export function sqlitePath(url: string): string {
   const rest = typeof url === 'string' && /^sqlite:/i.test(url) ? url.slice('sqlite:'.length) : '';
   const path = rest.startsWith('//') ? rest.slice(2) : rest;
   if (path === '') {
@@ -39,7 +39,7 @@ function sqlitePath(url: string): string {
  * Creates a SQLite store on @keyv/sqlite (loaded on first use). Returns at once; the database is
  * opened, switched to WAL and given its expiry index on the first operation.
  */
-export function createSqliteStore(options: string | SqliteStoreOptions): SessionStore {
+export function createSqliteStore(options: string | SqliteStoreOptions): FullSessionStore {
   const opts: SqliteStoreOptions = typeof options === 'string' ? { url: options } : options;
   const path = sqlitePath(opts.url);
   const table = checkTable(opts.table ?? 'kvsession');

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../src/cli.js';
 import type { KvSessionMiddleware } from '../src/middleware.js';
 import { runCli } from '../src/cli.js';
-import { createStore } from '../src/create-store.js';
+import { createStore } from '../stores/index.js';
 import { kvSession } from '../src/middleware.js';
 import { runFromSource } from './e2e/from-source.js';
 import type { ProcessResult } from './e2e/from-source.js';
@@ -89,7 +89,10 @@ describe('bad usage exits 2 with one coded line', () => {
     [['logout-user', '--store', 'memory://', '--user', ''], 'ERR_KVSESSION_USAGE'],
     [['count', '--store', 'nosuchscheme://x'], 'ERR_KVSESSION_UNKNOWN_STORE'],
     [['count', '--store', 'not a url'], 'ERR_KVSESSION_BAD_STORE_URL'],
-    [['count', '--store', 'memory://', '--timeout', 'soon'], 'ERR_KVSESSION_BAD_OPTION'],
+    [['count', '--store', 'sqlite://:memory:', '--timeout', 'soon'], 'ERR_KVSESSION_BAD_OPTION'],
+    // A memory store would be the CLI's own, always empty: never a silent 0.
+    [['count', '--store', 'memory://'], 'ERR_KVSESSION_USAGE'],
+    [['prune', '--store', 'MEMORY://'], 'ERR_KVSESSION_USAGE'],
   ];
   for (const [args, code] of cases) {
     it(`kvsession ${args.join(' ') || '(nothing)'} → ${code}`, async () => {
@@ -105,6 +108,22 @@ describe('bad usage exits 2 with one coded line', () => {
     expect(run.status).toBe(2);
     expect(run.stdout).toBe('');
     expect(errorCode(run.stderr)).toBe('ERR_KVSESSION_UNKNOWN_STORE');
+  });
+
+  it('an unknown flag close to a known one names the known one', async () => {
+    const run = await cliInProcess('count', '--stor', 'sqlite://:memory:');
+    expect(run.status).toBe(2);
+    expect(errorCode(run.stderr)).toBe('ERR_KVSESSION_USAGE');
+    expect(run.stderr).toContain('--store?');
+  });
+
+  it('a sqlite:// or file: URL naming a path that does not exist is an error, and creates nothing', async () => {
+    const dir = mkdtempSync(join(tmp, 'missing-'));
+    for (const url of [`sqlite://${join(dir, 'nope.db')}`, `sqlite://${join(dir, 'no-dir', 'x.db')}`, `file:${join(dir, 'no-dir')}`]) {
+      const run = await cliInProcess('count', '--store', url);
+      expect([url, run.status, errorCode(run.stderr)]).toEqual([url, 2, 'ERR_KVSESSION_BAD_STORE_URL']);
+    }
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it('as a process: an unknown flag exits 2 with the code on stderr', async () => {

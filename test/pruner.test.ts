@@ -1,13 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SessionStore } from '../src/store.js';
+import type { FullSessionStore } from '../src/store.js';
 import type { KvSessionMiddleware } from '../src/middleware.js';
 import { kvSession } from '../src/middleware.js';
 import { startPruner } from '../src/pruner.js';
 import { createMemoryStore } from '../stores/memory.js';
 import { CountingStore } from './helpers/counting-store.js';
+import type { StoreOp } from './helpers/counting-store.js';
 import { STORES_UNDER_TEST } from './helpers/stores.js';
 import type { StoreUnderTest } from './helpers/stores.js';
-import { describeWithServer, randomPrefix } from './helpers/services.js';
+import { describeWithServer, randomPrefix, sleep } from './helpers/services.js';
 import { runFromSource } from './e2e/from-source.js';
 
 const SECRET = 'pruner-test-secret-0123456789-abcdefghijklmnop';
@@ -19,10 +20,10 @@ const WAIT_LIMIT_MS = 15_000;
 class PruneTally extends CountingStore {
   deleted = 0;
 
-  override async prune(): Promise<number> {
-    const n = await super.prune();
-    this.deleted += n;
-    return n;
+  protected override async intercept<T>(op: StoreOp, call: () => Promise<T>): Promise<T> {
+    const result = await super.intercept(op, call);
+    if (op === 'prune') this.deleted += result as number;
+    return result;
   }
 
   // The test closes the shared inner stores itself, once, after every middleware is closed.
@@ -36,12 +37,8 @@ async function waitFor(condition: () => boolean, what: string): Promise<void> {
   const limit = Date.now() + WAIT_LIMIT_MS;
   while (!condition()) {
     if (Date.now() > limit) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 let warnings: string[] = [];
@@ -57,7 +54,7 @@ afterEach(() => {
 });
 
 /** Writes `live` long-lived and `expiring` short-lived records; resolves when the short ones have expired. */
-async function seed(store: SessionStore, live: number, expiring: number): Promise<string[]> {
+async function seed(store: FullSessionStore, live: number, expiring: number): Promise<string[]> {
   const soon = Date.now() + 100;
   const later = Date.now() + 3_600_000;
   const liveKeys = Array.from({ length: live }, (_, i) => `live${i}`);
@@ -68,7 +65,7 @@ async function seed(store: SessionStore, live: number, expiring: number): Promis
 }
 
 /** Up to three store instances over one backend: separate instances when they share data, else one shared. */
-async function peers(entry: StoreUnderTest, prefix: string): Promise<SessionStore[]> {
+async function peers(entry: StoreUnderTest, prefix: string): Promise<FullSessionStore[]> {
   const first = await entry.make(prefix);
   const second = await entry.make(prefix);
   expect(await first.create('probe', '{}', Date.now() + 60_000)).toBe(true);
@@ -144,8 +141,8 @@ function backgroundPruning(entry: StoreUnderTest): void {
   it('several middleware instances pruning one store at once: no errors, each record pruned once', async () => {
     const prefix = randomPrefix('many');
     const stores = await peers(entry, prefix);
-    const first = stores[0] as SessionStore;
-    const tallies = [0, 1, 2].map((i) => new PruneTally(stores[i % stores.length] as SessionStore));
+    const first = stores[0] as FullSessionStore;
+    const tallies = [0, 1, 2].map((i) => new PruneTally(stores[i % stores.length] as FullSessionStore));
     const middlewares: KvSessionMiddleware[] = [];
     try {
       const liveKeys = await seed(first, 5, 20);

@@ -1,6 +1,7 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import type { Request, RequestHandler } from 'express';
-import { kvSession, KvSessionError, isKvSessionError, createStore, createMemoryStore } from '../src/index.js';
+import { kvSession, KvSessionError, isKvSessionError, createStore } from '../src/index.js';
+import { createMemoryStore } from '../stores/memory.js';
 import type {
   Session,
   SessionInfo,

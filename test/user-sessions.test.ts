@@ -211,7 +211,7 @@ function userSessionTests(target: StoreUnderTest): void {
     expect(head!.value).not.toContain(sessionKey(client));
     expect(head!.value.length).toBeLessThan(64);
     await sleep(slot!.expiresAt - Date.now() + 50);
-    if (!store.capabilities.nativeExpiry) expect(await store.prune()).toBeGreaterThanOrEqual(2);
+    if (!store.capabilities.nativeExpiry) expect(await app.sessions.prune()).toBeGreaterThanOrEqual(2);
     expect(await store.get(slotKey(user, 0))).toBeUndefined();
     expect(await app.sessions.listUserSessions(user)).toEqual([]);
   });

@@ -1,28 +1,32 @@
 import type { SessionStore } from '../../src/store.js';
-import { forwardWarm } from '../../src/store.js';
+import type { StoreOperation } from '../../src/store-decorator.js';
+import { StoreDecorator } from '../../src/store-decorator.js';
 import type { ServerStats } from './harness.js';
 import { countOp } from './harness.js';
 
+// Maintenance calls (count, clear, close) are no part of a request's cost.
+const COUNTED: ReadonlySet<StoreOperation> = new Set(['get', 'create', 'update', 'touch', 'delete', 'prune']);
+
 /**
- * Wraps a kvsession store so every contract call is counted in `stats` under its method name.
- * Each call is one backend round trip for the built-in stores' get/create/update/touch/delete
- * (conditional writes are single statements/scripts), so the counts are round trips per request.
+ * Counts every session operation in `stats` under its method name. Each is one backend round trip
+ * for the built-in stores (conditional writes are single statements/scripts), so the counts are
+ * round trips per request. warm() passes through uncounted: kvSession() connects with it.
  */
+class CountingStore extends StoreDecorator {
+  constructor(
+    inner: SessionStore,
+    private readonly stats: ServerStats,
+  ) {
+    super(inner);
+  }
+
+  protected override intercept<T>(op: StoreOperation, call: () => Promise<T>): Promise<T> {
+    if (COUNTED.has(op)) countOp(this.stats, op);
+    return call();
+  }
+}
+
+/** Wraps a kvsession store so every session operation is counted in `stats`. */
 export function countingStore(store: SessionStore, stats: ServerStats): SessionStore {
-  return {
-    name: store.name,
-    prefix: store.prefix,
-    capabilities: store.capabilities,
-    get: (key) => (countOp(stats, 'get'), store.get(key)),
-    create: (key, value, expiresAt) => (countOp(stats, 'create'), store.create(key, value, expiresAt)),
-    update: (key, expected, value, expiresAt) => (countOp(stats, 'update'), store.update(key, expected, value, expiresAt)),
-    touch: (key, expiresAt) => (countOp(stats, 'touch'), store.touch(key, expiresAt)),
-    delete: (key) => (countOp(stats, 'delete'), store.delete(key)),
-    prune: () => (countOp(stats, 'prune'), store.prune()),
-    count: () => store.count(),
-    clear: () => store.clear(),
-    close: () => store.close(),
-    // Not counted: it is no session operation. Without it kvSession() could not connect ahead of the first request.
-    ...forwardWarm(store),
-  };
+  return new CountingStore(store, stats);
 }

@@ -1,5 +1,5 @@
 import { kvSession } from '../../src/index.js';
-import { createStore } from '../../src/create-store.js';
+import { createStore } from '../../stores/index.js';
 import type { KvSessionMiddleware } from '../../src/index.js';
 import { BENCH_SECRET, SETUP_DATA, createBenchApp, serve, unavailable } from './harness.js';
 import type { ServerStats } from './harness.js';
@@ -49,7 +49,7 @@ function start(): void {
   serve(
     app,
     async () => {
-      await sessions.store.clear();
+      await sessions.store.clear?.();
       await sessions.close();
     },
     async () => sessions.store.warm?.(),

@@ -81,7 +81,11 @@ export async function startApp(options: StartAppOptions): Promise<TestApp> {
     closing ??= (async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      if (options.keepStore !== true) await sessions.close();
+      if (options.keepStore !== true) {
+        // Tests use a random prefix per store: clearing it leaves shared servers as they were.
+        await sessions.store.clear?.().catch(() => undefined);
+        await sessions.close();
+      }
     })();
     return closing;
   };
@@ -198,7 +202,4 @@ export function deferred<T = void>(): Deferred<T> {
   return { promise, resolve };
 }
 
-/** Resolves after `ms` of real time. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { sleep } from './services.js';

@@ -11,3 +11,11 @@ export function codeOf(fn: () => unknown): string | undefined {
   }
   return undefined;
 }
+
+/** What `promise` rejected with (its name and code), or `{ name: 'resolved' }` when it did not reject. */
+export async function rejectionOf(promise: Promise<unknown>): Promise<{ name?: unknown; code?: unknown }> {
+  return promise.then(
+    () => ({ name: 'resolved' }),
+    (err: { name?: unknown; code?: unknown }) => err,
+  );
+}

@@ -1,7 +1,9 @@
-import type { SessionStore, StoreCapabilities, StoreEntry } from '../../src/store.js';
+import type { FullSessionStore } from '../../src/store.js';
+import { StoreDecorator } from '../../src/store-decorator.js';
 
 /** Every operation of the store contract, by name. */
-export type StoreOp = 'get' | 'create' | 'update' | 'touch' | 'delete' | 'prune' | 'count' | 'clear' | 'close';
+export type { StoreOperation as StoreOp } from '../../src/store-decorator.js';
+import type { StoreOperation as StoreOp } from '../../src/store-decorator.js';
 
 /** The operations that change a session record. */
 export const WRITE_OPS: readonly StoreOp[] = ['create', 'update', 'touch', 'delete'];
@@ -22,29 +24,20 @@ export interface Hold {
  * round trips instead of timing. Per-op delays, faults and one-shot holds are injectable.
  * A call is counted when it is issued, whether it then succeeds, fails or hangs.
  */
-export class CountingStore implements SessionStore {
-  readonly inner: SessionStore;
+export class CountingStore extends StoreDecorator {
+  // Test stores are all built-in ones, which implement the whole optional tier; the base installs these.
+  declare readonly prune: () => Promise<number>;
+  declare readonly count: () => Promise<number>;
+  declare readonly clear: () => Promise<void>;
   readonly counts: Record<StoreOp, number> = zeroCounts();
   readonly #delays = new Map<StoreOp, number>();
   readonly #faults = new Map<StoreOp, Fault>();
   readonly #holds = new Map<StoreOp, { arrive: () => void; gate: Promise<void> }[]>();
 
   /** Wraps `inner`; `delays` adds a fixed latency (ms) to the named operations. */
-  constructor(inner: SessionStore, options: { delays?: Partial<Record<StoreOp, number>> } = {}) {
-    this.inner = inner;
+  constructor(inner: FullSessionStore, options: { delays?: Partial<Record<StoreOp, number>> } = {}) {
+    super(inner);
     for (const [op, ms] of Object.entries(options.delays ?? {})) this.#delays.set(op as StoreOp, ms);
-  }
-
-  get name(): string {
-    return this.inner.name;
-  }
-
-  get prefix(): string {
-    return this.inner.prefix;
-  }
-
-  get capabilities(): StoreCapabilities {
-    return this.inner.capabilities;
   }
 
   /** Sum of the counts of create, update, touch and delete. */
@@ -93,43 +86,7 @@ export class CountingStore implements SessionStore {
     return { reached, release };
   }
 
-  get(key: string): Promise<StoreEntry | undefined> {
-    return this.#run('get', () => this.inner.get(key));
-  }
-
-  create(key: string, value: string, expiresAt: number): Promise<boolean> {
-    return this.#run('create', () => this.inner.create(key, value, expiresAt));
-  }
-
-  update(key: string, expected: string, value: string, expiresAt: number): Promise<boolean> {
-    return this.#run('update', () => this.inner.update(key, expected, value, expiresAt));
-  }
-
-  touch(key: string, expiresAt: number): Promise<boolean> {
-    return this.#run('touch', () => this.inner.touch(key, expiresAt));
-  }
-
-  delete(key: string): Promise<boolean> {
-    return this.#run('delete', () => this.inner.delete(key));
-  }
-
-  prune(): Promise<number> {
-    return this.#run('prune', () => this.inner.prune());
-  }
-
-  count(): Promise<number> {
-    return this.#run('count', () => this.inner.count());
-  }
-
-  clear(): Promise<void> {
-    return this.#run('clear', () => this.inner.clear());
-  }
-
-  close(): Promise<void> {
-    return this.#run('close', () => this.inner.close());
-  }
-
-  async #run<T>(op: StoreOp, call: () => Promise<T>): Promise<T> {
+  protected override async intercept<T>(op: StoreOp, call: () => Promise<T>): Promise<T> {
     this.counts[op]++;
     const held = this.#holds.get(op)?.shift();
     if (held !== undefined) {
@@ -146,5 +103,5 @@ export class CountingStore implements SessionStore {
 }
 
 function zeroCounts(): Record<StoreOp, number> {
-  return { get: 0, create: 0, update: 0, touch: 0, delete: 0, prune: 0, count: 0, clear: 0, close: 0 };
+  return { get: 0, create: 0, update: 0, touch: 0, delete: 0, prune: 0, count: 0, clear: 0, close: 0, mergeData: 0 };
 }

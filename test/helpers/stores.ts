@@ -1,4 +1,4 @@
-import type { SessionStore } from '../../src/store.js';
+import type { FullSessionStore } from '../../src/store.js';
 import { createMemoryStore } from '../../stores/memory.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,7 +35,7 @@ export interface StoreUnderTest {
   /** Conditional writes stay atomic when several processes share the backend. */
   readonly atomicAcrossProcesses: boolean;
   /** Makes a fresh store with a random prefix (or the one given). */
-  make(prefix?: string): SessionStore | Promise<SessionStore>;
+  make(prefix?: string): FullSessionStore | Promise<FullSessionStore>;
 }
 
 /** Every built-in store, for suites that run unchanged against all of them. */

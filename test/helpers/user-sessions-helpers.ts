@@ -43,9 +43,8 @@ export function mountUserRoutes(app: Express, sessions: () => KvSessionMiddlewar
 
 /** Starts an app over `store` with the user routes mounted. */
 export async function startUserApp(store: SessionStore, session: TestSessionOptions = {}): Promise<TestApp> {
-  let app: TestApp | undefined;
   // Routes run only after startApp resolved, so the management API is there by then.
-  app = await startApp({ session: { ...session, store }, routes: (express) => mountUserRoutes(express, () => (app as TestApp).sessions) });
+  const app: TestApp = await startApp({ session: { ...session, store }, routes: (express) => mountUserRoutes(express, () => app.sessions) });
   return app;
 }
 

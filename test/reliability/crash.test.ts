@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startFromSource } from '../e2e/from-source.js';
-import { createStore } from '../../src/create-store.js';
+import { createStore } from '../../stores/index.js';
 import { decodeRecord } from '../../src/record.js';
 import { randomPrefix } from '../helpers/services.js';
 

@@ -7,8 +7,8 @@ import { createSessionId } from '../../src/id.js';
 import { createMemoryStore } from '../../stores/memory.js';
 import { CountingStore } from '../helpers/counting-store.js';
 import { TEST_SECRET, startApp } from '../helpers/app.js';
-import { dispatch } from '../helpers/reliability-inprocess.js';
-import { ForgedCookies, seededRandom } from '../helpers/reliability-cookies.js';
+import { dispatch } from './helpers/inprocess.js';
+import { ForgedCookies, seededRandom } from './helpers/cookies.js';
 
 // A fresh seed per run widens coverage over time; a failure names its seed, and
 // KVSESSION_FUZZ_SEED=<seed> replays exactly the same headers.

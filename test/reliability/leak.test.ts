@@ -7,7 +7,7 @@ import { STORES_UNDER_TEST } from '../helpers/stores.js';
 import { describeWithServer } from '../helpers/services.js';
 import { TEST_SECRET } from '../helpers/app.js';
 import { collect, sourceArgs } from '../e2e/from-source.js';
-import { EXIT_LIMIT_MS, expectExitsByItself, idleUrl } from '../helpers/reliability-idle-exit.js';
+import { EXIT_LIMIT_MS, expectExitsByItself, idleUrl } from './helpers/idle-exit.js';
 
 /*
  * Measured in child processes: --expose-gc is needed for a meaningful heap figure, and "the

@@ -5,8 +5,9 @@ import { TEST_SECRET, sleep, startApp } from '../helpers/app.js';
 import { mountSessionRoutes } from '../helpers/routes.js';
 import { randomPrefix } from '../helpers/services.js';
 import { CountingStore } from '../helpers/counting-store.js';
-import { PrivateRedis, sparePort, startSilentServer } from '../helpers/reliability-servers.js';
-import { createStore } from '../../src/create-store.js';
+import { PrivateRedis } from './helpers/servers.js';
+import { sparePort, startSilentServer } from '../helpers/services.js';
+import { createStore } from '../../stores/index.js';
 import { Signer } from '../../src/signer.js';
 import { createSessionId } from '../../src/id.js';
 

@@ -254,8 +254,8 @@ describe('KeyvFileStore', () => {
     expect(await other.get('a')).toBe('kept');
   });
 
-  it('KeyvFileStore.set(key, object) rejects with ERR_KVSESSION_BAD_OPTION: it stores serialized text only', async () => {
+  it('KeyvFileStore.set(key, object) rejects with ERR_KVSESSION_BAD_ARGUMENT: it stores serialized text only', async () => {
     const adapter = new KeyvFileStore({ dir });
-    expect(await errorCode(adapter.set('k', { value: 1 }))).toBe('ERR_KVSESSION_BAD_OPTION');
+    expect(await errorCode(adapter.set('k', { value: 1 }))).toBe('ERR_KVSESSION_BAD_ARGUMENT');
   });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, it } from 'vitest';
-import { runStoreConformance } from '../conformance/index.js';
+import { runStoreConformance } from '../../conformance/index.js';
 import { createFileStore } from '../../stores/file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kvsession-file-conf-'));

@@ -1,7 +1,7 @@
 import { describe, it } from 'vitest';
 import Keyv from 'keyv';
 import KeyvRedis from '@keyv/redis';
-import { runStoreConformance } from '../conformance/index.js';
+import { runStoreConformance } from '../../conformance/index.js';
 import { createKeyvStore } from '../../stores/keyv.js';
 import { REDIS_URL, describeWithServer } from '../helpers/services.js';
 

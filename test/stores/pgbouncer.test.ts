@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runStoreConformance } from '../conformance/index.js';
+import { runStoreConformance } from '../../conformance/index.js';
 import { createPostgresStore } from '../../stores/postgres.js';
 import { DATABASE_URL, IN_CI, RUN_ID, describeWithServer, randomPrefix } from '../helpers/services.js';
 import type { PgBouncer } from '../helpers/pgbouncer.js';

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { runStoreConformance } from '../conformance/index.js';
+import { runStoreConformance } from '../../conformance/index.js';
 import { createPostgresStore } from '../../stores/postgres.js';
 import { DATABASE_URL, RUN_ID, describeWithServer, randomPrefix } from '../helpers/services.js';
 

@@ -4,29 +4,23 @@ import Keyv from 'keyv';
 import KeyvPostgres from '@keyv/postgres';
 import pg from 'pg';
 import { afterAll, afterEach, expect, it, vi } from 'vitest';
-import type { SessionStore } from '../../src/store.js';
+import type { FullSessionStore } from '../../src/store.js';
 import { createPostgresStore } from '../../stores/postgres.js';
 import type { PostgresStoreOptions } from '../../stores/postgres.js';
 import { DATABASE_URL, RUN_ID, describeWithServer, randomPrefix } from '../helpers/services.js';
+import { rejectionOf } from '../helpers/codes.js';
 
 const HOUR = 3_600_000;
 // Tables of this run's own, dropped at the end, so parallel runs never share schema or rows.
 const table = `kvsession_spec_${RUN_ID}`;
 const tables = [table];
-const open: SessionStore[] = [];
+const open: FullSessionStore[] = [];
 const admin = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
 
-function store(options: Partial<PostgresStoreOptions> = {}): SessionStore {
+function store(options: Partial<PostgresStoreOptions> = {}): FullSessionStore {
   const made = createPostgresStore({ url: DATABASE_URL, table, prefix: randomPrefix('pg'), max: 2, ...options });
   open.push(made);
   return made;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<{ name?: unknown; code?: unknown }> {
-  return promise.then(
-    () => ({ name: 'resolved' }),
-    (err: { name?: unknown; code?: unknown }) => err,
-  );
 }
 
 /** A TCP server that accepts connections and never answers, like a hung database. */
@@ -69,7 +63,7 @@ await describeWithServer('postgres store specifics', DATABASE_URL, () => {
     await a.create('k', 'a', Date.now() + HOUR);
     await b.create('k', 'b', Date.now() + HOUR);
     await a.close();
-    expect(await rejection(a.get('k'))).toMatchObject({ code: 'ERR_KVSESSION_STORE_CLOSED' });
+    expect(await rejectionOf(a.get('k'))).toMatchObject({ code: 'ERR_KVSESSION_STORE_CLOSED' });
     expect((await b.get('k'))?.value).toBe('b');
     expect(await b.touch('k', Date.now() + 2 * HOUR)).toBe(true);
   });
@@ -150,7 +144,7 @@ await describeWithServer('postgres store specifics', DATABASE_URL, () => {
     try {
       await holder.query('BEGIN');
       await holder.query(`SELECT key FROM ${table} WHERE key = $1 FOR UPDATE`, [`${prefix}k`]);
-      expect(await rejection(s.touch('k', Date.now() + 2 * HOUR))).toMatchObject({ name: 'KvSessionError', code: 'ERR_KVSESSION_STORE_UNAVAILABLE' });
+      expect(await rejectionOf(s.touch('k', Date.now() + 2 * HOUR))).toMatchObject({ name: 'KvSessionError', code: 'ERR_KVSESSION_STORE_UNAVAILABLE' });
     } finally {
       await holder.query('ROLLBACK');
       holder.release();
@@ -162,14 +156,14 @@ await describeWithServer('postgres store specifics', DATABASE_URL, () => {
     const { url, server } = await silentServer();
     server.close(); // the port is now free: connections are refused
     const s = store({ url, timeout: 300 });
-    expect(await rejection(s.get('k'))).toMatchObject({ name: 'KvSessionError', code: 'ERR_KVSESSION_STORE_UNAVAILABLE' });
+    expect(await rejectionOf(s.get('k'))).toMatchObject({ name: 'KvSessionError', code: 'ERR_KVSESSION_STORE_UNAVAILABLE' });
   });
 
   it('get(key) against a server that never answers rejects with ERR_KVSESSION_STORE_UNAVAILABLE instead of hanging', async () => {
     const { url, server, sockets } = await silentServer();
     try {
       const s = store({ url, timeout: 300 });
-      expect(await rejection(s.get('k'))).toMatchObject({ name: 'KvSessionError', code: 'ERR_KVSESSION_STORE_UNAVAILABLE' });
+      expect(await rejectionOf(s.get('k'))).toMatchObject({ name: 'KvSessionError', code: 'ERR_KVSESSION_STORE_UNAVAILABLE' });
     } finally {
       for (const socket of sockets) socket.destroy();
       server.close();
@@ -182,7 +176,7 @@ await describeWithServer('postgres store specifics', DATABASE_URL, () => {
     const underWay = [s.get('k'), s.touch('k', Date.now() + 2 * HOUR), s.create('k2', 'w', Date.now() + HOUR)];
     await s.close();
     expect((await Promise.all(underWay)).map((r) => (typeof r === 'object' ? r.value : r))).toEqual(['v', true, true]);
-    expect(await rejection(s.get('k'))).toMatchObject({ name: 'KvSessionError', code: 'ERR_KVSESSION_STORE_CLOSED' });
+    expect(await rejectionOf(s.get('k'))).toMatchObject({ name: 'KvSessionError', code: 'ERR_KVSESSION_STORE_CLOSED' });
   });
 
   it('createPostgresStore() with a non-postgres URL, unsafe table or bad max throws a coded error at once', () => {

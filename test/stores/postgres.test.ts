@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, it } from 'vitest';
-import { runStoreConformance } from '../conformance/index.js';
+import { runStoreConformance } from '../../conformance/index.js';
 import { createPostgresStore } from '../../stores/postgres.js';
 import { DATABASE_URL, RUN_ID, describeWithServer } from '../helpers/services.js';
 

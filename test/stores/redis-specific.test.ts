@@ -1,13 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
-import type { SessionStore } from '../../src/store.js';
+import type { FullSessionStore } from '../../src/store.js';
 import { isKvSessionError } from '../../src/errors.js';
 import { createRedisStore } from '../../stores/redis.js';
-import { describeWithServer, probeTcp, randomPrefix, REDIS_URL } from '../helpers/services.js';
+import { describeWithServer, eventually, probeTcp, randomPrefix, REDIS_URL, sparePort } from '../helpers/services.js';
 
 const HOUR = 3_600_000;
 // Generous enough for operations that should succeed on a loaded 2-core machine.
@@ -21,8 +20,8 @@ const FAILURE_CODES = ['ERR_KVSESSION_STORE_UNAVAILABLE', 'ERR_KVSESSION_STORE_T
 await import('@keyv/redis');
 
 const key = (): string => randomBytes(16).toString('base64url');
-const stores: SessionStore[] = [];
-function track(store: SessionStore): SessionStore {
+const stores: FullSessionStore[] = [];
+function track(store: FullSessionStore): FullSessionStore {
   stores.push(store);
   return store;
 }
@@ -47,7 +46,7 @@ async function expectBoundedFailure(op: () => Promise<unknown>): Promise<string>
 }
 
 /** Every store operation, each of which must fail (not hang, not "not found") during an outage. */
-function everyOperation(store: SessionStore): Array<() => Promise<unknown>> {
+function everyOperation(store: FullSessionStore): Array<() => Promise<unknown>> {
   const k = key();
   return [
     () => store.get(k),
@@ -185,15 +184,6 @@ await describeWithServer('redis store on the shared server', REDIS_URL, () => {
 
 // ---- A private redis-server child, so outages can be caused without disturbing anyone else ----
 
-async function sparePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
 async function startRedis(port: number): Promise<ChildProcess> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
     stdio: 'ignore',
@@ -211,19 +201,6 @@ async function kill(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Pr
   const exited = once(child, 'exit');
   child.kill(signal);
   await exited;
-}
-
-/** Calls `op` until it resolves, for at most `ms`; the reconnect happens in the background meanwhile. */
-async function eventually<T>(op: () => Promise<T>, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await op();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
 }
 
 describe('redis store through an outage of its own redis-server', () => {

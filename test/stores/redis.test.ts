@@ -1,5 +1,5 @@
 import { it } from 'vitest';
-import { runStoreConformance } from '../conformance/index.js';
+import { runStoreConformance } from '../../conformance/index.js';
 import { createRedisStore } from '../../stores/redis.js';
 import { describeWithServer, REDIS_URL } from '../helpers/services.js';
 

@@ -1,5 +1,5 @@
 import { describe, it } from 'vitest';
-import { runStoreConformance } from '../conformance/index.js';
+import { runStoreConformance } from '../../conformance/index.js';
 import { STORES_UNDER_TEST } from '../helpers/stores.js';
 import { describeWithServer } from '../helpers/services.js';
 

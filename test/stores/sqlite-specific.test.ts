@@ -5,15 +5,16 @@ import Keyv from 'keyv';
 import KeyvSqlite from '@keyv/sqlite';
 import sqlite3 from 'sqlite3';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import type { SessionStore } from '../../src/store.js';
+import type { FullSessionStore } from '../../src/store.js';
 import { createSqliteStore } from '../../stores/sqlite.js';
 import { randomPrefix } from '../helpers/services.js';
+import { rejectionOf } from '../helpers/codes.js';
 
 const HOUR = 3_600_000;
 const dir = mkdtempSync(join(tmpdir(), 'kvsession-sqlite-specific-'));
 const file = join(dir, 'sessions.db');
 const url = `sqlite://${file}`;
-const open: SessionStore[] = [];
+const open: FullSessionStore[] = [];
 
 afterEach(async () => {
   vi.restoreAllMocks();
@@ -21,7 +22,7 @@ afterEach(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function store(options: { url?: string; prefix?: string; table?: string } = {}): SessionStore {
+function store(options: { url?: string; prefix?: string; table?: string } = {}): FullSessionStore {
   const made = createSqliteStore({ url: options.url ?? url, prefix: options.prefix ?? randomPrefix('sqlite'), ...(options.table ? { table: options.table } : {}) });
   open.push(made);
   return made;
@@ -35,13 +36,6 @@ async function raw<T>(path: string, sql: string, params: unknown[] = []): Promis
   } finally {
     await new Promise<void>((resolve) => db.close(() => resolve()));
   }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<{ name?: unknown; code?: unknown }> {
-  return promise.then(
-    () => ({ name: 'resolved' }),
-    (err: { name?: unknown; code?: unknown }) => err,
-  );
 }
 
 describe('sqlite store specifics', () => {
@@ -140,7 +134,7 @@ describe('sqlite store specifics', () => {
     const holder = new sqlite3.Database(file);
     await new Promise<void>((resolve, reject) => holder.exec('BEGIN IMMEDIATE', (err) => (err ? reject(err) : resolve())));
     try {
-      const outcomes = await Promise.all(['a', 'b'].map((k) => rejection(s.update(k, 'v0', 'v1', Date.now() + HOUR))));
+      const outcomes = await Promise.all(['a', 'b'].map((k) => rejectionOf(s.update(k, 'v0', 'v1', Date.now() + HOUR))));
       expect(outcomes).toMatchObject([{ code: 'ERR_KVSESSION_STORE_UNAVAILABLE' }, { code: 'ERR_KVSESSION_STORE_UNAVAILABLE' }]);
     } finally {
       await new Promise<void>((resolve) => holder.exec('ROLLBACK', () => holder.close(() => resolve())));
@@ -160,7 +154,7 @@ describe('sqlite store specifics', () => {
   it('get(key) on an unopenable path rejects with ERR_KVSESSION_STORE_UNAVAILABLE, then works once the path exists', async () => {
     const missing = join(dir, 'not-yet', 'sessions.db');
     const s = store({ url: `sqlite://${missing}` });
-    expect(await rejection(s.get('k'))).toMatchObject({ name: 'KvSessionError', code: 'ERR_KVSESSION_STORE_UNAVAILABLE' });
+    expect(await rejectionOf(s.get('k'))).toMatchObject({ name: 'KvSessionError', code: 'ERR_KVSESSION_STORE_UNAVAILABLE' });
     mkdirSync(join(dir, 'not-yet'));
     expect(await s.create('k', 'v', Date.now() + HOUR)).toBe(true);
   });
@@ -171,7 +165,7 @@ describe('sqlite store specifics', () => {
     const underWay = [s.get('k'), s.touch('k', Date.now() + 2 * HOUR), s.create('k2', 'w', Date.now() + HOUR)];
     await s.close();
     expect((await Promise.all(underWay)).map((r) => (typeof r === 'object' ? r.value : r))).toEqual(['v', true, true]);
-    expect(await rejection(s.get('k'))).toMatchObject({ name: 'KvSessionError', code: 'ERR_KVSESSION_STORE_CLOSED' });
+    expect(await rejectionOf(s.get('k'))).toMatchObject({ name: 'KvSessionError', code: 'ERR_KVSESSION_STORE_CLOSED' });
   });
 
   it('createSqliteStore() with a non-sqlite URL or an unsafe table name throws a coded error at once', () => {
@@ -181,9 +175,9 @@ describe('sqlite store specifics', () => {
     expect(() => createSqliteStore({ url, timeout: 0 })).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }));
   });
 
-  it('create(key, value, NaN) rejects with ERR_KVSESSION_BAD_OPTION and writes nothing', async () => {
+  it('create(key, value, NaN) rejects with ERR_KVSESSION_BAD_ARGUMENT and writes nothing', async () => {
     const s = store();
-    expect(await rejection(s.create('k', 'v', Number.NaN))).toMatchObject({ code: 'ERR_KVSESSION_BAD_OPTION' });
+    expect(await rejectionOf(s.create('k', 'v', Number.NaN))).toMatchObject({ code: 'ERR_KVSESSION_BAD_ARGUMENT' });
     expect(await s.create('k', 'v', Date.now() + HOUR)).toBe(true);
   });
 });

@@ -6,7 +6,7 @@
 //   go                every session exists; saves start
 //   try <key> <n>     an update to n is about to be sent
 //   ack <key> <n>     the store acknowledged n
-import { createStore } from '../../../src/create-store.js';
+import { createStore } from '../../../stores/index.js';
 import { decodeRecord, encodeRecord } from '../../../src/record.js';
 import type { SessionRecord } from '../../../src/record.js';
 

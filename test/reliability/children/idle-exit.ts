@@ -3,7 +3,7 @@
 // it alive. A referenced 1.2 s timer first keeps it up long enough for the pruner to run at least once.
 // Usage: idle-exit.ts <store URL> <prefix>; prints `used <status>` after the request.
 import { kvSession } from '../../../src/middleware.js';
-import { dispatch } from '../../helpers/reliability-inprocess.js';
+import { dispatch } from '../helpers/inprocess.js';
 
 const [store, prefix] = process.argv.slice(2) as [string, string];
 const sessions = kvSession({ secret: process.env['KVSESSION_TEST_SECRET'], store, prefix, pruneInterval: 300 });

@@ -8,7 +8,7 @@ import { kvSession } from '../../../src/middleware.js';
 import type { SessionStore } from '../../../src/store.js';
 import { createMemoryStore } from '../../../stores/memory.js';
 import { createFileStore } from '../../../stores/file.js';
-import { dispatch } from '../../helpers/reliability-inprocess.js';
+import { dispatch } from '../helpers/inprocess.js';
 
 const [kind, iterations, warmup, dir] = process.argv.slice(2) as [string, string, string, string | undefined];
 const memory = kind === 'memory' ? createMemoryStore() : undefined;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { DataChanges, SessionStore } from '../../src/store.js';
+import type { DataChanges, SessionStore } from '../src/index.js';
 import type { Suite } from './util.js';
 import { HOUR, SHORT_MS, assertEntry, assertMissing, inMs, raceTest, randomKey, waitPast, withStore } from './util.js';
 

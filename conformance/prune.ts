@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import type { SessionStore } from '../../src/store.js';
+import type { SessionStore } from '../src/index.js';
 import type { Suite } from './util.js';
-import { HOUR, SHORT_MS, TWO_STEP_MS, assertEntry, createExpiring, inMs, randomKey, waitPast, withStore } from './util.js';
+import { HOUR, need, SHORT_MS, TWO_STEP_MS, assertEntry, createExpiring, inMs, randomKey, waitPast, withStore } from './util.js';
 
 /** Registers the prune group: prune() removes exactly the expired entries and says how many. */
 export function pruneTests(suite: Suite): void {
@@ -15,15 +15,15 @@ export function pruneTests(suite: Suite): void {
       const liveUntil = inMs(HOUR);
       for (const key of live) await store.create(key, `live ${key}`, liveUntil);
       await waitPast(suite, Math.max(...deadlines));
-      assertPruned(store, await store.prune(), 3);
-      assert.equal(await store.count(), 2);
+      assertPruned(store, await need(store, 'prune')(), 3);
+      assert.equal(await need(store, 'count')(), 2);
       for (const key of live) await assertEntry(store, key, `live ${key}`, liveUntil);
-      assert.equal(await store.prune(), 0);
+      assert.equal(await need(store, 'prune')(), 0);
     }));
 
   test('prune() on an empty prefix resolves 0', () =>
     withStore(suite, async (store) => {
-      assert.equal(await store.prune(), 0);
+      assert.equal(await need(store, 'prune')(), 0);
     }));
 
   test('prune() with nothing expired resolves 0 and keeps every entry', () =>
@@ -32,9 +32,9 @@ export function pruneTests(suite: Suite): void {
       const expiresAt = inMs(HOUR);
       await store.create(key, 'v', expiresAt);
       await store.create('user:' + randomKey(), '{"s":{}}', expiresAt);
-      assert.equal(await store.prune(), 0);
+      assert.equal(await need(store, 'prune')(), 0);
       await assertEntry(store, key, 'v', expiresAt);
-      assert.equal(await store.count(), 1);
+      assert.equal(await need(store, 'count')(), 1);
     }));
 
   test('prune() removes an entry whose deadline was shortened by touch()', () =>
@@ -44,8 +44,8 @@ export function pruneTests(suite: Suite): void {
       const expiresAt = inMs(SHORT_MS);
       assert.equal(await store.touch(key, expiresAt), true);
       await waitPast(suite, expiresAt);
-      assertPruned(store, await store.prune(), 1);
-      assert.equal(await store.count(), 0);
+      assertPruned(store, await need(store, 'prune')(), 1);
+      assert.equal(await need(store, 'count')(), 0);
     }));
 
   test('prune() keeps an entry whose deadline was extended by touch()', () =>
@@ -55,7 +55,7 @@ export function pruneTests(suite: Suite): void {
       const extended = inMs(HOUR);
       assert.equal(await store.touch(key, extended), true);
       await waitPast(suite, original);
-      assert.equal(await store.prune(), 0);
+      assert.equal(await need(store, 'prune')(), 0);
       await assertEntry(store, key, 'v', extended);
     }));
 
@@ -66,7 +66,7 @@ export function pruneTests(suite: Suite): void {
       await store.create(randomKey(), 'live 2', inMs(HOUR));
       await store.create('user:' + randomKey(), '{"s":{}}', inMs(HOUR));
       await waitPast(suite, expiresAt);
-      assert.equal(await store.count(), 2);
+      assert.equal(await need(store, 'count')(), 2);
     }));
 }
 

@@ -1,19 +1,21 @@
+import { existsSync } from 'node:fs';
 import type Keyv from 'keyv';
-import type { SessionStore, StoreOptions } from './store.js';
-import { KvSessionError } from './errors.js';
-import { createMemoryStore } from '../stores/memory.js';
-import { createKeyvStore } from '../stores/keyv.js';
-import { nativeKeyvStore } from '../stores/keyv-native.js';
-import { createFileStore } from '../stores/file.js';
-import { createSqliteStore } from '../stores/sqlite.js';
-import { createPostgresStore } from '../stores/postgres.js';
-import { createRedisStore } from '../stores/redis.js';
+import type { FullSessionStore, SessionStore, StoreOptions } from '../src/store.js';
+import { KvSessionError } from '../src/errors.js';
+import { createMemoryStore } from './memory.js';
+import { createKeyvStore } from './keyv.js';
+import { createFileStore } from './file.js';
+import { createSqliteStore, sqlitePath } from './sqlite.js';
+import { fileUrlToDir } from './file-records.js';
+import { createPostgresStore } from './postgres.js';
+import { createRedisStore } from './redis.js';
+import { nativeKeyvStore } from './keyv-native.js';
 
 /** The URL schemes createStore understands. */
 export const STORE_SCHEMES = ['memory', 'file', 'sqlite', 'redis', 'rediss', 'postgres', 'postgresql'] as const;
 
 /** Builds a store from a URL such as `sqlite://./sessions.db` or `redis://127.0.0.1:6379`. */
-export function createStore(url: string, options: StoreOptions = {}): SessionStore {
+export function createStore(url: string, options: StoreOptions = {}): FullSessionStore {
   if (typeof url !== 'string') {
     throw new KvSessionError('ERR_KVSESSION_BAD_STORE_URL', 'a store URL must be a string such as memory:// or sqlite://./sessions.db');
   }
@@ -44,6 +46,17 @@ export function createStore(url: string, options: StoreOptions = {}): SessionSto
         `unknown store scheme "${scheme}:"; known schemes: ${STORE_SCHEMES.map((s) => `${s}:`).join(', ')}`,
       );
   }
+}
+
+/**
+ * For tools that inspect an existing store (the CLI): throws ERR_KVSESSION_BAD_STORE_URL when a
+ * `sqlite:` or `file:` URL names a path that does not exist, where createStore would start an empty one.
+ */
+export function checkStoreExists(url: string): void {
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(url)?.[1]?.toLowerCase();
+  const path = scheme === 'sqlite' ? sqlitePath(url) : scheme === 'file' ? fileUrlToDir(url) : undefined;
+  if (path === undefined || path === ':memory:' || existsSync(path)) return;
+  throw new KvSessionError('ERR_KVSESSION_BAD_STORE_URL', `${JSON.stringify(url)} names ${path}, which does not exist; check the path`);
 }
 
 /** Turns the `store` option (URL, store object or Keyv instance) into a SessionStore. */

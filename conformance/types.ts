@@ -1,4 +1,4 @@
-import type { SessionStore } from '../../src/store.js';
+import type { SessionStore } from '../src/index.js';
 
 /** The test registrar, injected (vitest's or jest's `it`), so the suite never imports a runner. */
 export type TestFn = (name: string, fn: () => Promise<void>, timeout?: number) => void;

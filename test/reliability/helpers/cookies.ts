@@ -1,4 +1,4 @@
-import { Signer } from '../../src/signer.js';
+import { Signer } from '../../../src/signer.js';
 
 /** A small seeded PRNG (mulberry32): a failing fuzz run is reproduced by its seed. */
 export function seededRandom(seed: number): () => number {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
-import type { SessionStore } from '../../src/store.js';
+import type { SessionStore } from '../src/index.js';
 import type { ConformanceOptions, MakeStore } from './types.js';
 
 /** What every behaviour group receives: the factory, the options and a registrar. */
@@ -53,7 +53,7 @@ export async function withTwoStores(
 // Clearing keeps shared servers tidy; a store already closed by the test only needs close().
 async function cleanUp(store: SessionStore): Promise<void> {
   try {
-    await store.clear();
+    await store.clear?.();
   } catch {
     // closed on purpose by the test, or the failure the test already reports
   }
@@ -87,6 +87,13 @@ export async function createExpiring(store: SessionStore, key: string, value: st
   const expiresAt = inMs(ms);
   assert.equal(await store.create(key, value, expiresAt), true);
   return expiresAt;
+}
+
+/** The store's optional `name` member, bound; fails the test with a clear message when the store lacks it. */
+export function need<K extends 'prune' | 'count' | 'clear'>(store: SessionStore, name: K): NonNullable<SessionStore[K]> {
+  const member = store[name];
+  assert.ok(typeof member === 'function', `this test observes the store through the optional ${name}(); switch its group off if the store has none`);
+  return member.bind(store) as NonNullable<SessionStore[K]>;
 }
 
 /** Resolves after `ms` milliseconds. */

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { DATABASE_URL, REDIS_URL, randomPrefix } from './services.js';
-import { TEST_SECRET } from './app.js';
-import { collect, startFromSource } from '../e2e/from-source.js';
+import { DATABASE_URL, REDIS_URL, randomPrefix } from '../../helpers/services.js';
+import { TEST_SECRET } from '../../helpers/app.js';
+import { collect, startFromSource } from '../../e2e/from-source.js';
+import { createStore } from '../../../stores/index.js';
 
 // Guards against a child that never exits; an exit after this counts as kept alive.
 export const EXIT_LIMIT_MS = 20_000;
@@ -24,9 +25,14 @@ export function idleUrl(storeName: string, dir: string): string | undefined {
  * closed. Asserts the process exited by itself, cleanly, once its own last timer had fired.
  */
 export async function expectExitsByItself(url: string): Promise<void> {
-  const child = startFromSource('test/reliability/children/idle-exit.ts', [url, randomPrefix('idle')], {
+  const prefix = randomPrefix('idle');
+  const child = startFromSource('test/reliability/children/idle-exit.ts', [url, prefix], {
     env: { KVSESSION_TEST_SECRET: TEST_SECRET },
   });
   const result = await collect(child, EXIT_LIMIT_MS);
+  // The child never closes its store on purpose; the session it saved is removed here.
+  const store = createStore(url, { prefix });
+  await store.clear();
+  await store.close();
   expect(result).toMatchObject({ status: 0, signal: null, stdout: 'used 200\nwaited\n', stderr: '' });
 }
