@@ -20,6 +20,7 @@ export type { FileStoreOptions } from '../stores/file.js';
 export { createSqliteStore } from '../stores/sqlite.js';
 export type { SqliteStoreOptions } from '../stores/sqlite.js';
 export { createRedisStore, RedisStore } from '../stores/redis.js';
-export type { RedisStoreOptions } from '../stores/redis.js';
+export type { RedisConnection, RedisStoreOptions } from '../stores/redis.js';
+export type { RedisTlsOptions } from '../stores/redis-config.js';
 export { createPostgresStore } from '../stores/postgres.js';
 export type { PostgresStoreOptions } from '../stores/postgres.js';
