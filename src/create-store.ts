@@ -7,6 +7,7 @@ import { createFileStore } from '../stores/file.js';
 import { createSqliteStore } from '../stores/sqlite.js';
 import { createPostgresStore } from '../stores/postgres.js';
 import { createRedisStore } from '../stores/redis.js';
+import { KeyvRedisStore, isKeyvRedis } from '../stores/redis-keyv.js';
 
 /** The URL schemes createStore understands. */
 export const STORE_SCHEMES = ['memory', 'file', 'sqlite', 'redis', 'rediss', 'postgres', 'postgresql'] as const;
@@ -50,6 +51,8 @@ export function resolveStore(store: string | SessionStore | Keyv, options: Store
   if (typeof store === 'string') return createStore(store, options);
   if (isSessionStore(store)) return store;
   if (store !== null && typeof store === 'object' && typeof (store as Keyv).getRaw === 'function') {
+    // A Keyv over @keyv/redis is served through its own client, atomically, like a redis:// store.
+    if (isKeyvRedis(store as Keyv)) return new KeyvRedisStore(store as Keyv, options);
     return createKeyvStore(store as Keyv, options);
   }
   throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'store must be a URL string, a kvsession store or a Keyv instance');

@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCluster } from 'redis';
+import Keyv from 'keyv';
+import KeyvRedis from '@keyv/redis';
 import { runStoreConformance } from '../conformance/index.js';
 import { createRedisStore } from '../../stores/redis.js';
+import { resolveStore } from '../../src/create-store.js';
 import type { SessionStore } from '../../src/store.js';
 import type { Topology } from '../helpers/redis-topologies.js';
 import { clusterMasters, redisCli, startCluster } from '../helpers/redis-topologies.js';
@@ -37,6 +40,16 @@ describe('redis store on a 6-node cluster, by redis-cluster:// URL', () => {
 
 describe('redis store on a cluster the app built (createRedisStore({ client }))', () => {
   runStoreConformance(it, ({ prefix }) => createRedisStore({ client: appCluster, prefix }));
+});
+
+// The Keyv escape hatch: a fresh cluster inside a Keyv per store (KeyvRedis builds it from
+// rootNodes), resolved as kvSession() does.
+// It must be atomic (concurrency groups on) and its first commands must wait for slot discovery.
+describe('a Keyv over @keyv/redis on a cluster, resolved as the store', () => {
+  runStoreConformance(it, ({ prefix }) => {
+    const nodes = PORTS.slice(0, 3).map((port) => ({ socket: { host: '127.0.0.1', port } }));
+    return resolveStore(new Keyv(new KeyvRedis({ rootNodes: nodes })), { prefix });
+  });
 });
 
 describe('redis store on a cluster: every master', () => {
