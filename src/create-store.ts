@@ -10,7 +10,19 @@ import { createRedisStore } from '../stores/redis.js';
 import { KeyvRedisStore, isKeyvRedis } from '../stores/redis-keyv.js';
 
 /** The URL schemes createStore understands. */
-export const STORE_SCHEMES = ['memory', 'file', 'sqlite', 'redis', 'rediss', 'postgres', 'postgresql'] as const;
+export const STORE_SCHEMES = [
+  'memory',
+  'file',
+  'sqlite',
+  'redis',
+  'rediss',
+  'redis-cluster',
+  'rediss-cluster',
+  'redis-sentinel',
+  'rediss-sentinel',
+  'postgres',
+  'postgresql',
+] as const;
 
 /** Builds a store from a URL such as `sqlite://./sessions.db` or `redis://127.0.0.1:6379`. */
 export function createStore(url: string, options: StoreOptions = {}): SessionStore {
@@ -34,6 +46,10 @@ export function createStore(url: string, options: StoreOptions = {}): SessionSto
       return createSqliteStore({ ...options, url });
     case 'redis':
     case 'rediss':
+    case 'redis-cluster':
+    case 'rediss-cluster':
+    case 'redis-sentinel':
+    case 'rediss-sentinel':
       return createRedisStore({ ...options, url });
     case 'postgres':
     case 'postgresql':
