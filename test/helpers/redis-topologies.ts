@@ -19,9 +19,21 @@ process.once('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
 
-/** Runs redis-cli against a local port; resolves its stdout. */
+// redis-cli flags for ports that speak only TLS (filled as TLS nodes are set up).
+const cliTls = new Map<number, string[]>();
+
+/** Runs redis-cli against a local port (over TLS if that node speaks TLS); resolves its stdout. */
 export async function redisCli(port: number, ...args: string[]): Promise<string> {
-  return (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { timeout: 10_000 })).stdout;
+  return (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...(cliTls.get(port) ?? []), ...args], { timeout: 10_000 })).stdout;
+}
+
+/** redis-server flags that make a node speak only TLS on `port` (replication and cluster bus too), requiring client certificates. */
+function tlsArgs(port: number, certs: TestCertificates): string[] {
+  cliTls.set(port, ['--tls', '--cacert', certs.ca, '--cert', certs.clientCert, '--key', certs.clientKey]);
+  return [
+    ...['--port', '0', '--tls-port', String(port), '--tls-cert-file', certs.serverCert, '--tls-key-file', certs.serverKey],
+    ...['--tls-ca-cert-file', certs.ca, '--tls-auth-clients', 'yes', '--tls-replication', 'yes'],
+  ];
 }
 
 /** Polls `check` every 100 ms until it resolves true; throws `what` after `ms`. */
@@ -100,19 +112,22 @@ function topology(url: string, nodes: RedisNode[], dir: string): Topology {
 }
 
 /** Starts a 6-node cluster (3 masters with one replica each) on `ports`; `nodeTimeoutMs` sets how fast a dead master is failed over. */
-export async function startCluster(ports: readonly number[], nodeTimeoutMs = 2000): Promise<Topology> {
+export async function startCluster(ports: readonly number[], nodeTimeoutMs = 2000, certs?: TestCertificates): Promise<Topology> {
   const dir = mkdtempSync(join(tmpdir(), 'kvsession-cluster-'));
   const nodes = ports.map(
     (port) =>
       new RedisNode(port, [
         ...dataNodeArgs(port, dir),
         ...['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', String(nodeTimeoutMs)],
+        ...(certs === undefined ? [] : [...tlsArgs(port, certs), '--tls-cluster', 'yes']),
       ]),
   );
-  const started = topology(`redis-cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`, nodes, dir);
+  const scheme = certs === undefined ? 'redis-cluster' : 'rediss-cluster';
+  const started = topology(`${scheme}://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`, nodes, dir);
   try {
     await Promise.all(nodes.map((node) => node.start()));
-    await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'], { timeout: 30_000 });
+    const create = ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'];
+    await run('redis-cli', [...(cliTls.get(ports[0] as number) ?? []), ...create], { timeout: 30_000 });
     for (const port of ports) {
       await waitFor(`cluster_state:ok on ${port}`, async () => (await redisCli(port, 'CLUSTER', 'INFO')).includes('cluster_state:ok'));
     }
@@ -146,11 +161,12 @@ export const SENTINEL_MASTER = 'kvmaster';
  * Starts a master (ports[0]), its replica (ports[1]) and three sentinels (ports[2..4]) with a
  * quorum of 2; `downAfterMs` is how long a master must be silent before the sentinels fail it over.
  */
-export async function startSentinelSet(ports: readonly number[], downAfterMs = 1000): Promise<Topology> {
+export async function startSentinelSet(ports: readonly number[], downAfterMs = 1000, certs?: TestCertificates): Promise<Topology> {
   const [masterPort, replicaPort, ...sentinelPorts] = ports as [number, number, number, number, number];
   const dir = mkdtempSync(join(tmpdir(), 'kvsession-sentinel-'));
-  const master = new RedisNode(masterPort, dataNodeArgs(masterPort, dir));
-  const replica = new RedisNode(replicaPort, [...dataNodeArgs(replicaPort, dir), '--replicaof', '127.0.0.1', String(masterPort)]);
+  const tls = (port: number): string[] => (certs === undefined ? [] : tlsArgs(port, certs));
+  const master = new RedisNode(masterPort, [...dataNodeArgs(masterPort, dir), ...tls(masterPort)]);
+  const replica = new RedisNode(replicaPort, [...dataNodeArgs(replicaPort, dir), ...tls(replicaPort), '--replicaof', '127.0.0.1', String(masterPort)]);
   const sentinels = sentinelPorts.map((port) => {
     // A sentinel rewrites its config file as it learns the topology, so each gets its own.
     const conf = join(dir, `sentinel-${port}.conf`);
@@ -167,10 +183,10 @@ export async function startSentinelSet(ports: readonly number[], downAfterMs = 1
         '',
       ].join('\n'),
     );
-    return new RedisNode(port, [conf, '--sentinel']);
+    return new RedisNode(port, [conf, '--sentinel', ...tls(port)]);
   });
   const nodes = [master, replica, ...sentinels];
-  const url = `redis-sentinel://${sentinelPorts.map((p) => `127.0.0.1:${p}`).join(',')}/${SENTINEL_MASTER}`;
+  const url = `${certs === undefined ? 'redis' : 'rediss'}-sentinel://${sentinelPorts.map((p) => `127.0.0.1:${p}`).join(',')}/${SENTINEL_MASTER}`;
   const started = topology(url, nodes, dir);
   try {
     await master.start();

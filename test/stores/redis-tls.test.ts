@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
@@ -6,22 +8,46 @@ import { runStoreConformance } from '../conformance/index.js';
 import { createRedisStore } from '../../stores/redis.js';
 import type { RedisTlsOptions } from '../../stores/redis-config.js';
 import type { TestCertificates, Topology } from '../helpers/redis-topologies.js';
-import { startTlsRedis } from '../helpers/redis-topologies.js';
+import { makeCertificates, startCluster, startSentinelSet, startTlsRedis } from '../helpers/redis-topologies.js';
 import { randomPrefix } from '../helpers/services.js';
 
-// Our own Redis speaking only TLS on port 7021, with a throw-away CA and required client certificates.
+// Our own Redis speaking only TLS on port 7021, a TLS cluster on 7022-7027 and a TLS Sentinel set on
+// 7016-7020, all with throw-away CAs and required client certificates.
 const PORT = 7021;
 const HOUR = 3_600_000;
 let server: Topology & { readonly certs: TestCertificates };
 let tls: RedisTlsOptions;
+let cluster: Topology;
+let sentinel: Topology;
+let tlsOfSets: RedisTlsOptions;
+const certDir = mkdtempSync(join(tmpdir(), 'kvsession-tls-certs-'));
 
+const pem = (path: string): string => readFileSync(path, 'utf8');
 beforeAll(async () => {
   server = await startTlsRedis(PORT);
-  const pem = (path: string): string => readFileSync(path, 'utf8');
   tls = { ca: pem(server.certs.ca), cert: pem(server.certs.clientCert), key: pem(server.certs.clientKey) };
-}, 60_000);
+  const certs = await makeCertificates(certDir);
+  tlsOfSets = { ca: pem(certs.ca), cert: pem(certs.clientCert), key: pem(certs.clientKey) };
+  [cluster, sentinel] = await Promise.all([startCluster([7022, 7023, 7024, 7025, 7026, 7027], 3000, certs), startSentinelSet([7016, 7017, 7018, 7019, 7020], 1000, certs)]);
+}, 90_000);
 afterAll(async () => {
-  await server?.stop();
+  await Promise.all([server?.stop(), cluster?.stop(), sentinel?.stop()]);
+  rmSync(certDir, { recursive: true, force: true });
+});
+
+/** A store on a TLS topology, warmed first as kvSession() does (cluster discovery and Sentinel set-up take a while). */
+async function warmStore(url: string, prefix: string): Promise<ReturnType<typeof createRedisStore>> {
+  const store = createRedisStore({ url, tls: tlsOfSets, prefix });
+  await store.warm();
+  return store;
+}
+
+describe('redis store on a TLS cluster (rediss-cluster:// + tls)', () => {
+  runStoreConformance(it, ({ prefix }) => warmStore(cluster.url, prefix));
+});
+
+describe('redis store behind TLS Sentinel (rediss-sentinel:// + tls, sentinels and data nodes on TLS)', () => {
+  runStoreConformance(it, ({ prefix }) => warmStore(sentinel.url, prefix));
 });
 
 describe('redis store over mutual TLS (rediss:// + tls: { ca, cert, key })', () => {
