@@ -11,9 +11,10 @@ import { startFromSource } from '../e2e/from-source.js';
 
 const SERVER = 'test/reliability/children/app-server.ts';
 
-/** One reply: which browser, which key it wrote, the HTTP status (0: no reply) and when it arrived. */
+/** One reply: which browser, through which app process (index in urls), which key it wrote, the HTTP status (0: no reply) and when it arrived. */
 export interface Attempt {
   readonly browser: number;
+  readonly app: number;
   readonly key: string;
   readonly status: number;
   readonly at: number;
@@ -25,14 +26,14 @@ export interface AppProcesses {
   stop(): void;
 }
 
-/** Starts `count` app processes on `storeUrl` and resolves once all of them listen. */
-export async function startApps(storeUrl: string, prefix: string, count: number): Promise<AppProcesses> {
+/** Starts `count` app processes (`script`: which child app) on `storeUrl` and resolves once all of them listen. */
+export async function startApps(storeUrl: string, prefix: string, count: number, script = SERVER): Promise<AppProcesses> {
   const children: ChildProcess[] = [];
   const stop = (): void => {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   };
   try {
-    const urls = await Promise.all(Array.from({ length: count }, () => startApp(storeUrl, prefix, children)));
+    const urls = await Promise.all(Array.from({ length: count }, () => startApp(script, storeUrl, prefix, children)));
     return { urls, stop };
   } catch (err) {
     stop();
@@ -40,8 +41,8 @@ export async function startApps(storeUrl: string, prefix: string, count: number)
   }
 }
 
-function startApp(storeUrl: string, prefix: string, children: ChildProcess[]): Promise<string> {
-  const child = startFromSource(SERVER, [storeUrl, prefix], { env: { KVSESSION_TEST_SECRET: TEST_SECRET } });
+function startApp(script: string, storeUrl: string, prefix: string, children: ChildProcess[]): Promise<string> {
+  const child = startFromSource(script, [storeUrl, prefix], { env: { KVSESSION_TEST_SECRET: TEST_SECRET } });
   children.push(child);
   let out = '';
   let err = '';
@@ -70,15 +71,16 @@ class Browser {
   }
 
   /** Sends the request to the next process, then copies the cookies it got to the others. */
-  async request(method: 'GET' | 'POST', path: string): Promise<{ status: number; body: string }> {
-    const client = this.#clients[this.#turn++ % this.#clients.length] as Client;
+  async request(method: 'GET' | 'POST', path: string): Promise<{ status: number; body: string; app: number }> {
+    const app = this.#turn++ % this.#clients.length;
+    const client = this.#clients[app] as Client;
     const reply = await client.request(path, { method });
     for (const other of this.#clients) {
       if (other === client) continue;
       other.jar.clear();
       for (const [k, v] of client.jar) other.jar.set(k, v);
     }
-    return reply;
+    return { status: reply.status, body: reply.body, app };
   }
 }
 
@@ -91,23 +93,34 @@ export interface Traffic {
   lost(): Promise<Map<number, string[]>>;
 }
 
-/** Starts `browsers` browsers writing keys as fast as their replies come back. */
-export function startTraffic(urls: readonly string[], browsers: number): Traffic {
+/**
+ * Starts `browsers` browsers writing keys as fast as their replies come back; with `writers` > 1,
+ * each browser first saves once (so all its writers share one session), then runs that many
+ * overlapping writers on it.
+ */
+export function startTraffic(urls: readonly string[], browsers: number, writers = 1): Traffic {
   const attempts: Attempt[] = [];
   const all = Array.from({ length: browsers }, () => new Browser(urls));
   let running = true;
   const loops = all.map(async (browser, b) => {
+    if (writers > 1) while (running && (await write(browser, b, `b${b}first`)) !== 200) await sleep(50);
+    await Promise.all(Array.from({ length: writers }, (_, w) => writeLoop(browser, b, w)));
+  });
+  async function write(browser: Browser, b: number, key: string): Promise<number> {
+    const { status, app } = await browser.request('POST', `/set/${key}/1`).then(
+      (r) => r,
+      () => ({ status: 0, app: -1 }),
+    );
+    attempts.push({ browser: b, app, key, status, at: Date.now() });
+    return status;
+  }
+  async function writeLoop(browser: Browser, b: number, w: number): Promise<void> {
     for (let n = 0; running; n++) {
-      const key = `b${b}k${n}`;
-      const status = await browser.request('POST', `/set/${key}/${n}`).then(
-        (r) => r.status,
-        () => 0,
-      );
-      attempts.push({ browser: b, key, status, at: Date.now() });
+      const status = await write(browser, b, `b${b}w${w}k${n}`);
       // A failed write is retried after a pause, as a user would; no pause keeps failures from spinning.
       if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 50));
     }
-  });
+  }
   return {
     attempts,
     stop: async () => {
