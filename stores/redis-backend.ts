@@ -42,7 +42,7 @@ export interface NodeRedisClient {
 /** The members of a node-redis cluster (createCluster) we use. */
 export interface NodeRedisCluster {
   readonly isOpen: boolean;
-  readonly masters: ReadonlyArray<{ readonly client?: { readonly isReady: boolean; readonly options?: object } | undefined }>;
+  readonly masters: ReadonlyArray<{ readonly client?: Pick<NodeRedisClient, 'isReady' | 'options' | 'ref' | 'unref'> | undefined }>;
   // node-redis re-reads slots only on MOVED/ASK; this (typed, public, underscore-named) member lets us do it after a failover.
   readonly _slots?: { rediscover(startWith: { options?: object }): Promise<void> };
   connect(): Promise<unknown>;
@@ -80,7 +80,8 @@ export function redisBackend(conn: NodeRedisClient | NodeRedisCluster | NodeRedi
 abstract class BaseBackend<C extends NodeRedisClient | NodeRedisCluster | NodeRedisSentinel> {
   lastError: unknown;
   protected readonly conn: C;
-  readonly #owned: boolean;
+  /** The store created the connection: it may unreference and close it; an app's connection it leaves alone. */
+  protected readonly owned: boolean;
   #opening: Promise<unknown> | undefined;
   readonly #onError = (err: unknown): void => {
     this.lastError = err;
@@ -88,7 +89,7 @@ abstract class BaseBackend<C extends NodeRedisClient | NodeRedisCluster | NodeRe
 
   constructor(conn: C, owned: boolean) {
     this.conn = conn;
-    this.#owned = owned;
+    this.owned = owned;
     conn.on('error', this.#onError);
   }
 
@@ -108,7 +109,7 @@ abstract class BaseBackend<C extends NodeRedisClient | NodeRedisCluster | NodeRe
   async close(): Promise<void> {
     this.conn.off('error', this.#onError);
     // The app's own connection stays open: it may serve other code, and the app closes it (as with connect-redis).
-    if (!this.#owned) return;
+    if (!this.owned) return;
     // A connection that is down keeps an error listener, or its reconnect attempts would crash the process.
     this.conn.on('error', () => undefined);
     await this.conn.destroy();
@@ -133,11 +134,11 @@ class ClientBackend extends BaseBackend<NodeRedisClient> implements RedisBackend
   }
 
   override ref(): void {
-    this.conn.ref?.();
+    if (this.owned) this.conn.ref?.();
   }
 
   override unref(): void {
-    this.conn.unref?.();
+    if (this.owned) this.conn.unref?.();
   }
 }
 
@@ -166,6 +167,16 @@ class ClusterBackend extends BaseBackend<NodeRedisCluster> implements RedisBacke
 
   async unlink(keys: string[]): Promise<void> {
     await Promise.all(keys.map((key) => this.conn.sendCommand(key, false, ['UNLINK', key])));
+  }
+
+  // Each master has its own socket; a node client node-redis creates later (after a failover) starts
+  // referenced and is unreferenced when the store next goes idle.
+  override ref(): void {
+    if (this.owned) for (const node of this.conn.masters) node.client?.ref?.();
+  }
+
+  override unref(): void {
+    if (this.owned) for (const node of this.conn.masters) node.client?.unref?.();
   }
 
   override failed(): void {

@@ -231,6 +231,8 @@ export class RedisStore implements SessionStore {
     });
     const opened = backend.open().catch(() => undefined);
     await (target.kind === 'standalone' ? firstAttempt : Promise.race([firstAttempt, opened]));
+    // A cluster's node clients exist only once slots are discovered.
+    if (this.#inflight.size === 0) backend.unref();
     return backend;
   }
 

@@ -10,6 +10,8 @@ import type { SessionStore } from '../../src/store.js';
 import type { Topology } from '../helpers/redis-topologies.js';
 import { clusterMasters, redisCli, startCluster } from '../helpers/redis-topologies.js';
 import { randomPrefix } from '../helpers/services.js';
+import { EXIT_LIMIT_MS } from '../helpers/reliability-idle-exit.js';
+import { collect, startFromSource } from '../e2e/from-source.js';
 
 // Our own 6-node cluster (3 masters + 3 replicas) on ports 7001-7006, stopped in afterAll.
 const PORTS = [7001, 7002, 7003, 7004, 7005, 7006];
@@ -90,6 +92,11 @@ describe('redis store on a cluster: every master', () => {
     expect(await appCluster.sendCommand(key, false, ['PING'])).toBe('PONG');
     await expect(store.get(key)).rejects.toMatchObject({ code: 'ERR_KVSESSION_STORE_CLOSED' });
   });
+
+  it('an app on a redis-cluster:// store that never calls close() still exits by itself (the node sockets are unreferenced when idle)', async () => {
+    const child = startFromSource('test/reliability/children/redis-idle-exit.ts', [cluster.url, randomPrefix('idle')]);
+    expect(await collect(child, EXIT_LIMIT_MS * 2)).toMatchObject({ status: 0, signal: null, stdout: 'used true\n', stderr: '' });
+  }, 60_000);
 
   it('a cluster the app created but did not connect is connected on first use, and 20 simultaneous first commands all succeed', async () => {
     const unconnected = createCluster({ rootNodes: [{ socket: { host: '127.0.0.1', port: PORTS[1] as number } }] });
