@@ -33,6 +33,7 @@ export interface NodeRedisClient {
   connect(): Promise<unknown>;
   sendCommand(args: string[]): Promise<unknown>;
   on(event: 'error', listener: (err: unknown) => void): unknown;
+  once(event: 'ready' | 'error', listener: () => void): unknown;
   off(event: 'error', listener: (err: unknown) => void): unknown;
   destroy(): void;
   ref?(): void;
@@ -117,8 +118,25 @@ abstract class BaseBackend<C extends NodeRedisClient | NodeRedisCluster | NodeRe
 }
 
 class ClientBackend extends BaseBackend<NodeRedisClient> implements RedisBackend {
+  #firstAttempt: Promise<void> | undefined;
+
   get ready(): boolean {
     return this.conn.isReady;
+  }
+
+  /**
+   * A client's connect() keeps retrying until Redis answers, so only its first attempt is waited
+   * for: while Redis stays down, commands must fail at once with the reason, not wait for a reconnect.
+   */
+  override async open(): Promise<void> {
+    if (this.#firstAttempt === undefined && !this.conn.isOpen) {
+      this.#firstAttempt = new Promise<void>((resolve) => {
+        this.conn.once('ready', resolve);
+        this.conn.once('error', resolve);
+      });
+      this.conn.connect().catch((err: unknown) => (this.lastError = err));
+    }
+    await this.#firstAttempt;
   }
 
   send(_key: string, args: string[]): Promise<unknown> {

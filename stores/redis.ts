@@ -223,14 +223,10 @@ export class RedisStore implements SessionStore {
     const backend = (this.#raw = redisBackend(conn, true));
     // Connected ahead of any command (warm()): the socket must not hold the process open.
     if (this.#inflight.size === 0) backend.unref();
-    // A client's connect() keeps retrying until Redis answers, so its first 'ready' or 'error' ends
-    // the wait; a cluster or sentinel connect() settles by itself, and if it failed the next command retries.
-    const firstAttempt = new Promise<void>((resolve) => {
-      (conn as unknown as EventEmitter).once('error', resolve);
-      if (target.kind === 'standalone') (conn as unknown as EventEmitter).once('ready', resolve);
-    });
-    const opened = backend.open().catch(() => undefined);
-    await (target.kind === 'standalone' ? firstAttempt : Promise.race([firstAttempt, opened]));
+    // A client's open() ends with its first attempt; a cluster or sentinel connect() settles by itself
+    // (if it failed the next command retries), but its first error already says the wait is over.
+    const firstError = new Promise<void>((resolve) => (conn as unknown as EventEmitter).once('error', () => resolve()));
+    await Promise.race([firstError, backend.open().catch(() => undefined)]);
     // A cluster's node clients exist only once slots are discovered.
     if (this.#inflight.size === 0) backend.unref();
     return backend;
