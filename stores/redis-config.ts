@@ -22,7 +22,14 @@ export interface RedisNodeAddress {
 export type RedisTarget =
   | { readonly kind: 'standalone'; readonly url: string; readonly tls: boolean }
   | { readonly kind: 'cluster'; readonly nodes: RedisNodeAddress[]; readonly tls: boolean; readonly auth: RedisAuth }
-  | { readonly kind: 'sentinel'; readonly nodes: RedisNodeAddress[]; readonly master: string; readonly db: number; readonly tls: boolean; readonly auth: RedisAuth };
+  | {
+      readonly kind: 'sentinel';
+      readonly nodes: RedisNodeAddress[];
+      readonly master: string;
+      readonly db: number;
+      readonly tls: boolean;
+      readonly auth: RedisAuth;
+    };
 
 /** Credentials from a URL, for the data nodes. */
 export interface RedisAuth {

@@ -63,10 +63,14 @@ export class RedisStore implements SessionStore {
     }
     if (options.client !== undefined) {
       if (options.url !== undefined || options.tls !== undefined) {
-        throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'the redis store takes either `client` or `url`/`tls`, not both: the app configures its own client');
+        throw new KvSessionError(
+          'ERR_KVSESSION_BAD_OPTION',
+          'the redis store takes either `client` or `url`/`tls`, not both: the app configures its own client',
+        );
       }
       if (typeof options.client !== 'object' || options.client === null || typeof options.client.sendCommand !== 'function') {
-        throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'the redis store `client` must be a node-redis v5 client, cluster or sentinel');
+        const why = 'the redis store `client` must be a node-redis v5 client, cluster or sentinel';
+        throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', why);
       }
       this.#given = options.client;
     } else {
@@ -153,7 +157,8 @@ export class RedisStore implements SessionStore {
     for (const master of masters) {
       let cursor = '0';
       do {
-        const [next, keys] = (await this.#run(what, () => master(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000']))) as [string, string[]];
+        const scan = ['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'];
+        const [next, keys] = (await this.#run(what, () => master(scan))) as [string, string[]];
         cursor = next;
         yield keys;
       } while (cursor !== '0');
