@@ -11,7 +11,7 @@ import { startFromSource } from '../e2e/from-source.js';
 
 const SERVER = 'test/reliability/children/app-server.ts';
 
-/** One reply: which browser, through which app process (index in urls), which key it wrote, the HTTP status (0: no reply) and when it arrived. */
+/** One reply: which browser, through which app process (index in urls), which key it wrote, its HTTP status (0: none), when it came. */
 export interface Attempt {
   readonly browser: number;
   readonly app: number;

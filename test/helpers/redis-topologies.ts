@@ -24,7 +24,8 @@ const cliTls = new Map<number, string[]>();
 
 /** Runs redis-cli against a local port (over TLS if that node speaks TLS); resolves its stdout. */
 export async function redisCli(port: number, ...args: string[]): Promise<string> {
-  return (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...(cliTls.get(port) ?? []), ...args], { timeout: 10_000 })).stdout;
+  const target = ['-h', '127.0.0.1', '-p', String(port), ...(cliTls.get(port) ?? [])];
+  return (await run('redis-cli', [...target, ...args], { timeout: 10_000 })).stdout;
 }
 
 /** redis-server flags that make a node speak only TLS on `port` (replication and cluster bus too), requiring client certificates. */
@@ -88,7 +89,10 @@ export class RedisNode {
 
 /** Options every data node gets: loopback only, nothing persisted but what the test asks for. */
 function dataNodeArgs(port: number, dir: string): string[] {
-  return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--dbfilename', `dump-${port}.rdb`];
+  return [
+    ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    ...['--dir', dir, '--dbfilename', `dump-${port}.rdb`],
+  ];
 }
 
 /** A running topology: its nodes, a URL for the store, a temp dir, and stop(). */
@@ -166,7 +170,8 @@ export async function startSentinelSet(ports: readonly number[], downAfterMs = 1
   const dir = mkdtempSync(join(tmpdir(), 'kvsession-sentinel-'));
   const tls = (port: number): string[] => (certs === undefined ? [] : tlsArgs(port, certs));
   const master = new RedisNode(masterPort, [...dataNodeArgs(masterPort, dir), ...tls(masterPort)]);
-  const replica = new RedisNode(replicaPort, [...dataNodeArgs(replicaPort, dir), ...tls(replicaPort), '--replicaof', '127.0.0.1', String(masterPort)]);
+  const replicaOf = ['--replicaof', '127.0.0.1', String(masterPort)];
+  const replica = new RedisNode(replicaPort, [...dataNodeArgs(replicaPort, dir), ...tls(replicaPort), ...replicaOf]);
   const sentinels = sentinelPorts.map((port) => {
     // A sentinel rewrites its config file as it learns the topology, so each gets its own.
     const conf = join(dir, `sentinel-${port}.conf`);
@@ -186,12 +191,14 @@ export async function startSentinelSet(ports: readonly number[], downAfterMs = 1
     return new RedisNode(port, [conf, '--sentinel', ...tls(port)]);
   });
   const nodes = [master, replica, ...sentinels];
-  const url = `${certs === undefined ? 'redis' : 'rediss'}-sentinel://${sentinelPorts.map((p) => `127.0.0.1:${p}`).join(',')}/${SENTINEL_MASTER}`;
+  const hosts = sentinelPorts.map((p) => `127.0.0.1:${p}`).join(',');
+  const url = `${certs === undefined ? 'redis' : 'rediss'}-sentinel://${hosts}/${SENTINEL_MASTER}`;
   const started = topology(url, nodes, dir);
   try {
     await master.start();
     await replica.start();
-    await waitFor('the replica in sync', async () => (await redisCli(replicaPort, 'INFO', 'replication')).includes('master_link_status:up'));
+    const synced = async (): Promise<boolean> => (await redisCli(replicaPort, 'INFO', 'replication')).includes('master_link_status:up');
+    await waitFor('the replica in sync', synced);
     await Promise.all(sentinels.map((s) => s.start()));
     // Every sentinel must know the replica and the two other sentinels, or a failover cannot reach quorum.
     for (const port of sentinelPorts) {
@@ -226,14 +233,21 @@ export interface TestCertificates {
 export async function makeCertificates(dir: string): Promise<TestCertificates> {
   const file = (name: string): string => join(dir, name);
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await run('openssl', ['req', '-x509', ...ec, '-keyout', file('ca.key'), '-out', file('ca.crt'), '-days', '2', '-subj', '/CN=kvsession test CA']);
+  await run('openssl', ['req', '-x509', ...ec, '-keyout', file('ca.key'), '-out', file('ca.crt'), '-days', '2', '-subj', '/CN=test CA']);
   writeFileSync(file('server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
   for (const who of ['server', 'client']) {
     await run('openssl', ['req', ...ec, '-keyout', file(`${who}.key`), '-out', file(`${who}.csr`), '-subj', `/CN=kvsession test ${who}`]);
     const ext = who === 'server' ? ['-extfile', file('server.ext')] : [];
-    await run('openssl', ['x509', '-req', '-in', file(`${who}.csr`), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial', '-out', file(`${who}.crt`), '-days', '2', ...ext]);
+    const ca = ['-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial'];
+    await run('openssl', ['x509', '-req', '-in', file(`${who}.csr`), ...ca, '-out', file(`${who}.crt`), '-days', '2', ...ext]);
   }
-  return { ca: file('ca.crt'), serverCert: file('server.crt'), serverKey: file('server.key'), clientCert: file('client.crt'), clientKey: file('client.key') };
+  return {
+    ca: file('ca.crt'),
+    serverCert: file('server.crt'),
+    serverKey: file('server.key'),
+    clientCert: file('client.crt'),
+    clientKey: file('client.key'),
+  };
 }
 
 /** Starts a Redis that speaks only TLS on `port` and requires a client certificate signed by the test CA. */

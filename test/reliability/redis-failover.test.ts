@@ -34,7 +34,7 @@ function report(name: string, traffic: Traffic, promotedAt: number, killedAt: nu
   const recovery = recoveryTimes(traffic.attempts, BROWSERS, promotedAt);
   const failed = traffic.attempts.filter((a) => a.status !== 200);
   console.log(
-    `${name}: ${traffic.attempts.length} writes, ${failed.length} failed (statuses ${[...new Set(failed.map((a) => a.status))].join(',')}); ` +
+    `${name}: ${traffic.attempts.length} writes, ${failed.length} failed (statuses ${[...new Set(failed.map((a) => a.status))].join()}); ` +
       `promotion ${promotedAt - killedAt} ms after the kill; slowest browser wrote again ${Math.max(...recovery)} ms after promotion`,
   );
   return recovery;
@@ -82,7 +82,7 @@ describe('Redis Cluster: a master killed under load', () => {
 });
 
 describe('Redis Sentinel: the master killed under load', () => {
-  it('writes work again within 10 s of the promotion, no acknowledged write is lost, nothing goes to the old master when it returns', async () => {
+  it('writes work again within 10 s of the promotion, no acknowledged write is lost, none goes to the returning old master', async () => {
     const { topology, traffic } = await start(startSentinelSet([7041, 7042, 7043, 7044, 7045], 1000));
     const [master] = topology.nodes;
     await master?.kill();

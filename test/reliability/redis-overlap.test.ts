@@ -30,13 +30,15 @@ describe('Redis Cluster shared by URL and Keyv processes, overlapping writes', (
     const urls = apps.flatMap((app) => app.urls);
     const traffic: Traffic = startTraffic(urls, BROWSERS, WRITERS);
     cleanups.push(() => traffic.stop());
-    await waitFor('every browser to save 20 keys', async () => traffic.attempts.filter((a) => a.status === 200).length >= BROWSERS * 20, 30_000);
+    const saved = (): number => traffic.attempts.filter((a) => a.status === 200).length;
+    await waitFor('the browsers to save 20 keys each', async () => saved() >= BROWSERS * 20, 30_000);
     await sleep(5000);
     await traffic.stop();
 
     const ok = traffic.attempts.filter((a) => a.status === 200).length;
     const failed = traffic.attempts.length - ok;
-    console.log(`overlap: ${traffic.attempts.length} writes over 4 processes, ${failed} not 200 (${((100 * failed) / traffic.attempts.length).toFixed(2)}%)`);
+    const share = ((100 * failed) / traffic.attempts.length).toFixed(2);
+    console.log(`overlap: ${traffic.attempts.length} writes over 4 processes, ${failed} not 200 (${share}%)`);
     expect(await traffic.lost()).toEqual(new Map());
     // urls[2] and urls[3] are the Keyv processes: they must have served writes, not just failed them.
     expect(traffic.attempts.filter((a) => a.status === 200 && a.app >= 2).length).toBeGreaterThan(BROWSERS * 5);

@@ -59,7 +59,9 @@ describe('redis store on a cluster: every master', () => {
 
   async function keysPerMaster(prefix: string): Promise<number[]> {
     const masters = await clusterMasters(PORTS[0] as number);
-    const counts = await Promise.all(masters.map(async ({ port }) => (await redisCli(port, '--scan', '--pattern', `${prefix}*`)).split('\n').filter(Boolean).length));
+    const keysOn = async (port: number): Promise<number> =>
+      (await redisCli(port, '--scan', '--pattern', `${prefix}*`)).split('\n').filter(Boolean).length;
+    const counts = await Promise.all(masters.map(({ port }) => keysOn(port)));
     return counts.sort();
   }
 
@@ -93,12 +95,12 @@ describe('redis store on a cluster: every master', () => {
     await expect(store.get(key)).rejects.toMatchObject({ code: 'ERR_KVSESSION_STORE_CLOSED' });
   });
 
-  it('an app on a redis-cluster:// store that never calls close() still exits by itself (the node sockets are unreferenced when idle)', async () => {
+  it('a process on a redis-cluster:// store that never calls close() exits by itself (idle sockets unreferenced)', async () => {
     const child = startFromSource('test/reliability/children/redis-idle-exit.ts', [cluster.url, randomPrefix('idle')]);
     expect(await collect(child, EXIT_LIMIT_MS * 2)).toMatchObject({ status: 0, signal: null, stdout: 'used true\n', stderr: '' });
   }, 60_000);
 
-  it('a cluster the app created but did not connect is connected on first use, and 20 simultaneous first commands all succeed', async () => {
+  it('an app cluster not yet connected is connected on first use; 20 simultaneous first commands all succeed', async () => {
     const unconnected = createCluster({ rootNodes: [{ socket: { host: '127.0.0.1', port: PORTS[1] as number } }] });
     unconnected.on('error', () => undefined);
     const store = createRedisStore({ client: unconnected, prefix: randomPrefix('cluster') });

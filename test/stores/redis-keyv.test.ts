@@ -10,7 +10,7 @@ import { REDIS_URL, describeWithServer, randomPrefix } from '../helpers/services
 await describeWithServer('a Keyv over @keyv/redis, resolved as the store', REDIS_URL, () => {
   runStoreConformance(it, ({ prefix }) => resolveStore(new Keyv(new KeyvRedis(REDIS_URL)), { prefix }));
 
-  it('resolveStore(new Keyv(new KeyvRedis(url))) is the atomic redis store; a Keyv over a Map stays the non-atomic keyv store', async () => {
+  it('resolveStore(new Keyv(new KeyvRedis(url))) is the atomic redis store; a Keyv over a Map stays the keyv store', async () => {
     const redis = resolveStore(new Keyv(new KeyvRedis(REDIS_URL)), { prefix: randomPrefix('keyv') });
     const map = resolveStore(new Keyv({ store: new Map() }), { prefix: randomPrefix('keyv') });
     expect([redis.name, redis.capabilities.atomic, map.name, map.capabilities.atomic]).toEqual(['redis', true, 'keyv', false]);

@@ -12,7 +12,8 @@ const PORTS = [7011, 7012, 7013, 7014, 7015];
 const HOUR = 3_600_000;
 let set: Topology;
 // A sentinel client the "app" built and connected itself; every store below borrows it.
-const appSentinel = createSentinel({ name: SENTINEL_MASTER, sentinelRootNodes: PORTS.slice(2).map((port) => ({ host: '127.0.0.1', port })) });
+const sentinelRootNodes = PORTS.slice(2).map((port) => ({ host: '127.0.0.1', port }));
+const appSentinel = createSentinel({ name: SENTINEL_MASTER, sentinelRootNodes });
 appSentinel.on('error', () => undefined);
 
 beforeAll(async () => {

@@ -15,7 +15,8 @@ const rootNodes = url
   .split(',')
   .map((node) => ({ url: `redis://${node}` }));
 const app = express();
-app.use(kvSession({ secret: process.env['KVSESSION_TEST_SECRET'], store: new Keyv(new KeyvRedis({ rootNodes })), prefix, pruneInterval: false }));
+const store = new Keyv(new KeyvRedis({ rootNodes }));
+app.use(kvSession({ secret: process.env['KVSESSION_TEST_SECRET'], store, prefix, pruneInterval: false }));
 mountSessionRoutes(app);
 app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
   const { code, status } = err as { code?: unknown; status?: unknown };
