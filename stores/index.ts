@@ -10,9 +10,22 @@ import { fileUrlToDir } from './file-records.js';
 import { createPostgresStore } from './postgres.js';
 import { createRedisStore } from './redis.js';
 import { nativeKeyvStore } from './keyv-native.js';
+import { KeyvRedisStore, isKeyvRedis } from './redis-keyv.js';
 
 /** The URL schemes createStore understands. */
-export const STORE_SCHEMES = ['memory', 'file', 'sqlite', 'redis', 'rediss', 'postgres', 'postgresql'] as const;
+export const STORE_SCHEMES = [
+  'memory',
+  'file',
+  'sqlite',
+  'redis',
+  'rediss',
+  'redis-cluster',
+  'rediss-cluster',
+  'redis-sentinel',
+  'rediss-sentinel',
+  'postgres',
+  'postgresql',
+] as const;
 
 /** Builds a store from a URL such as `sqlite://./sessions.db` or `redis://127.0.0.1:6379`. */
 export function createStore(url: string, options: StoreOptions = {}): FullSessionStore {
@@ -36,6 +49,10 @@ export function createStore(url: string, options: StoreOptions = {}): FullSessio
       return createSqliteStore({ ...options, url });
     case 'redis':
     case 'rediss':
+    case 'redis-cluster':
+    case 'rediss-cluster':
+    case 'redis-sentinel':
+    case 'rediss-sentinel':
       return createRedisStore({ ...options, url });
     case 'postgres':
     case 'postgresql':
@@ -64,7 +81,8 @@ export function resolveStore(store: string | SessionStore | Keyv, options: Store
   if (typeof store === 'string') return createStore(store, options);
   if (isSessionStore(store)) return store;
   if (store !== null && typeof store === 'object' && typeof (store as Keyv).getRaw === 'function') {
-    // A Keyv over @keyv/postgres or @keyv/sqlite is served atomically through its own connection.
+    // A Keyv over @keyv/redis, @keyv/postgres or @keyv/sqlite is served atomically through its own connection.
+    if (isKeyvRedis(store as Keyv)) return new KeyvRedisStore(store as Keyv, options);
     return nativeKeyvStore(store as Keyv, options) ?? createKeyvStore(store as Keyv, options);
   }
   throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'store must be a URL string, a kvsession store or a Keyv instance');

@@ -4,25 +4,36 @@ import { DEFAULT_PREFIX, isSessionKey } from '../src/store.js';
 import { KvSessionError, storeClosed } from '../src/errors.js';
 import { withTimeout } from '../src/guarded-store.js';
 import { loadDriver } from './driver.js';
+import type { EventEmitter } from 'node:events';
+import type { RedisDriver, RedisTarget, RedisTlsOptions } from './redis-config.js';
+export type { RedisTlsOptions } from './redis-config.js';
+import { buildConnection, checkTls, parseRedisUrl } from './redis-config.js';
+import type { NodeRedisClient, RedisBackend } from './redis-backend.js';
+import { redisBackend } from './redis-backend.js';
 
-/** Options of the Redis store (`redis://` and `rediss://` URLs). */
+/** Options of the Redis store. */
 export interface RedisStoreOptions extends StoreOptions {
-  /** `redis://[user:password@]host:port/db`, or `rediss://…` for TLS. @default 'redis://127.0.0.1:6379' */
+  /**
+   * `redis://[user:password@]host:port/db`, `redis-cluster://host:port,host:port`,
+   * `redis-sentinel://host:port,host:port/mastername[/db]`, or the TLS forms `rediss://`,
+   * `rediss-cluster://`, `rediss-sentinel://`. Not with `client`. @default 'redis://127.0.0.1:6379'
+   */
   url?: string;
+  /**
+   * A node-redis v5 client, cluster or sentinel the app built (createClient, createCluster,
+   * createSentinel). The store connects it if the app has not, and close() leaves it open: the app owns it.
+   */
+  client?: RedisConnection;
+  /** CA, client certificate and servername for the TLS URL forms (mutual TLS with `cert` and `key`). */
+  tls?: RedisTlsOptions;
 }
 
-// The few members of node-redis's client we use; its generic types are far wider than we need.
-interface RedisClient {
-  readonly isReady: boolean;
+/** Any node-redis v5 connection: a client, a cluster or a sentinel. */
+export interface RedisConnection {
+  readonly isOpen: boolean;
   connect(): Promise<unknown>;
-  sendCommand(args: string[]): Promise<unknown>;
-  on(event: 'error', listener: (err: unknown) => void): unknown;
-  once(event: 'ready' | 'error', listener: () => void): unknown;
-  destroy(): void;
-  ref(): void;
-  unref(): void;
+  sendCommand(...args: never[]): Promise<unknown>;
 }
-type RedisDriver = { createClient(options: object): unknown };
 
 // Values are compared as raw strings inside Lua, never decoded with cjson
 // (which turns [] into {} and rounds big integers).
@@ -30,37 +41,54 @@ const UPDATE = script(`if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 en
 redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
 return 1`);
 
-/** A session store on Redis: plain-string values, native expiry, atomic create/update/touch. */
+/** A session store on Redis (standalone, Cluster or Sentinel): plain-string values, native expiry, atomic create/update/touch. */
 export class RedisStore implements SessionStore {
   readonly name = 'redis';
   readonly prefix: string;
   readonly capabilities = { atomic: true, nativeExpiry: true } as const;
-  readonly #url: string;
+  readonly #target: RedisTarget | undefined;
+  readonly #tls: RedisTlsOptions | undefined;
+  readonly #given: RedisConnection | undefined;
   readonly #timeout: number;
   readonly #inflight = new Set<Promise<unknown>>();
-  #client: Promise<RedisClient> | undefined;
-  #raw: RedisClient | undefined;
-  #lastError: unknown;
+  #backend: Promise<RedisBackend> | undefined;
+  #raw: RedisBackend | undefined;
   #closed = false;
 
   /** Validates the options; the driver is loaded and the connection opened on first use. */
   constructor(options: RedisStoreOptions = {}) {
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
-    this.#url = checkUrl(options.url ?? 'redis://127.0.0.1:6379');
     this.#timeout = options.timeout ?? 2000;
     if (!(this.#timeout > 0 && Number.isFinite(this.#timeout))) {
       throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', `the redis store timeout must be a positive number of ms, got ${String(this.#timeout)}`);
+    }
+    if (options.client !== undefined) {
+      if (options.url !== undefined || options.tls !== undefined) {
+        throw new KvSessionError(
+          'ERR_KVSESSION_BAD_OPTION',
+          'the redis store takes either `client` or `url`/`tls`, not both: the app configures its own client',
+        );
+      }
+      if (typeof options.client !== 'object' || options.client === null || typeof options.client.sendCommand !== 'function') {
+        const why = 'the redis store `client` must be a node-redis v5 client, cluster or sentinel';
+        throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', why);
+      }
+      this.#given = options.client;
+    } else {
+      this.#target = parseRedisUrl(options.url ?? 'redis://127.0.0.1:6379');
+      checkTls(this.#target, options.tls);
+      this.#tls = options.tls;
     }
   }
 
   async get(key: string): Promise<StoreEntry | undefined> {
     const full = this.prefix + key;
-    // Two plain commands, pipelined into one write and one round trip: half the Redis CPU of a
-    // Lua script. Not atomic, and need not be: a record deleted in between answers -2 (gone), and
-    // an expiry moved in between is the newer one; a stale value only makes a later update's
-    // compare-and-set fail and re-read.
-    const [value, pexpiretime] = await this.#run('get', (client) =>
-      Promise.all([client.sendCommand(['GET', full]), client.sendCommand(['PEXPIRETIME', full])]),
+    // Two plain commands, pipelined into one write and one round trip (both keys are one slot on a
+    // cluster): half the Redis CPU of a Lua script. Not atomic, and need not be: a record deleted
+    // in between answers -2 (gone), and an expiry moved in between is the newer one; a stale value
+    // only makes a later update's compare-and-set fail and re-read.
+    const [value, pexpiretime] = await this.#run('get', (redis) =>
+      Promise.all([redis.send(full, ['GET', full]), redis.send(full, ['PEXPIRETIME', full])]),
     );
     if (typeof value !== 'string' || typeof pexpiretime !== 'number' || pexpiretime === -2) return undefined;
     // -1: no expiry at all (written by someone else). Redis keeps a key until now > PXAT; we
@@ -90,7 +118,7 @@ export class RedisStore implements SessionStore {
 
   async prune(): Promise<number> {
     this.#assertOpen();
-    return 0; // Redis expires keys by itself.
+    return 0; // Redis expires keys by itself, on every master.
   }
 
   async count(): Promise<number> {
@@ -104,75 +132,76 @@ export class RedisStore implements SessionStore {
 
   async clear(): Promise<void> {
     for await (const keys of this.#scan('clear')) {
-      if (keys.length > 0) await this.#send('clear', ['UNLINK', ...keys]);
+      if (keys.length > 0) await this.#run('clear', (redis) => redis.unlink(keys));
     }
   }
 
   /** Imports the driver and connects ahead of the first command; failures surface on that command. */
   async warm(): Promise<void> {
     if (this.#closed) return;
-    await (this.#client ??= this.#connect());
+    await (this.#backend ??= this.#connect());
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    // Operations are bounded by the timeout, so waiting for them is bounded too. The client is
-    // taken from #raw, not #client: a first connection stuck on a stalled server never settles.
+    // Operations are bounded by the timeout, so waiting for them is bounded too. The backend is
+    // taken from #raw, not #backend: a first connection stuck on a stalled server never settles.
     await Promise.allSettled([...this.#inflight]);
-    try {
-      this.#raw?.destroy();
-    } catch {
-      // already closed
+    await this.#raw?.close().catch(() => undefined);
+  }
+
+  /** Yields the keys under this prefix, one SCAN batch at a time and every master in turn; each batch has its own time bound. */
+  async *#scan(what: string): AsyncGenerator<string[]> {
+    const pattern = `${this.prefix.replace(/[\\*?[\]]/g, '\\$&')}*`;
+    const masters = await this.#run(what, (redis) => redis.masters());
+    for (const master of masters) {
+      let cursor = '0';
+      do {
+        const scan = ['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'];
+        const [next, keys] = (await this.#run(what, () => master(scan))) as [string, string[]];
+        cursor = next;
+        yield keys;
+      } while (cursor !== '0');
     }
   }
 
-  /** Yields the keys under this prefix, one SCAN batch at a time; each batch has its own time bound. */
-  async *#scan(what: string): AsyncGenerator<string[]> {
-    const pattern = `${this.prefix.replace(/[\\*?[\]]/g, '\\$&')}*`;
-    let cursor = '0';
-    do {
-      const [next, keys] = (await this.#send(what, ['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'])) as [string, string[]];
-      cursor = next;
-      yield keys;
-    } while (cursor !== '0');
-  }
-
-  /** Runs a script by its hash, sending its text only when the server lacks it (e.g. after a restart). */
+  /** Runs a script by its hash, sending its text only when the server lacks it (e.g. after a restart or failover). */
   async #eval(what: string, lua: Script, key: string, ...args: string[]): Promise<unknown> {
-    return this.#run(what, async (client) => {
+    return this.#run(what, async (redis) => {
       try {
-        return await client.sendCommand(['EVALSHA', lua.sha, '1', key, ...args]);
+        return await redis.send(key, ['EVALSHA', lua.sha, '1', key, ...args]);
       } catch (err) {
         // NOSCRIPT is the error code Redis puts first in the reply; there is no other field for it.
         if (!(err instanceof Error && err.message.startsWith('NOSCRIPT'))) throw err;
-        return client.sendCommand(['EVAL', lua.source, '1', key, ...args]);
+        return redis.send(key, ['EVAL', lua.source, '1', key, ...args]);
       }
     });
   }
 
   #send(what: string, args: string[]): Promise<unknown> {
-    return this.#run(what, (client) => client.sendCommand(args));
+    return this.#run(what, (redis) => redis.send(args[1] as string, args));
   }
 
   /** One Redis round trip, bounded by the timeout, failing only with coded errors. */
-  #run<T>(what: string, op: (client: RedisClient) => Promise<T>): Promise<T> {
+  #run<T>(what: string, op: (redis: RedisBackend) => Promise<T>): Promise<T> {
     this.#assertOpen();
     const deadline = performance.now() + this.#timeout;
     const pending = withTimeout(this.name, what, this.#timeout, async () => {
-      const client = await (this.#client ??= this.#connect());
+      const redis = await (this.#backend ??= this.#connect());
+      await redis.open();
       this.#assertOpen();
       // The caller has already been told "timeout": a write sent now would land unannounced.
       if (performance.now() >= deadline) throw new Error('gave up waiting for the first connection');
-      if (!client.isReady) {
+      if (!redis.ready) {
         // node-redis would reject with a bare "client is offline"; the connection error says why.
-        const why = this.#lastError instanceof Error ? this.#lastError.message : 'not connected';
+        const why = redis.lastError instanceof Error ? redis.lastError.message : 'not connected';
         throw new KvSessionError('ERR_KVSESSION_STORE_UNAVAILABLE', `the redis store is unreachable during ${what}: ${why}`, {
           status: 503,
-          cause: this.#lastError,
+          cause: redis.lastError,
         });
       }
-      return op(client);
+      return op(redis);
     });
     // The socket holds the process open only while a command is in flight: an app that never
     // calls close() still exits, yet a script awaiting a reply is never cut short.
@@ -182,42 +211,31 @@ export class RedisStore implements SessionStore {
       this.#inflight.delete(pending);
       if (this.#inflight.size === 0) this.#raw?.unref();
     };
-    pending.then(forget, forget);
+    pending.then(forget, (err: unknown) => {
+      forget();
+      // A failure may mean a cluster master died: the next command should use a fresh slot map.
+      if (!(err instanceof KvSessionError && err.code === 'ERR_KVSESSION_STORE_CLOSED')) this.#raw?.failed();
+    });
     return pending;
   }
 
-  /** Creates the client and waits for its first connection attempt, whatever its outcome. */
-  async #connect(): Promise<RedisClient> {
+  /** Wraps the app's connection, or builds ours and waits for its first connection attempt, whatever its outcome. */
+  async #connect(): Promise<RedisBackend> {
+    if (this.#given !== undefined) return (this.#raw = redisBackend(this.#given as unknown as NodeRedisClient, false));
+    const target = this.#target as RedisTarget;
     const driver = await loadDriver<RedisDriver>('@keyv/redis', 'redis');
     this.#assertOpen();
-    const client = driver.createClient({
-      url: this.#url,
-      // Commands issued while disconnected fail at once instead of queueing for the whole outage;
-      // the queue cap bounds what a stalled (connected but silent) server can pile up.
-      disableOfflineQueue: true,
-      commandsQueueMaxLength: 10_000,
-      socket: {
-        connectTimeout: this.#timeout,
-        // Keep retrying in the background for ever, so the store heals by itself when Redis returns.
-        reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000) + Math.floor(Math.random() * 50),
-      },
-    }) as RedisClient;
-    this.#raw = client;
+    const conn = buildConnection(driver, target, this.#tls, this.#timeout) as NodeRedisClient;
+    const backend = (this.#raw = redisBackend(conn, true));
     // Connected ahead of any command (warm()): the socket must not hold the process open.
-    if (this.#inflight.size === 0) client.unref();
-    // Without a listener, node-redis's error events would crash the process.
-    client.on('error', (err) => {
-      this.#lastError = err;
-    });
-    const firstAttempt = new Promise<void>((resolve) => {
-      client.once('ready', resolve);
-      client.once('error', resolve);
-    });
-    client.connect().catch((err: unknown) => {
-      this.#lastError = err;
-    });
-    await firstAttempt;
-    return client;
+    if (this.#inflight.size === 0) backend.unref();
+    // A client's open() ends with its first attempt; a cluster or sentinel connect() settles by itself
+    // (if it failed the next command retries), but its first error already says the wait is over.
+    const firstError = new Promise<void>((resolve) => (conn as unknown as EventEmitter).once('error', () => resolve()));
+    await Promise.race([firstError, backend.open().catch(() => undefined)]);
+    // A cluster's node clients exist only once slots are discovered.
+    if (this.#inflight.size === 0) backend.unref();
+    return backend;
   }
 
   #assertOpen(): void {
@@ -225,7 +243,7 @@ export class RedisStore implements SessionStore {
   }
 }
 
-/** Creates a Redis store from a `redis://`/`rediss://` URL or an options object; connects on first use. */
+/** Creates a Redis store from any Redis URL form or an options object (`url`, `client`, `tls`); connects on first use. */
 export function createRedisStore(options: string | RedisStoreOptions = {}): RedisStore {
   return new RedisStore(typeof options === 'string' ? { url: options } : options);
 }
@@ -242,15 +260,4 @@ function pxat(expiresAt: number): string {
     throw new KvSessionError('ERR_KVSESSION_BAD_ARGUMENT', `expiresAt must be a finite time in ms, got ${String(expiresAt)}`);
   }
   return String(Math.max(1, Math.ceil(expiresAt)));
-}
-
-function checkUrl(url: string): string {
-  const parsed = URL.canParse(url) ? new URL(url) : undefined;
-  if (parsed === undefined || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') || !/^\/?\d*$/.test(parsed.pathname)) {
-    throw new KvSessionError(
-      'ERR_KVSESSION_BAD_STORE_URL',
-      `${JSON.stringify(url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@'))} is not a Redis URL; expected redis://[user:password@]host:port/db or rediss://… for TLS`,
-    );
-  }
-  return url;
 }
