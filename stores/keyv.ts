@@ -143,7 +143,7 @@ function warnNotAtomic(): void {
   process.emitWarning(
     'kvsession: this Keyv store has no atomic conditional write, so overlapping saves of one session (two tabs, ' +
       'two app processes) can silently lose changes, and a save racing a logout can bring the session back. Use a ' +
-      'store URL, or a Keyv over @keyv/postgres or @keyv/sqlite, which kvsession serves atomically.',
+      'store URL, or a Keyv over @keyv/redis, @keyv/postgres or @keyv/sqlite, which kvsession serves atomically.',
     { code: 'KVSESSION_KEYV_NOT_ATOMIC' },
   );
 }
