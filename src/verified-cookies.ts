@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import type { Signer } from './signer.js';
 import { BoundedCache } from './bounded-cache.js';
 import { readSessionCookie } from './cookie.js';
@@ -37,7 +37,7 @@ export class VerifiedCookies {
   }
 
   /** The request's verified session cookie, or undefined when it is absent, malformed or forged. */
-  read(req: Request): VerifiedCookie | undefined {
+  read(req: IncomingMessage): VerifiedCookie | undefined {
     const value = readSessionCookie(req, this.#name);
     if (value === undefined) return undefined;
     const known = this.#remembered.get(value);
