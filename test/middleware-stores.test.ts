@@ -2,8 +2,13 @@ import { STORES_UNDER_TEST } from './helpers/stores.js';
 import { describeWithServer } from './helpers/services.js';
 import { runMiddlewareSuite } from './helpers/middleware-suite.js';
 
-// The same middleware behaviour, unchanged, on every built-in store; server stores skip (outside CI) when unreachable.
+// The same middleware behaviour, unchanged, on every built-in store, on Express and on plain node:http;
+// server stores skip (outside CI) when unreachable.
 for (const store of STORES_UNDER_TEST) {
-  if (store.serverUrl === undefined) runMiddlewareSuite(store);
-  else await describeWithServer(`${store.name} server`, store.serverUrl, () => runMiddlewareSuite(store));
+  const both = (): void => {
+    runMiddlewareSuite(store, 'express');
+    runMiddlewareSuite(store, 'node');
+  };
+  if (store.serverUrl === undefined) both();
+  else await describeWithServer(`${store.name} server`, store.serverUrl, both);
 }
