@@ -46,6 +46,9 @@ interface HoldState {
   owesDrain: boolean;
   /** An end() is queued: later calls are dropped, as express-session drops a second end(). */
   ended: boolean;
+  /** The status and headers when end() was queued, put back on replay if a later call was dropped. */
+  atEnd: { status: number | undefined; headers: Record<string, unknown> } | undefined;
+  dropped: boolean;
   released: boolean;
 }
 
@@ -67,7 +70,8 @@ export function holdResponse(res: HoldableResponse, hold: ResponseHold): void {
   if (res.writableEnded === true) return;
   const held = res as HeldResponse;
   const original: Methods = { writeHead: held.writeHead as Fn, write: held.write as Fn, end: held.end as Fn };
-  held[HELD] = { hold, original, queue: undefined, queuedBytes: 0, owesDrain: false, ended: false, released: false };
+  const state: HoldState = { hold, original, queue: undefined, queuedBytes: 0, owesDrain: false, ended: false, atEnd: undefined, dropped: false, released: false };
+  held[HELD] = state;
   held.writeHead = heldWriteHead;
   held.write = heldWrite;
   held.end = heldEnd;
@@ -111,12 +115,18 @@ function intercept(res: HeldResponse, state: HoldState, method: Method, args: un
 
 /** Queues one call; write() answers false past the response's high-water mark, as Node's does. */
 function enqueue(res: HeldResponse, state: HoldState, method: Method, args: unknown[]): unknown {
-  if (state.ended) return method === 'write' ? false : res;
+  if (state.ended) {
+    state.dropped = true;
+    return method === 'write' ? false : res;
+  }
   (state.queue as Call[]).push({ method, args });
   if (method === 'writeHead') return res;
   state.queuedBytes += byteLength(args);
   if (method === 'end') {
     state.ended = true;
+    // Unheld, headers are frozen once end() has run: a second res.send() would throw instead of changing them.
+    const headers = (res as { getHeaders?: () => Record<string, unknown> }).getHeaders?.();
+    if (headers !== undefined) state.atEnd = { status: (res as { statusCode?: number }).statusCode, headers };
     return res;
   }
   if (state.queuedBytes < (res.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK)) return true;
@@ -152,6 +162,7 @@ function startSave(res: HeldResponse, state: HoldState, headersWereSent: boolean
 function replay(res: HeldResponse, state: HoldState, setCookie: string | undefined, headersWereSent: boolean): void {
   const calls = release(res, state, state.queue ?? []);
   try {
+    if (state.dropped && state.atEnd !== undefined && res.headersSent !== true) restoreHeaders(res, state.atEnd);
     if (setCookie !== undefined && !headersWereSent && res.headersSent !== true) addSetCookie(res, calls, setCookie);
     for (const call of calls) state.original[call.method].apply(res, call.args);
   } catch (err) {
@@ -170,6 +181,13 @@ function release(res: HeldResponse, state: HoldState, calls: Call[]): Call[] {
   if (res.write === heldWrite) res.write = state.original.write;
   if (res.end === heldEnd) res.end = state.original.end;
   return calls;
+}
+
+/** Puts back the status and headers a response had when its end() was queued. */
+function restoreHeaders(res: HoldableResponse, atEnd: NonNullable<HoldState['atEnd']>): void {
+  clearHeaders(res);
+  for (const [name, value] of Object.entries(atEnd.headers)) res.setHeader(name, value as string | string[]);
+  if (atEnd.status !== undefined) (res as { statusCode?: number }).statusCode = atEnd.status;
 }
 
 function clearHeaders(res: HoldableResponse): void {

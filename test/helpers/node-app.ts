@@ -28,7 +28,11 @@ export async function startNodeApp(options: { session?: TestSessionOptions; rout
   const errors: SeenError[] = [];
   const fail = (res: ServerResponse, err: unknown): void => {
     const { code, status } = err as { code?: unknown; status?: unknown };
-    const seen: SeenError = { code: typeof code === 'string' ? code : undefined, status: typeof status === 'number' ? status : undefined, error: err };
+    const seen: SeenError = {
+      code: typeof code === 'string' ? code : undefined,
+      status: typeof status === 'number' ? status : undefined,
+      error: err,
+    };
     errors.push(seen);
     if (res.headersSent) {
       res.destroy();
