@@ -84,7 +84,7 @@ export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
   const middleware = (req: IncomingMessage, res: ServerResponse | HoldableResponse, next: KvSessionNext): void => {
     // The response is held only when the session is first used: untouched requests pay nothing.
     const sessionReq = req as SessionRequest;
-    sessionReq.session = new Session(ctx, req, res, () => holdResponse(res, new SessionSave(ctx, sessionReq, next)));
+    sessionReq.session = new Session(ctx, req, res, () => holdResponse(res, new SessionSave(ctx, sessionReq, res, next)));
     next();
   };
 
@@ -106,6 +106,7 @@ class SessionSave implements ResponseHold {
   constructor(
     private readonly ctx: SessionContext,
     private readonly req: SessionRequest,
+    private readonly res: HoldableResponse,
     private readonly next: KvSessionNext,
   ) {}
 
@@ -123,6 +124,21 @@ class SessionSave implements ResponseHold {
   /** Hands the error to the app's error path unchanged: coded errors carry their own status (413, 503, 500). */
   fail(err: unknown): void {
     this.next(err);
+    // Express's router takes this second next(err) to its error handlers; engine.io drops it (its chain
+    // has moved on), which would leave the client waiting for good: answer then with the error's status.
+    if ((this.res as { app?: unknown }).app === undefined) setImmediate(answerIfUnanswered, this.res, err);
+  }
+}
+
+/** Ends a response nobody answered after a failed hold, with the error's status (no body, no details). */
+function answerIfUnanswered(res: HoldableResponse, err: unknown): void {
+  if (res.headersSent === true || res.writableEnded === true) return;
+  const status = (err as { status?: unknown } | undefined)?.status;
+  try {
+    (res as { statusCode?: number }).statusCode = typeof status === 'number' ? status : 500;
+    (res.end as () => unknown).call(res);
+  } catch {
+    (res as { destroy?: () => void }).destroy?.();
   }
 }
 

@@ -70,8 +70,17 @@ export function holdResponse(res: HoldableResponse, hold: ResponseHold): void {
   if (res.writableEnded === true) return;
   const held = res as HeldResponse;
   const original: Methods = { writeHead: held.writeHead as Fn, write: held.write as Fn, end: held.end as Fn };
-  const state: HoldState = { hold, original, queue: undefined, queuedBytes: 0, owesDrain: false, ended: false, atEnd: undefined, dropped: false, released: false };
-  held[HELD] = state;
+  held[HELD] = {
+    hold,
+    original,
+    queue: undefined,
+    queuedBytes: 0,
+    owesDrain: false,
+    ended: false,
+    atEnd: undefined,
+    dropped: false,
+    released: false,
+  };
   held.writeHead = heldWriteHead;
   held.write = heldWrite;
   held.end = heldEnd;

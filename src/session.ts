@@ -52,6 +52,7 @@ export class Session {
   // so the response hold neither retries the save nor raises the error a second time.
   #failed = false;
   #holdResponse: (() => void) | undefined;
+  #wrote = false;
 
   /** Created by the middleware; `holdResponse` holds the response until the session is saved. */
   constructor(ctx: SessionContext, req: IncomingMessage, res: { readonly headersSent?: boolean }, holdResponse: () => void) {
@@ -274,6 +275,8 @@ export class Session {
 
   #touchDue(loaded: Loaded): boolean {
     // Read-heavy traffic writes at most once per touchInterval: only extend when it gains that much.
+    // A record this request has just written is as fresh as a touch would make it.
+    if (this.#wrote) return false;
     return this.#deadline(this.#ctx.now(), loaded.record.createdAt) - loaded.entry.expiresAt >= this.#ctx.touchMs;
   }
 
@@ -306,6 +309,7 @@ export class Session {
       const key = storeKeyFor('', id);
       if (await this.#ctx.store.create(key, value, expiresAt)) {
         this.#id = id;
+        this.#wrote = true;
         this.#loaded = { key, entry: { value, expiresAt }, record };
         this.#issueCookie();
         if (userId !== undefined) await this.#ctx.users.bind(userId, key, record.createdAt + this.#ctx.absoluteMs);
@@ -329,6 +333,7 @@ export class Session {
       const expiresAt = this.#deadline(this.#ctx.now(), record.createdAt);
       if (await this.#ctx.store.update(loaded.key, loaded.entry.value, value, expiresAt)) {
         this.#loaded = { key: loaded.key, entry: { value, expiresAt }, record };
+        this.#wrote = true;
         this.#changes.reset();
         if (this.#ctx.cookie.persistent) this.#issueCookie();
         return this.#extendUserIndex();
@@ -374,6 +379,7 @@ export class Session {
     const target = this.#deadline(this.#ctx.now(), loaded.record.createdAt);
     if (await this.#ctx.store.touch(loaded.key, target)) {
       this.#loaded = { ...loaded, entry: { value: loaded.entry.value, expiresAt: target } };
+      this.#wrote = true;
       if (this.#ctx.cookie.persistent) this.#issueCookie();
       await this.#extendUserIndex();
     } else {

@@ -26,6 +26,12 @@ const CRLF_TARGET = '/next\r\nSet-Cookie: planted=1';
 
 function runHoldErrorSuite(under: StoreUnderTest): void {
   describe(`response hold errors on ${under.name}`, () => {
+    beforeAll(async () => {
+      // A fresh process's first store loads its driver and connects: on a loaded machine that can pass storeTimeout.
+      const store = await under.make();
+      await store.warm?.();
+      await store.close();
+    });
     async function setup(extra: (app: Express) => void, session: { maxSessionBytes?: number } = {}) {
       const store = new CountingStore(await under.make());
       const t = await startApp({
