@@ -1,5 +1,7 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import type { Request, RequestHandler } from 'express';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { kvSession, KvSessionError, isKvSessionError, createStore, createMemoryStore } from '../src/index.js';
 import type {
   Session,
@@ -7,6 +9,7 @@ import type {
   SessionStore,
   StoreEntry,
   KvSessionMiddleware,
+  SessionRequest,
   KvSessionOptions,
   KvSessionErrorCode,
 } from '../src/index.js';
@@ -72,6 +75,19 @@ describe('nothing public is any', () => {
     expectTypeOf<KvSessionMiddleware['prune']>().returns.toEqualTypeOf<Promise<number>>();
     expectTypeOf<KvSessionMiddleware['listUserSessions']>().returns.toEqualTypeOf<Promise<SessionInfo[]>>();
     expectTypeOf<KvSessionMiddleware['destroyUserSessions']>().returns.toEqualTypeOf<Promise<number>>();
+  });
+
+  it('plain node:http and engine.io-style handlers type-check without Express', () => {
+    const sessions = kvSession({ secret: 'x'.repeat(32) });
+    const server = createServer((req, res) => {
+      sessions(req, res, (err) => {
+        if (err !== undefined) res.writeHead(500).end();
+        else void (req as SessionRequest).session.get('userId').then((id) => res.end(String(id)));
+      });
+    });
+    expectTypeOf(server).toEqualTypeOf<Server>();
+    expectTypeOf<Parameters<KvSessionMiddleware>[0]>().toEqualTypeOf<IncomingMessage>();
+    expectTypeOf<SessionRequest['session']>().toEqualTypeOf<Session>();
   });
 
   it('Session members', () => {
