@@ -17,7 +17,7 @@ import { createSessions } from './client.js';
 // usage: node dist/benchmarks/run.js instructions [--routes none,read,write] [--libs kvsession,express-session]
 //          [--stores memory,redis] [--warmup 12000] [--requests 2000] [--samples 4] [--mixed 4000]
 // --mixed N first serves N requests of each other route, as every server of the full run has: once a
-// kvsession server has saved a session, its response hold is installed and V8 has seen the save path,
+// kvsession server has saved a session, V8 has seen the save path and the response hold,
 // and /none and /read count differently.
 
 const USAGE =

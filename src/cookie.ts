@@ -1,5 +1,6 @@
 import { parseCookie, stringifySetCookie } from 'cookie';
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import { KvSessionError } from './errors.js';
 
 /** Session cookie options. */
@@ -12,7 +13,7 @@ export interface CookieOptions {
   domain?: string;
   /** @default true */
   httpOnly?: boolean;
-  /** `'auto'`: Secure when the request is HTTPS by Express's `trust proxy` rules. @default 'auto' */
+  /** `'auto'`: Secure on HTTPS: Express's `req.secure` (it follows `trust proxy`), else the socket's TLS. @default 'auto' */
   secure?: boolean | 'auto';
   /** @default 'lax' */
   sameSite?: 'lax' | 'strict' | 'none';
@@ -110,7 +111,7 @@ const NONE: readonly string[] = Object.freeze([]);
  * Domain or Path), and the browser then sends both; the caller must see all of them, so that
  * a planted value can neither mask nor replace the real one.
  */
-export function readSessionCookies(req: Request, name: string): readonly string[] {
+export function readSessionCookies(req: IncomingMessage, name: string): readonly string[] {
   const header = req.headers.cookie;
   if (header === undefined || header === '') return NONE;
   const first = header.indexOf(name);
@@ -141,7 +142,7 @@ function allValues(header: string, name: string): readonly string[] {
 /** Serializes the Set-Cookie value carrying `value`; `maxAgeMs` makes it persistent, 0 expires it. */
 export function serializeSessionCookie(
   options: ResolvedCookieOptions,
-  req: Request,
+  req: IncomingMessage,
   value: string,
   maxAgeMs: number | undefined,
 ): string {
@@ -149,8 +150,7 @@ export function serializeSessionCookie(
     path: options.path,
     ...(options.domain === undefined ? {} : { domain: options.domain }),
     httpOnly: options.httpOnly,
-    // req.secure follows Express's `trust proxy`: X-Forwarded-Proto counts only from trusted proxies.
-    secure: options.secure === 'auto' ? req.secure : options.secure,
+    secure: options.secure === 'auto' ? isSecure(req) : options.secure,
     sameSite: options.sameSite,
     ...(maxAgeMs === undefined
       ? {}
@@ -159,4 +159,12 @@ export function serializeSessionCookie(
         : // Rounded up: Max-Age=0 would delete a cookie whose session still has up to a second to live.
           { maxAge: Math.ceil(maxAgeMs / 1000) }),
   });
+}
+
+/**
+ * Express's `req.secure` where there is one: it follows `trust proxy`, so X-Forwarded-Proto counts
+ * only from trusted proxies. Elsewhere (plain node:http, engine.io) the connection's own TLS state.
+ */
+function isSecure(req: IncomingMessage & { secure?: unknown }): boolean {
+  return typeof req.secure === 'boolean' ? req.secure : (req.socket as Partial<TLSSocket> | null)?.encrypted === true;
 }

@@ -1,10 +1,9 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KvSessionOptions } from './options.js';
 import type { SessionContext } from './context.js';
 import type { SessionStore } from './store.js';
 import { supports } from './store.js';
 import type { SessionInfo } from './user-index.js';
-import type { CookieAction } from './session.js';
 import { resolveOptions } from './options.js';
 import { resolveStore } from '../stores/index.js';
 import { guardStore } from './guarded-store.js';
@@ -13,11 +12,12 @@ import { VerifiedCookies } from './verified-cookies.js';
 import { SaveCoalescer } from './save-coalescer.js';
 import { BoundedCache } from './bounded-cache.js';
 import { Session } from './session.js';
-import { holdResponseUntil } from './response-hook.js';
-import type { ResponseHold } from './response-hook.js';
+import type { CookieAction } from './session.js';
+import { holdResponse, PENDING } from './response-hold.js';
+import type { HoldableResponse, ResponseHold } from './response-hold.js';
 import { serializeSessionCookie } from './cookie.js';
 import { startPruner } from './pruner.js';
-import { isKvSessionError, storeUnavailable } from './errors.js';
+import { isKvSessionError } from './errors.js';
 import { redactSecrets } from './redact.js';
 import type { DestroyUserSessionsOptions } from './user-args.js';
 import { checkUserId, resolveExcept } from './user-args.js';
@@ -39,8 +39,21 @@ export interface KvSessionManager {
   destroyUserSessions(userId: string | number, options?: DestroyUserSessionsOptions): Promise<number>;
 }
 
-/** The Express middleware plus its management API. */
-export type KvSessionMiddleware = RequestHandler & KvSessionManager;
+/** Where the middleware hands errors: Express's `next`, or the app's own callback on plain `node:http`. */
+export type KvSessionNext = (err?: unknown) => void;
+
+/**
+ * The middleware itself: Node's own request and response, so it fits Express 4 and 5, a plain
+ * `node:http` handler and engine.io's `io.engine.use()`. `next(err)` may come a second time, after
+ * the first `next()`, when a held response cannot be sent (see docs/response-hold.md).
+ */
+export type KvSessionHandler = (req: IncomingMessage, res: ServerResponse | HoldableResponse, next: KvSessionNext) => void;
+
+/** The middleware plus its management API. */
+export type KvSessionMiddleware = KvSessionHandler & KvSessionManager;
+
+/** A request once kvSession() has run on it: what a plain `node:http` handler reads `session` from. */
+export type SessionRequest = IncomingMessage & { session: Session };
 
 let warnedMemoryInProduction = false;
 // Decoded records kept per middleware: 2 × 256 of at most 2 KB of text each.
@@ -86,9 +99,10 @@ export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
           process.emitWarning(`kvsession: background prune failed: ${redactSecrets(String(err))}`),
         );
 
-  const middleware = (req: Request, res: Response, next: NextFunction): void => {
-    // The save hook is armed only when the session is first used: untouched requests pay nothing.
-    req.session = new Session(ctx, req, () => armSave(ctx, req, res, next));
+  const middleware = (req: IncomingMessage, res: ServerResponse | HoldableResponse, next: KvSessionNext): void => {
+    // The response is held only when the session is first used: untouched requests pay nothing.
+    const sessionReq = req as SessionRequest;
+    sessionReq.session = new Session(ctx, req, res, () => holdResponse(res, new SessionSave(ctx, sessionReq, res, next)));
     next();
   };
 
@@ -116,32 +130,49 @@ function reportStartFailure(storeName: string, err: unknown): void {
   process.emitWarning(`kvsession: the ${storeName} store could not start: ${detail}`, { type: 'KvSessionWarning', code });
 }
 
-/** Holds the response back until the session is saved, then sets the cookie it calls for. */
-function armSave(ctx: SessionContext, req: Request, res: Response, next: NextFunction): void {
-  holdResponseUntil(res, new SaveBeforeResponse(ctx, req, next));
-}
-
-/** The save a held response waits for; one object rather than two closures per saved response. */
-class SaveBeforeResponse implements ResponseHold {
+/** The save a held response waits for; one object rather than three closures per held response. */
+class SessionSave implements ResponseHold {
   constructor(
     private readonly ctx: SessionContext,
-    private readonly req: Request,
-    private readonly next: NextFunction,
+    private readonly req: SessionRequest,
+    private readonly res: HoldableResponse,
+    private readonly next: KvSessionNext,
   ) {}
+
+  /** The Set-Cookie line at once when the session has nothing left to do. */
+  settled(): string | undefined | typeof PENDING {
+    const action = this.req.session.settled();
+    return action === undefined ? PENDING : cookieLine(this.ctx, this.req, action);
+  }
 
   /** Commits the session and resolves the Set-Cookie line it calls for. */
   async commit(): Promise<string | undefined> {
     return cookieLine(this.ctx, this.req, await this.req.session.commit());
   }
 
-  /** Hands a failed save to Express's error handling as a coded 503. */
+  /** Hands the error to the app's error path unchanged: coded errors carry their own status (413, 503, 500). */
   fail(err: unknown): void {
-    this.next(storeUnavailable(err, 'save'));
+    this.next(err);
+    // Express's router takes this second next(err) to its error handlers; engine.io drops it (its chain
+    // has moved on), which would leave the client waiting for good: answer then with the error's status.
+    if ((this.res as { app?: unknown }).app === undefined) setImmediate(answerIfUnanswered, this.res, err);
+  }
+}
+
+/** Ends a response nobody answered after a failed hold, with the error's status (no body, no details). */
+function answerIfUnanswered(res: HoldableResponse, err: unknown): void {
+  if (res.headersSent === true || res.writableEnded === true) return;
+  const status = (err as { status?: unknown } | undefined)?.status;
+  try {
+    (res as { statusCode?: number }).statusCode = typeof status === 'number' ? status : 500;
+    (res.end as () => unknown).call(res);
+  } catch {
+    (res as { destroy?: () => void }).destroy?.();
   }
 }
 
 /** The Set-Cookie line a committed session calls for, if any. */
-function cookieLine(ctx: SessionContext, req: Request, action: CookieAction): string | undefined {
+function cookieLine(ctx: SessionContext, req: IncomingMessage, action: CookieAction): string | undefined {
   if (action.kind === 'none') return undefined;
   return action.kind === 'set'
     ? serializeSessionCookie(ctx.cookie, req, action.value, action.maxAgeMs)

@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import type { SessionContext } from './context.js';
 import type { StoreEntry } from './store.js';
 import type { SessionData } from './types.js';
@@ -50,7 +50,8 @@ type Origin = { kind: 'anonymous' } | { kind: 'login'; userId: string } | { kind
  */
 export class Session {
   readonly #ctx: SessionContext;
-  readonly #req: Request;
+  readonly #req: IncomingMessage;
+  readonly #res: { readonly headersSent?: boolean };
   #id: string | undefined;
   #loading: Promise<void> | undefined;
   #loaded: Loaded | undefined;
@@ -58,13 +59,19 @@ export class Session {
   #cookie: CookieAction = NO_COOKIE;
   #degraded = false;
   #loadFailed = false;
-  #onFirstUse: (() => void) | undefined;
+  #loadSettled = false;
+  // A save, regenerate, login or destroy the handler awaited has failed: the handler has the error,
+  // so the response hold neither retries the save nor raises the error a second time.
+  #failed = false;
+  #holdResponse: (() => void) | undefined;
+  #wrote = false;
 
-  /** Created by the middleware; `onFirstUse` arms the save-before-response hook. */
-  constructor(ctx: SessionContext, req: Request, onFirstUse: () => void) {
+  /** Created by the middleware; `holdResponse` holds the response until the session is saved. */
+  constructor(ctx: SessionContext, req: IncomingMessage, res: { readonly headersSent?: boolean }, holdResponse: () => void) {
     this.#ctx = ctx;
     this.#req = req;
-    this.#onFirstUse = onFirstUse;
+    this.#res = res;
+    this.#holdResponse = holdResponse;
   }
 
   /** The public session ID, once a session exists in the store. */
@@ -114,7 +121,7 @@ export class Session {
   /** Records a change; throws ERR_KVSESSION_NOT_SERIALIZABLE at once for values that would not round-trip. */
   set<K extends DataKey>(key: K, value: Data[K]): void {
     checkKey(key);
-    this.#arm();
+    this.#hold();
     if (value === undefined) {
       this.#changes.delete(key);
       return;
@@ -125,19 +132,23 @@ export class Session {
   /** Records the removal of one key. */
   delete(key: DataKey): void {
     checkKey(key);
-    this.#arm();
+    this.#hold();
     this.#changes.delete(key);
   }
 
   /** Records the removal of every key (the session itself stays). */
   clear(): void {
-    this.#arm();
+    this.#hold();
     this.#changes.clear();
   }
 
   /** Saves pending changes now; normally unnecessary, since they are saved before the response is sent. */
   async save(): Promise<void> {
-    this.#arm();
+    this.#hold();
+    return this.#reported(this.#save());
+  }
+
+  async #save(): Promise<void> {
     await this.#load();
     if (this.#degraded) return;
     if (!this.#changes.any) return this.#touchIfDue();
@@ -147,7 +158,7 @@ export class Session {
 
   /** New ID, same data, same absolute deadline; the old record is deleted and its cookie stops working at once. */
   async regenerate(): Promise<void> {
-    await this.#regenerate(undefined);
+    return this.#reported(this.#regenerate(undefined));
   }
 
   /**
@@ -156,7 +167,7 @@ export class Session {
    */
   async login(userId: string | number, options?: LoginOptions): Promise<void> {
     const id = checkUserId(userId, 'login(userId)');
-    await this.#regenerate({ userId: id, keep: checkKeep(options) });
+    return this.#reported(this.#regenerate({ userId: id, keep: checkKeep(options) }));
   }
 
   /**
@@ -164,7 +175,11 @@ export class Session {
    * Rejects when the delete fails: a logout never reports a success it did not have.
    */
   async destroy(): Promise<void> {
-    this.#arm();
+    this.#hold();
+    return this.#reported(this.#destroy());
+  }
+
+  async #destroy(): Promise<void> {
     // The read only tells which user index to update: when it fails, the key still comes from the cookie.
     const readFailed = await this.#load().then(
       () => this.#degraded,
@@ -192,10 +207,10 @@ export class Session {
    * touches the idle deadline, then says which Set-Cookie to send.
    */
   async commit(): Promise<CookieAction> {
-    // A failed load was already reported to the handler that asked; never report it twice.
-    if (this.#loadFailed) return { kind: 'none' };
+    // A failed load or save was already reported to the handler that asked; never report it twice.
+    if (this.#loadFailed || this.#failed) return NO_COOKIE;
     try {
-      if (this.#loading !== undefined || this.#changes.any) await this.save();
+      if (this.#loading !== undefined || this.#changes.any) await this.#save();
     } catch (err) {
       // Under 'anonymous' a store failure never fails the response: the changes are dropped, as a degraded session's are.
       if (this.#ctx.onStoreError !== 'anonymous' || !isStoreFailure(err)) throw err;
@@ -208,19 +223,50 @@ export class Session {
     return action;
   }
 
-  #arm(): void {
-    const arm = this.#onFirstUse;
-    if (arm !== undefined) {
-      this.#onFirstUse = undefined;
-      arm();
+  /**
+   * The cookie action at once when commit() would have nothing to wait for (no read in flight, no
+   * change, no touch due), else undefined. Lets a response go out without a turn of the event loop:
+   * engine.io writes a WebSocket upgrade's headers synchronously after writeHead().
+   */
+  settled(): CookieAction | undefined {
+    if (this.#loadFailed || this.#failed) return NO_COOKIE;
+    if (this.#changes.any || (this.#loading !== undefined && !this.#loadSettled)) return undefined;
+    const loaded = this.#loaded;
+    if (loaded !== undefined && !this.#degraded && this.#touchDue(loaded)) return undefined;
+    const action = this.#cookie;
+    this.#cookie = NO_COOKIE;
+    return action;
+  }
+
+  #hold(): void {
+    const hold = this.#holdResponse;
+    if (hold !== undefined) {
+      this.#holdResponse = undefined;
+      hold();
+    }
+  }
+
+  /** Passes a failure on to the handler that awaited it, remembering it was reported. */
+  async #reported(op: Promise<void>): Promise<void> {
+    try {
+      await op;
+    } catch (err) {
+      this.#failed = true;
+      throw err;
     }
   }
 
   #load(): Promise<void> {
-    this.#loading ??= this.#read().catch((err: unknown) => {
-      this.#loadFailed = true;
-      throw err;
-    });
+    this.#loading ??= this.#read().then(
+      () => {
+        this.#loadSettled = true;
+      },
+      (err: unknown) => {
+        this.#loadSettled = true;
+        this.#loadFailed = true;
+        throw err;
+      },
+    );
     return this.#loading;
   }
 
@@ -254,12 +300,14 @@ export class Session {
     this.#loaded = { key, entry, plain: plain as string, record };
     if (cookie.rotated) this.#issueCookie();
     // A plain read needs nothing before the response; only a due touch or a re-signed cookie does,
-    // so only then is the response held back (the hook costs ~10% of a bare request on reads).
-    if (cookie.rotated || this.#touchDue(this.#loaded)) this.#arm();
+    // so only then is the response held back (a hold costs ~10% of a bare request on reads).
+    if (cookie.rotated || this.#touchDue(this.#loaded)) this.#hold();
   }
 
   #touchDue(loaded: Loaded): boolean {
     // Read-heavy traffic writes at most once per touchInterval: only extend when it gains that much.
+    // A record this request has just written is as fresh as a touch would make it.
+    if (this.#wrote) return false;
     return this.#deadline(this.#ctx.now(), loaded.record.createdAt) - loaded.entry.expiresAt >= this.#ctx.touchMs;
   }
 
@@ -274,7 +322,7 @@ export class Session {
       this.#changes.reset();
       return;
     }
-    if (this.#req.res?.headersSent === true) {
+    if (this.#res.headersSent === true) {
       // The cookie could never reach the client: a record created now would be unreachable debris.
       throw new KvSessionError(
         'ERR_KVSESSION_HEADERS_SENT',
@@ -295,6 +343,7 @@ export class Session {
       if (made === 'taken') continue;
       if (made !== 'ended') {
         this.#id = id;
+        this.#wrote = true;
         this.#loaded = made;
         // Only now, with the session in its user's index, may its cookie go out.
         this.#issueCookie();
@@ -411,13 +460,14 @@ export class Session {
 
   /** The changes are stored: forget them, refresh a persistent cookie, keep the user index in step. */
   #saved(): Promise<void> {
+    this.#wrote = true;
     this.#changes.reset();
     if (this.#ctx.cookie.persistent) this.#issueCookie();
     return this.#extendUserIndex();
   }
 
   async #regenerate(login: { userId: string; keep: ReadonlySet<string> } | undefined): Promise<void> {
-    this.#arm();
+    this.#hold();
     await this.#load();
     const old = this.#loaded;
     const data = this.#changes.applyTo(old?.record.data);
@@ -446,6 +496,7 @@ export class Session {
     const target = this.#deadline(this.#ctx.now(), loaded.record.createdAt);
     if (await this.#ctx.store.touch(loaded.key, target)) {
       this.#loaded = { ...loaded, entry: { value: loaded.entry.value, expiresAt: target } };
+      this.#wrote = true;
       if (this.#ctx.cookie.persistent) this.#issueCookie();
       await this.#extendUserIndex();
     } else {
@@ -477,7 +528,7 @@ export class Session {
       throw new KvSessionError(
         'ERR_KVSESSION_TOO_LARGE',
         `the session would be ${Buffer.byteLength(value)} bytes, over maxSessionBytes (${this.#ctx.maxSessionBytes})`,
-        { status: 500 },
+        { status: 413 },
       );
     }
     return value;

@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import type { Signer } from './signer.js';
 import { BoundedCache } from './bounded-cache.js';
 import { readSessionCookies } from './cookie.js';
@@ -42,7 +42,7 @@ export class VerifiedCookies {
    * the real one), and two that verify with different IDs mean no session: which one the victim's
    * browser holds is unknowable, so neither is trusted and the store is not asked.
    */
-  read(req: Request): VerifiedCookie | undefined {
+  read(req: IncomingMessage): VerifiedCookie | undefined {
     const values = readSessionCookies(req, this.#name);
     if (values.length === 1) return this.#verify(values[0] as string);
     let found: VerifiedCookie | undefined;

@@ -5,7 +5,7 @@ import { startApp, TEST_SECRET } from './helpers/app.js';
 import type { TestSessionOptions } from './helpers/app.js';
 import { mountSessionRoutes } from './helpers/routes.js';
 import { createMemoryStore } from '../stores/memory.js';
-import { isResponseHeld } from '../src/response-hook.js';
+import { isResponseHeld } from '../src/response-hold.js';
 import { Signer } from '../src/signer.js';
 import { createSessionId } from '../src/id.js';
 
@@ -196,7 +196,7 @@ describe('changes to an existing session', () => {
   });
 });
 
-describe('the save-before-response hook', () => {
+describe('the response hold', () => {
   it('a read-only request with no touch due leaves the response alone; a write holds it', async () => {
     const seen: Record<string, boolean> = {};
     const { client } = await withSession((app) => {

@@ -1,5 +1,7 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import type { Request, RequestHandler } from 'express';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { kvSession, KvSessionError, isKvSessionError, createStore } from '../src/index.js';
 import { createMemoryStore } from '../stores/memory.js';
 import type {
@@ -8,6 +10,7 @@ import type {
   SessionStore,
   StoreEntry,
   KvSessionMiddleware,
+  SessionRequest,
   KvSessionOptions,
   KvSessionErrorCode,
   LoginOptions,
@@ -81,6 +84,19 @@ describe('nothing public is any', () => {
     expectTypeOf<KvSessionMiddleware['destroyUserSessions']>().parameter(1).toEqualTypeOf<DestroyUserSessionsOptions | undefined>();
     // @ts-expect-error `except` may not be undefined: `req.session.id` before the session was read would end every session
     void sessions.destroyUserSessions('u', { except: req.session.id });
+  });
+
+  it('plain node:http and engine.io-style handlers type-check without Express', () => {
+    const sessions = kvSession({ secret: 'x'.repeat(32) });
+    const server = createServer((req, res) => {
+      sessions(req, res, (err) => {
+        if (err !== undefined) res.writeHead(500).end();
+        else void (req as SessionRequest).session.get('userId').then((id) => res.end(String(id)));
+      });
+    });
+    expectTypeOf(server).toEqualTypeOf<Server>();
+    expectTypeOf<Parameters<KvSessionMiddleware>[0]>().toEqualTypeOf<IncomingMessage>();
+    expectTypeOf<SessionRequest['session']>().toEqualTypeOf<Session>();
   });
 
   it('Session members', () => {

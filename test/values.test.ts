@@ -186,7 +186,7 @@ describe('maxSessionBytes', () => {
   it('a new session over the limit fails with ERR_KVSESSION_TOO_LARGE through the error handler', async () => {
     const { store, t, client } = await setup(big, { maxSessionBytes: 200 });
     const reply = await client.post('/big');
-    expect(reply.status).toBe(500);
+    expect(reply.status).toBe(413);
     expect(reply.json()).toEqual({ code: 'ERR_KVSESSION_TOO_LARGE' });
     expect(t.errors.map((e) => e.code)).toEqual(['ERR_KVSESSION_TOO_LARGE']);
     expect(store.writes).toBe(0);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Express } from 'express';
 import { CountingStore } from './counting-store.js';
 import { deferred, sleep, startApp } from './app.js';
-import type { Deferred, TestSessionOptions } from './app.js';
-import { mountSessionRoutes } from './routes.js';
+import type { Client, Deferred, TestSessionOptions } from './app.js';
+import { startNodeApp } from './node-app.js';
+import { mountOnExpress, suiteRoutes } from './suite-routes.js';
 import type { StoreUnderTest } from './stores.js';
 import { sealedRecordTests } from './sealed-suite.js';
 
@@ -22,63 +22,35 @@ function newGates(...names: string[]): Gates {
   return gates;
 }
 
-/**
- * Routes that force an exact interleaving: POST /slow/:gate/set/:key/:value and
- * /slow/:gate/delete/:key load the session, report `loaded`, wait for `go`, then change one key.
- */
-function slowRoutes(gates: () => Gates) {
-  return (app: Express): void => {
-    const pause = async (name: string): Promise<void> => {
-      gates().loaded[name]?.resolve();
-      await gates().go[name]?.promise;
-    };
-    app.post('/slow/:gate/set/:key/:value', async (req, res) => {
-      await req.session.get(req.params.key);
-      await pause(req.params.gate);
-      req.session.set(req.params.key, req.params.value);
-      res.json({ ok: true });
-    });
-    app.post('/slow/:gate/delete/:key', async (req, res) => {
-      await req.session.get(req.params.key);
-      await pause(req.params.gate);
-      req.session.delete(req.params.key);
-      res.json({ ok: true });
-    });
-    app.get('/typed', async (req, res) => {
-      const when = await req.session.get('when');
-      const bytes = await req.session.get('bytes');
-      res.json({ when: when instanceof Date ? when.toISOString() : null, bytes: Buffer.isBuffer(bytes) ? bytes.toString('hex') : null });
-    });
-    app.post('/typed', (req, res) => {
-      req.session.set('when', new Date(Date.UTC(2031, 5, 6)));
-      req.session.set('bytes', Buffer.from([0, 255, 16]));
-      req.session.set('tricky', JSON.parse('{"__proto__":{"polluted":true},"$kv":"date","n":[1.5,-0.25]}'));
-      res.json({ ok: true });
-    });
-  };
-}
+/** Where the suite mounts the middleware: an Express 5 app, or a plain node:http server calling it by hand. */
+export type SuiteServer = 'express' | 'node';
 
 /**
  * The cross-store part of the middleware's behaviour: exact store round trips, per-key merging of
  * interleaved requests, final destroy, regenerate, and real-time idle/absolute timeouts. Runs
- * unchanged on every store of STORES_UNDER_TEST (real time only: no injected clock).
+ * unchanged on every store of STORES_UNDER_TEST (real time only: no injected clock), on Express
+ * and on plain node:http.
  */
-export function runMiddlewareSuite(under: StoreUnderTest, base: TestSessionOptions = {}): void {
+export function runMiddlewareSuite(under: StoreUnderTest, server: SuiteServer = 'express', base: TestSessionOptions = {}): void {
   const sealed = base.sealRecords === true;
-  describe(`middleware on ${under.name}${sealed ? ' with sealRecords' : ''}`, () => {
+  const where = server === 'node' ? 'plain node:http' : 'Express';
+  describe(`middleware on ${under.name} (${where})${sealed ? ' with sealRecords' : ''}`, () => {
     let gates = newGates();
+    // The slow routes report `loaded`, then wait for `go`, so a test can force an exact interleaving.
+    const routes = suiteRoutes(async (name) => {
+      gates.loaded[name]?.resolve();
+      await gates.go[name]?.promise;
+    });
     async function setup(session: TestSessionOptions = {}) {
       const store = new CountingStore(await under.make());
-      const t = await startApp({
-        session: { store, ...base, ...session },
-        routes: (app) => {
-          mountSessionRoutes(app);
-          slowRoutes(() => gates)(app);
-        },
-      });
+      const options = { session: { store, ...base, ...session } };
+      const t =
+        server === 'node'
+          ? await startNodeApp({ ...options, routes })
+          : await startApp({ ...options, routes: (app) => mountOnExpress(app, routes) });
       return { store, t, client: t.client() };
     }
-    const valueOf = async (client: ReturnType<Awaited<ReturnType<typeof setup>>['t']['client']>, key: string) =>
+    const valueOf = async (client: Client, key: string) =>
       (await client.get(`/get/${key}`)).json<{ value: unknown }>().value;
 
     describe('store round trips', () => {

@@ -6,7 +6,7 @@ import { mountUserRoutes, sessionKey } from './user-sessions-helpers.js';
 import { encodeRecord } from '../../src/record.js';
 import { SealingCodec } from '../../src/record-codec.js';
 
-type Setup = (session?: TestSessionOptions) => Promise<{ store: CountingStore; t: TestApp; client: Client }>;
+type Setup = (session?: TestSessionOptions) => Promise<{ store: CountingStore; t: { client(): Client }; client: Client }>;
 
 const OTHER_SECRET = 'another-secret-that-is-long-enough-0123456789';
 

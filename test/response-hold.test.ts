@@ -8,7 +8,7 @@ import { createMemoryStore } from '../stores/memory.js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { isResponseHeld } from '../src/response-hook.js';
+import { isResponseHeld } from '../src/response-hold.js';
 
 // Long enough that a response sent before the save would be answered, and followed, well before it lands.
 const SLOW_WRITE_MS = 200;
