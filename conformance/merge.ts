@@ -51,7 +51,7 @@ export function mergeTests(suite: Suite): void {
   test('mergeData keeps values byte-exactly: unicode, escapes, big and tiny numbers', () =>
     withStore(suite, async (store) => {
       const key = randomKey();
-      const odd = ['é ✓ 𝄞 \u2028', 'quote " back \\ nl \n tab \t \u001f', 12345678901234567890, 1e-7, 1e21, -0.5];
+      const odd = ['é ✓ 𝄞 \u2028', 'quote " back \\ nl \n tab \t \u001f', Number('12345678901234567890'), 1e-7, 1e21, -0.5];
       await store.create(key, record({ keep: odd }), inMs(HOUR));
       const entry = await merge(store)(key, changes({ add: odd }), 65_536, inMs(HOUR));
       assert.deepEqual(parsed(entry?.value), { c: 1_700_000_000_000, d: { keep: odd, add: odd } });

@@ -1,6 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import { createClient, createCluster, createSentinel } from 'redis';
-import { createRedisStore } from '../stores/redis.js';
 import type { RedisConnection, RedisStoreOptions, RedisTlsOptions } from '../stores/redis.js';
 
 describe('createRedisStore({ client }) types', () => {

@@ -29,11 +29,10 @@ for (const target of STORES_UNDER_TEST) {
  * POST /login-raw?v=JSON (login with any JSON value, or the words undefined / NaN / Infinity).
  */
 async function startSecurityApp(store: SessionStore, session: TestSessionOptions = {}): Promise<TestApp> {
-  let app: TestApp | undefined;
-  app = await startApp({
+  const app: TestApp = await startApp({
     session: { ...session, store },
     routes: (express) => {
-      mountUserRoutes(express, () => (app as TestApp).sessions);
+      mountUserRoutes(express, () => app.sessions);
       express.post('/login-keep', async (req, res) => {
         const keep = String(req.query['keep'] ?? '').split(',').filter((k) => k !== '');
         await req.session.login(String(req.query['user']), { keep });

@@ -6,7 +6,7 @@ import KeyvRedis from '@keyv/redis';
 import { runStoreConformance } from '../../conformance/index.js';
 import { createRedisStore } from '../../stores/redis.js';
 import { resolveStore } from '../../stores/index.js';
-import type { FullSessionStore, SessionStore } from '../../src/store.js';
+import type { FullSessionStore } from '../../src/store.js';
 import type { Topology } from '../helpers/redis-topologies.js';
 import { clusterMasters, redisCli, startCluster } from '../helpers/redis-topologies.js';
 import { randomPrefix } from '../helpers/services.js';
