@@ -1,25 +1,15 @@
-import type { SessionStore, StoreEntry } from './store.js';
+import type { SessionStore } from './store.js';
 import type { RecordCodec } from './record-codec.js';
-import type { Head } from './user-slots.js';
 import type { Reserved, StoredSlot } from './user-head.js';
+import type { Live, Scan, SessionInfo } from './user-scan.js';
 import { PLAIN_CODEC } from './record-codec.js';
-import { decodeRecord } from './record.js';
-import { handleFor } from './id.js';
 import { KeyedBatcher } from './keyed-batcher.js';
 import { UserHeads, conflict } from './user-head.js';
+import { READ_BATCH, UserScanner } from './user-scan.js';
 import { slotKey } from './user-slots.js';
 
+export type { SessionInfo } from './user-scan.js';
 export { indexKey } from './user-slots.js';
-
-/** What listUserSessions reports about one live session; never its ID or store key. */
-export interface SessionInfo {
-  /** Opaque, stable handle; pass it as `except` to destroyUserSessions. */
-  readonly handle: string;
-  readonly createdAt: Date;
-  /** Derived from the idle deadline, so accurate to within `touchInterval`. */
-  readonly lastActiveAt: Date;
-  readonly expiresAt: Date;
-}
 
 /** Limits of a UserIndex beyond its timing. */
 export interface IndexPolicy {
@@ -37,31 +27,6 @@ export interface Bound {
   readonly count: number;
 }
 
-/** A live indexed session. */
-interface Live {
-  /** The index (head key) its slot is in. */
-  readonly name: string;
-  readonly slot: number;
-  readonly key: string;
-  readonly info: SessionInfo;
-}
-
-/** One pass over the slots of one of a user's indexes. */
-interface Scan {
-  /** The index: its head's store key. */
-  readonly name: string;
-  readonly entry: StoreEntry | undefined;
-  readonly head: Head;
-  /** In slot order, which is login order. */
-  readonly live: Live[];
-  /** Slots whose session does not exist yet: a login between indexing and creating it. */
-  readonly pending: number[];
-  /** Slots that point at nothing live; deleted by compact(). */
-  readonly dead: number[];
-}
-
-// Slot and session reads per batch, so a user with many sessions cannot flood the store.
-const READ_BATCH = 32;
 // A session that vanishes between list and delete may have been regenerated meanwhile; destroyAll looks again this many times.
 const MAX_DESTROY_ROUNDS = 4;
 // An emptied head is written (not deleted) so a concurrent bind's compare-and-set still fails and retries; it lingers this long.
@@ -83,6 +48,7 @@ export class UserIndex {
   readonly #maxPerUser: number;
   readonly #codec: RecordCodec;
   readonly #heads: UserHeads;
+  readonly #scanner: UserScanner;
   /** Concurrent binds of one user in this process reserve their slots with one head write (keyed by index name). */
   readonly #reservations = new KeyedBatcher<Reserved>((name, count) => this.#heads.reserve(name, count));
   /** Concurrent logins of one user past the cap share one scan instead of one each. */
@@ -105,6 +71,7 @@ export class UserIndex {
     this.#maxPerUser = policy.maxPerUser ?? Infinity;
     this.#codec = policy.codec ?? PLAIN_CODEC;
     this.#heads = new UserHeads(store, now, graceMs, this.#absoluteMs, this.#codec);
+    this.#scanner = new UserScanner(store, this.#heads, this.#codec, idleMs, now, graceMs);
   }
 
   /**
@@ -214,45 +181,7 @@ export class UserIndex {
 
   /** Scans every index name of the user (one, unless a sealing secret is being rotated). */
   #scanAll(userId: string): Promise<Scan[]> {
-    return Promise.all(this.#names(userId).map((name) => this.#scan(userId, name)));
-  }
-
-  /** Reads every slot the head covers, with its session, in batches. */
-  async #scan(userId: string, name: string): Promise<Scan> {
-    const { entry, head } = await this.#heads.read(name);
-    const scan: Scan = { name, entry, head, live: [], pending: [], dead: [] };
-    const now = this.#now();
-    for (let first = head.lo; first < head.hi; first += READ_BATCH) {
-      const numbers = Array.from({ length: Math.min(READ_BATCH, head.hi - first) }, (_, i) => first + i);
-      const stored = await Promise.all(numbers.map((n) => this.#heads.readSlot(name, n)));
-      const sessions = await Promise.all(stored.map((s) => (s?.slot === undefined ? undefined : this.#store.get(s.slot.key))));
-      numbers.forEach((n, i) => {
-        if (stored[i] === undefined) return;
-        // A slot that does not open or parse (forged, moved from another key) points at nothing: dead.
-        const slot = stored[i]?.slot;
-        const info = slot === undefined ? undefined : this.#describe(userId, n, slot.key, sessions[i], now);
-        if (slot !== undefined && info !== undefined) scan.live.push({ name, slot: n, key: slot.key, info });
-        // A bind writes its slot just before it creates the session; until then the slot must survive.
-        else if (slot !== undefined && sessions[i] === undefined && now - slot.at < 2 * this.#graceMs) scan.pending.push(n);
-        else scan.dead.push(n);
-      });
-    }
-    return scan;
-  }
-
-  /** What to report about one indexed session, or undefined when it is gone or not this user's (or not this slot's). */
-  #describe(userId: string, slot: number, key: string, session: StoreEntry | undefined, now: number): SessionInfo | undefined {
-    if (session === undefined || now >= session.expiresAt) return undefined;
-    const plain = this.#codec.open(key, session.value);
-    const record = plain === undefined ? undefined : decodeRecord(plain);
-    // A slot planted in the index that points at someone else's session, or a second slot for one session, is ignored.
-    if (record === undefined || record.userId !== userId || (record.slot !== undefined && record.slot !== slot)) return undefined;
-    return {
-      handle: handleFor(key),
-      createdAt: new Date(record.createdAt),
-      lastActiveAt: new Date(Math.min(now, Math.max(record.createdAt, session.expiresAt - this.#idleMs))),
-      expiresAt: new Date(session.expiresAt),
-    };
+    return Promise.all(this.#names(userId).map((name) => this.#scanner.scan(userId, name)));
   }
 
   /** Deletes the given sessions, then the slots of those this call deleted; resolves those slots' store keys. */
