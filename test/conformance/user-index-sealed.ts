@@ -18,7 +18,7 @@ export function sealedIndexTests(suite: Suite, records: IndexRecords): void {
   const { test } = suite;
   const { codec, newIndex, headKey, writeSessions } = records;
 
-  test('sealRecords: head, slot and session records hold neither the user id nor a session key, and their keys do not hash it plainly', () =>
+  test('sealRecords: head, slot and session records hold neither user id nor session key; their keys do not hash it plainly', () =>
     withStore(suite, async (store) => {
       const index = newIndex(store);
       const user = randomUser();
@@ -89,7 +89,7 @@ export function sealedIndexTests(suite: Suite, records: IndexRecords): void {
       assert.deepEqual((await index.list(user)).map((s) => s.handle), [handleFor(mine!.key)]);
     }));
 
-  test('sealRecords rotation: sessions bound under an older secret are listed, extended, unbound and ended; new ones bind under the first', () =>
+  test('sealRecords rotation: older-secret sessions are listed, extended, unbound and ended; new ones bind under the first secret', () =>
     withStore(suite, async (store) => {
       const user = randomUser();
       const before = new UserIndex(store, IDLE, Date.now, GRACE, { codec: new SealingCodec([OLD_SECRET]) });

@@ -112,7 +112,9 @@ export function userIndexTests(suite: Suite): void {
       const index = newIndex(store);
       const user = randomUser();
       const old = [randomKey(), randomKey()];
-      for (const key of old) assert.equal(await store.create(key, encode(key, { createdAt: Date.now(), userId: user, data: {} }), inMs(IDLE)), true);
+      for (const key of old) {
+        assert.equal(await store.create(key, encode(key, { createdAt: Date.now(), userId: user, data: {} }), inMs(IDLE)), true);
+      }
       // The old format, sealed as it was under sealRecords.
       const legacy = JSON.stringify({ s: Object.fromEntries(old.map((key) => [key, inMs(7 * 24 * HOUR)])) });
       assert.equal(await store.create(headKey(user), records.codec.seal(headKey(user), legacy), inMs(IDLE)), true);
