@@ -1,31 +1,21 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import type { SessionStore } from '../src/index.js';
-import { UserIndex } from '../src/user-index.js';
-import { decodeHead, decodeSlot, encodeHead, encodeSlot, indexKey, slotKey } from '../src/user-slots.js';
-import { encodeRecord } from '../src/record.js';
 import { handleFor } from '../src/id.js';
 import type { Suite } from './util.js';
 import { HOUR, need, assertMissing, inMs, raceTest, randomKey, withStore } from './util.js';
+import { GRACE, IDLE, indexRecords, randomUser } from './index-records.js';
+import { sealedIndexTests } from './user-index-sealed.js';
 
-const IDLE = HOUR;
-// The index's grace (the store timeout in the middleware): a slot younger than twice this may belong to a login in flight.
-const GRACE = 2000;
 const WORKERS = 20;
-
-interface Written {
-  readonly key: string;
-  readonly createdAt: number;
-  readonly expiresAt: number;
-}
 
 /** Registers the user-index group: "log out everywhere" works over the store's conditional writes. */
 export function userIndexTests(suite: Suite): void {
   const { test } = suite;
+  const records = indexRecords(suite);
+  const { newIndex, encode, headKey, writeSessions } = records;
 
   test('UserIndex.list(userId) returns each bound live session by handle, createdAt and expiresAt, oldest first', () =>
     withStore(suite, async (store) => {
-      const index = new UserIndex(store, IDLE);
+      const index = newIndex(store);
       const user = randomUser();
       const sessions = await writeSessions(store, index, user, 3);
       const listed = await index.list(user);
@@ -38,12 +28,12 @@ export function userIndexTests(suite: Suite): void {
 
   test('UserIndex.list(userId) resolves [] for a user with no index', () =>
     withStore(suite, async (store) => {
-      assert.deepEqual(await new UserIndex(store, IDLE).list(randomUser()), []);
+      assert.deepEqual(await newIndex(store).list(randomUser()), []);
     }));
 
   test('UserIndex.destroyAll(userId, except) deletes every other session and resolves how many', () =>
     withStore(suite, async (store) => {
-      const index = new UserIndex(store, IDLE);
+      const index = newIndex(store);
       const user = randomUser();
       const [kept, ...others] = await writeSessions(store, index, user, 4);
       const keep = handleFor(kept!.key);
@@ -56,7 +46,7 @@ export function userIndexTests(suite: Suite): void {
 
   test('UserIndex.destroyAll(userId) leaves other users\' sessions alone', () =>
     withStore(suite, async (store) => {
-      const index = new UserIndex(store, IDLE);
+      const index = newIndex(store);
       const [alice, bob] = [randomUser(), randomUser()];
       await writeSessions(store, index, alice, 2);
       const bobs = await writeSessions(store, index, bob, 2);
@@ -69,46 +59,46 @@ export function userIndexTests(suite: Suite): void {
   test('UserIndex.list(userId) drops a session deleted behind its back, from the result and (once no login can be creating it) the index', () =>
     withStore(suite, async (store) => {
       let now = Date.now();
-      const index = new UserIndex(store, IDLE, () => now, GRACE);
+      const index = newIndex(store, () => now);
       const user = randomUser();
       const [gone, kept] = await writeSessions(store, index, user, 2);
       await store.delete(gone!.key);
       now += 2 * GRACE;
       assert.deepEqual((await index.list(user)).map((s) => s.handle), [handleFor(kept!.key)]);
-      assert.deepEqual(await slotKeys(store, user), [kept!.key]);
-      const head = decodeHead((await store.get(indexKey(user)))!.value);
-      assert.ok(!('legacy' in head));
+      const { head, keys } = await records.read(store, user);
+      assert.deepEqual(keys, [kept!.key]);
       assert.deepEqual([head.lo, head.hi, head.n], [1, 2, 1]);
     }));
 
   test('UserIndex.list(userId) drops a session whose record now belongs to another user', () =>
     withStore(suite, async (store) => {
-      const index = new UserIndex(store, IDLE);
+      const index = newIndex(store);
       const user = randomUser();
       const [moved] = await writeSessions(store, index, user, 1);
       const entry = await store.get(moved!.key);
       assert.ok(entry);
-      const stolen = encodeRecord({ createdAt: moved!.createdAt, userId: randomUser(), data: {} });
+      const stolen = encode(moved!.key, { createdAt: moved!.createdAt, userId: randomUser(), data: {} });
       assert.equal(await store.update(moved!.key, entry.value, stolen, entry.expiresAt), true);
       assert.deepEqual(await index.list(user), []);
     }));
 
   test('count() does not count a user\'s index record', () =>
     withStore(suite, async (store) => {
-      const index = new UserIndex(store, IDLE);
+      const index = newIndex(store);
       await writeSessions(store, index, randomUser(), 2);
       assert.equal(await need(store, 'count')(), 2);
     }));
 
   test('UserIndex.enforceCap(userId, bound) ends the oldest sessions beyond maxPerUser; the one just bound is the newest and stays', () =>
     withStore(suite, async (store) => {
-      const index = new UserIndex(store, IDLE, Date.now, GRACE, { maxPerUser: 2 });
+      const index = newIndex(store, Date.now, { maxPerUser: 2 });
       const user = randomUser();
       const keys: string[] = [];
       for (let i = 0; i < 4; i++) {
         const key = randomKey();
         const bound = await index.bind(user, key, inMs(7 * 24 * HOUR));
-        assert.equal(await store.create(key, encodeRecord({ createdAt: Date.now() + i, userId: user, slot: bound.slot, data: {} }), inMs(IDLE)), true);
+        const record = encode(key, { createdAt: Date.now() + i, userId: user, slot: bound.slot, data: {} });
+        assert.equal(await store.create(key, record, inMs(IDLE)), true);
         await index.enforceCap(user, bound);
         keys.push(key);
       }
@@ -119,77 +109,50 @@ export function userIndexTests(suite: Suite): void {
 
   test('UserIndex reads an index in the old one-record format once, moving it into slots: its sessions are listed and ended', () =>
     withStore(suite, async (store) => {
-      const index = new UserIndex(store, IDLE);
+      const index = newIndex(store);
       const user = randomUser();
       const old = [randomKey(), randomKey()];
-      for (const key of old) assert.equal(await store.create(key, encodeRecord({ createdAt: Date.now(), userId: user, data: {} }), inMs(IDLE)), true);
+      for (const key of old) {
+        assert.equal(await store.create(key, encode(key, { createdAt: Date.now(), userId: user, data: {} }), inMs(IDLE)), true);
+      }
+      // The old format, sealed as it was under sealRecords.
       const legacy = JSON.stringify({ s: Object.fromEntries(old.map((key) => [key, inMs(7 * 24 * HOUR)])) });
-      assert.equal(await store.create(indexKey(user), legacy, inMs(IDLE)), true);
+      assert.equal(await store.create(headKey(user), records.codec.seal(headKey(user), legacy), inMs(IDLE)), true);
       assert.deepEqual((await index.list(user)).map((s) => s.handle).sort(), old.map(handleFor).sort());
-      assert.deepEqual((await slotKeys(store, user)).sort(), [...old].sort());
+      assert.deepEqual((await records.read(store, user)).keys.sort(), [...old].sort());
       assert.equal(await index.destroyAll(user), 2);
       for (const key of old) await assertMissing(store, key);
     }));
 
   test('UserIndex.list(userId) never moves the head past a slot reserved moments ago whose record is not written yet', () =>
     withStore(suite, async (store) => {
-      const index = new UserIndex(store, IDLE, Date.now, GRACE);
+      const index = newIndex(store);
       const user = randomUser();
       // A bind has reserved slot 0 (hi = 1, f = 0, t = now) and not yet written it.
-      const head = encodeHead({ lo: 0, hi: 1, n: 1, f: 0, t: Date.now() });
-      assert.equal(await store.create(indexKey(user), head, inMs(IDLE)), true);
+      const [headAt, head] = records.head(user, { lo: 0, hi: 1, n: 1, f: 0, t: Date.now() });
+      assert.equal(await store.create(headAt, head, inMs(IDLE)), true);
       assert.deepEqual(await index.list(user), []);
       const key = randomKey();
-      assert.equal(await store.create(slotKey(user, 0), encodeSlot({ key, at: Date.now() }), inMs(IDLE)), true);
-      assert.equal(await store.create(key, encodeRecord({ createdAt: Date.now(), userId: user, slot: 0, data: {} }), inMs(IDLE)), true);
+      const [slotAt, slot] = records.slot(user, 0, { key, at: Date.now() });
+      assert.equal(await store.create(slotAt, slot, inMs(IDLE)), true);
+      assert.equal(await store.create(key, encode(key, { createdAt: Date.now(), userId: user, slot: 0, data: {} }), inMs(IDLE)), true);
       assert.deepEqual((await index.list(user)).map((s) => s.handle), [handleFor(key)]);
     }));
 
   raceTest(suite, `UserIndex.bind(userId) from ${WORKERS} concurrent logins keeps all ${WORKERS} sessions`, async (store) => {
-    const index = new UserIndex(store, IDLE);
+    const index = newIndex(store);
     const user = randomUser();
     const keys = Array.from({ length: WORKERS }, () => randomKey());
     const deadline = inMs(7 * 24 * HOUR);
     await Promise.all(
       keys.map(async (key) => {
         const { slot } = await index.bind(user, key, deadline);
-        await store.create(key, encodeRecord({ createdAt: Date.now(), userId: user, slot, data: {} }), inMs(IDLE));
+        await store.create(key, encode(key, { createdAt: Date.now(), userId: user, slot, data: {} }), inMs(IDLE));
       }),
     );
     const handles = (await index.list(user)).map((s) => s.handle).sort();
     assert.deepEqual(handles, keys.map(handleFor).sort());
   });
-}
 
-function randomUser(): string {
-  return `user-${randomBytes(6).toString('hex')}`;
-}
-
-/** Writes `n` session records for `userId` with distinct createdAt (oldest first) and binds each. */
-async function writeSessions(store: SessionStore, index: UserIndex, userId: string, n: number): Promise<Written[]> {
-  const base = Date.now() - 60_000;
-  const written: Written[] = [];
-  for (let i = 0; i < n; i++) {
-    const key = randomKey();
-    const createdAt = base + i * 1000;
-    const expiresAt = inMs(IDLE) + i;
-    const { slot } = await index.bind(userId, key, createdAt + 7 * 24 * HOUR);
-    const value = encodeRecord({ createdAt, userId, slot, data: { n: i } });
-    assert.equal(await store.create(key, value, expiresAt), true);
-    written.push({ key, createdAt, expiresAt });
-  }
-  return written;
-}
-
-/** The session keys the slots of a user's index point at, in slot order. */
-async function slotKeys(store: SessionStore, userId: string): Promise<string[]> {
-  const head = decodeHead((await store.get(indexKey(userId)))?.value ?? '');
-  assert.ok(!('legacy' in head));
-  const keys: string[] = [];
-  for (let n = head.lo; n < head.hi; n++) {
-    const entry = await store.get(slotKey(userId, n));
-    const slot = entry === undefined ? undefined : decodeSlot(entry.value);
-    if (slot !== undefined) keys.push(slot.key);
-  }
-  return keys;
+  if (records.codec.sealed) sealedIndexTests(suite, records);
 }

@@ -191,7 +191,7 @@ export class Session {
       const existed = await this.#ctx.store.delete(key);
       // Only the request that deleted the session frees its slot: a regenerate may have moved the slot to a new key.
       // Unread, the user index keeps a stale slot; listing drops it, since its record is gone.
-      if (existed && loaded?.record.userId !== undefined) await this.#ctx.users.unbind(loaded.record.userId, loaded.record.slot);
+      if (existed && loaded?.record.userId !== undefined) await this.#ctx.users.unbind(loaded.record.userId, loaded.record.slot, key);
     }
     this.#reset();
     this.#cookie = CLEAR_COOKIE;
@@ -377,7 +377,7 @@ export class Session {
     try {
       made = await this.#createRecord(key, { ...base, slot: bound?.slot ?? reuse });
       if (made === 'taken') {
-        if (bound !== undefined) await users.unbind(userId, bound.slot);
+        if (bound !== undefined) await users.unbind(userId, bound.slot, key);
         return made;
       }
       if (bound !== undefined) await users.enforceCap(userId, bound);
@@ -389,7 +389,7 @@ export class Session {
     } catch (err) {
       // Best effort: what is left (a slot without its session, or the reverse) expires, and list() drops it.
       if (made !== undefined && made !== 'taken') await this.#ctx.store.delete(key).catch(() => false);
-      if (bound !== undefined) await users.unbind(userId, bound.slot).catch(() => undefined);
+      if (bound !== undefined) await users.unbind(userId, bound.slot, key).catch(() => undefined);
       throw err;
     }
   }
@@ -480,7 +480,9 @@ export class Session {
       const oldWasLive = await this.#ctx.store.delete(old.key);
       // A regenerate moved the old slot to the new record: freeing it would unlist the new session.
       const moved = origin.kind === 'regenerate' && old.record.slot !== undefined;
-      if (oldWasLive && old.record.userId !== undefined && !moved) await this.#ctx.users.unbind(old.record.userId, old.record.slot);
+      if (oldWasLive && old.record.userId !== undefined && !moved) {
+        await this.#ctx.users.unbind(old.record.userId, old.record.slot, old.key);
+      }
       // The old session was ended meanwhile (destroy, log out everywhere): its successor must not outlive it.
       // Not after login(): that session rests on a fresh authentication, and the per-user cap may have just ended the old one.
       if (!oldWasLive && origin.kind !== 'login' && this.#loaded !== undefined) await this.#endNew(this.#loaded);
@@ -507,7 +509,7 @@ export class Session {
   /** Deletes and unbinds the session this request has just created. */
   async #endNew(fresh: Loaded): Promise<void> {
     const existed = await this.#ctx.store.delete(fresh.key);
-    if (existed && fresh.record.userId !== undefined) await this.#ctx.users.unbind(fresh.record.userId, fresh.record.slot);
+    if (existed && fresh.record.userId !== undefined) await this.#ctx.users.unbind(fresh.record.userId, fresh.record.slot, fresh.key);
     this.#reset();
   }
 
@@ -515,7 +517,8 @@ export class Session {
   async #extendUserIndex(): Promise<void> {
     const loaded = this.#loaded;
     if (loaded?.record.userId === undefined) return;
-    if (await this.#ctx.users.extend(loaded.record.userId, loaded.record.slot, loaded.record.createdAt + this.#ctx.absoluteMs)) return;
+    const { userId, slot, createdAt } = loaded.record;
+    if (await this.#ctx.users.extend(userId, slot, loaded.key, createdAt + this.#ctx.absoluteMs)) return;
     // Its slot is gone, so it was ended everywhere meanwhile: a session its user's index cannot find must not live on.
     await this.#ctx.store.delete(loaded.key);
     this.#reset();

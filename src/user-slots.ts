@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hashedUserKey } from './record-codec.js';
 
 /**
  * The per-user index is a small head record plus one slot record per bound session, so binding,
@@ -32,16 +32,16 @@ export interface LegacyHead {
 export const EMPTY_HEAD: Head = Object.freeze({ lo: 0, hi: 0, n: 0, f: 0, t: 0 });
 
 /**
- * The store key of a user's index head: `user:` + SHA-256 of the user id. Hashed so any user id
- * (long, or holding `:` or `/`) makes a safe key of fixed length; the `:` keeps it out of session counts.
+ * The store key of a user's index head without sealing (see hashedUserKey). With sealRecords the
+ * head is named by the codec instead (RecordCodec.userKeys), one name per secret while rotating.
  */
 export function indexKey(userId: string): string {
-  return 'user:' + createHash('sha256').update(userId).digest('base64url');
+  return hashedUserKey(userId);
 }
 
-/** The store key of slot `slot` of a user's index; it holds `:` too, so it is never counted as a session. */
-export function slotKey(userId: string, slot: number): string {
-  return `${indexKey(userId)}:${slot}`;
+/** The store key of slot `slot` of the index whose head is `head`; it holds `:` too, so it is never counted as a session. */
+export function slotKey(head: string, slot: number): string {
+  return `${head}:${slot}`;
 }
 
 /** The exact text a head is stored as. */

@@ -29,6 +29,8 @@ await describeWithServer('CLI with sealRecords (redis)', REDIS_URL, () => {
       expect((await device.post('/login?user=carol')).status).toBe(200);
       const common = ['--store', REDIS_URL, '--prefix', prefix, '--user', 'carol'];
       process.env['KVSESSION_SECRET'] = `another-secret-that-is-long-enough-0123456789,${TEST_SECRET}`;
+      // Without --sealed the CLI looks for the plain index, which a sealed app never writes.
+      expect(await cli('user-sessions', ...common, '--json')).toEqual({ status: 0, stdout: '[]\n', stderr: '' });
       const listed = await cli('user-sessions', ...common, '--sealed', '--json');
       expect(listed.status).toBe(0);
       expect(JSON.parse(listed.stdout)).toHaveLength(1);

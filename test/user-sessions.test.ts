@@ -184,7 +184,7 @@ function userSessionTests(target: StoreUnderTest): void {
     const app = await start({ idleTimeout: 2000, storeTimeout: STORE_TIMEOUT });
     const user = randomUser();
     const { client } = await loginClient(app, user);
-    const slot = slotKey(user, 0);
+    const slot = slotKey(indexKey(user), 0);
     const first = await app.sessions.store.get(slot);
     await sleep(300);
     await client.get('/me');
@@ -203,7 +203,7 @@ function userSessionTests(target: StoreUnderTest): void {
     const { client } = await loginClient(app, user);
     const store = app.sessions.store;
     const session = await store.get(sessionKey(client));
-    const slot = await store.get(slotKey(user, 0));
+    const slot = await store.get(slotKey(indexKey(user), 0));
     const head = await store.get(indexKey(user));
     expect(slot!.expiresAt).toBeGreaterThanOrEqual(session!.expiresAt);
     // Outliving the session by the grace (storeTimeout) give or take a store's ms rounding, never by the absolute timeout.
@@ -212,7 +212,7 @@ function userSessionTests(target: StoreUnderTest): void {
     expect(head!.value.length).toBeLessThan(64);
     await sleep(slot!.expiresAt - Date.now() + 50);
     if (!store.capabilities.nativeExpiry) expect(await app.sessions.prune()).toBeGreaterThanOrEqual(2);
-    expect(await store.get(slotKey(user, 0))).toBeUndefined();
+    expect(await store.get(slotKey(indexKey(user), 0))).toBeUndefined();
     expect(await app.sessions.listUserSessions(user)).toEqual([]);
   });
 
@@ -242,7 +242,7 @@ function userSessionTests(target: StoreUnderTest): void {
     const entry = await store.get(indexKey(alice));
     // A slot of alice's pointing at bob's session, covered by her head.
     const planted = encodeSlot({ key: sessionKey(b.client), at: 0 });
-    expect(await store.create(slotKey(alice, 1), planted, Date.now() + 3_600_000)).toBe(true);
+    expect(await store.create(slotKey(indexKey(alice), 1), planted, Date.now() + 3_600_000)).toBe(true);
     expect(await store.update(indexKey(alice), entry!.value, encodeHead({ lo: 0, hi: 2, n: 2, f: 2, t: 0 }), entry!.expiresAt)).toBe(true);
     expect((await app.sessions.listUserSessions(alice)).map((s) => s.handle)).toEqual([a.me.handle]);
     expect(await app.sessions.destroyUserSessions(alice)).toBe(1);

@@ -81,7 +81,7 @@ export async function indexedKeys(store: SessionStore, userId: string): Promise<
   if ('legacy' in head) throw new Error('the index is still in the legacy format');
   const keys: string[] = [];
   for (let n = head.lo; n < head.hi; n++) {
-    const slot = await store.get(slotKey(userId, n));
+    const slot = await store.get(slotKey(indexKey(userId), n));
     const key = slot === undefined ? undefined : decodeSlot(slot.value)?.key;
     if (key !== undefined) keys.push(key);
   }
