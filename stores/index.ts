@@ -73,7 +73,8 @@ export function checkStoreExists(url: string): void {
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(url)?.[1]?.toLowerCase();
   const path = scheme === 'sqlite' ? sqlitePath(url) : scheme === 'file' ? fileUrlToDir(url) : undefined;
   if (path === undefined || path === ':memory:' || existsSync(path)) return;
-  throw new KvSessionError('ERR_KVSESSION_BAD_STORE_URL', `${JSON.stringify(url)} names ${path}, which does not exist; check the path`);
+  // The path is not echoed on its own: only the whole URL goes through the message's redaction of credentials.
+  throw new KvSessionError('ERR_KVSESSION_BAD_STORE_URL', `${JSON.stringify(url)} names a path that does not exist; check the path`);
 }
 
 /** Turns the `store` option (URL, store object or Keyv instance) into a SessionStore. */

@@ -74,7 +74,7 @@ function parseMulti(url: string, match: RegExpExecArray): RedisTarget {
 function parseNode(url: string, part: string, defaultPort: number): RedisNodeAddress {
   const node = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(part);
   const port = Number(node?.[2] ?? defaultPort);
-  if (node === null || port < 1 || port > 65535) throw badUrl(url, `"${part}" is not host:port`);
+  if (node === null || port < 1 || port > 65535) throw badUrl(url, "a host in it is not host:port");
   return { host: (node[1] as string).replace(/^\[|\]$/g, ''), port };
 }
 

@@ -54,7 +54,7 @@ describe('parseRedisUrl(url)', () => {
     } catch (err) {
       message = (err as Error).message;
     }
-    expect(message).toContain('user:***@');
+    expect(message).toContain('://***@');
     expect(message).not.toContain('s3cr3tpw');
   });
 });
