@@ -8,7 +8,7 @@ import type { StoreOperation as StoreOp } from '../../src/store-decorator.js';
 /** The operations that change a session record. */
 export const WRITE_OPS: readonly StoreOp[] = ['create', 'update', 'touch', 'delete'];
 
-const ALL_OPS: readonly StoreOp[] = ['get', 'create', 'update', 'touch', 'delete', 'prune', 'count', 'clear', 'close'];
+const ALL_OPS: readonly StoreOp[] = ['get', 'create', 'update', 'touch', 'delete', 'prune', 'count', 'clear', 'close', 'mergeData'];
 
 /** An injected fault: `'fail'` rejects at once, `'hang'` never settles. */
 export type Fault = 'fail' | 'hang';
