@@ -5,16 +5,12 @@ import type { SessionStore } from './store.js';
 import type { SessionInfo } from './user-index.js';
 import type { CookieAction } from './session.js';
 import { resolveOptions } from './options.js';
-import { resolveStore } from './create-store.js';
-import { guardStore } from './guarded-store.js';
-import { UserIndex } from './user-index.js';
-import { VerifiedCookies } from './verified-cookies.js';
-import { BoundedCache } from './bounded-cache.js';
+import { createSessionRuntime } from './session-context.js';
+import { createMigration } from './migrate.js';
 import { Session } from './session.js';
 import { holdResponseUntil } from './response-hook.js';
 import type { ResponseHold } from './response-hook.js';
 import { serializeSessionCookie } from './cookie.js';
-import { startPruner } from './pruner.js';
 import { KvSessionError } from './errors.js';
 
 /** The management API carried by the middleware kvSession() returns. */
@@ -34,57 +30,21 @@ export interface KvSessionManager {
 /** The Express middleware plus its management API. */
 export type KvSessionMiddleware = RequestHandler & KvSessionManager;
 
-let warnedMemoryInProduction = false;
-// Decoded records kept per middleware: 2 × 256 of at most 2 KB of text each.
-const RECORDS_REMEMBERED = 256;
-
 /** Creates the session middleware; throws coded errors for a missing/weak secret or bad options. */
 export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
   const resolved = resolveOptions(options);
-  const rawStore = resolveStore(resolved.store, { prefix: resolved.prefix, timeout: resolved.storeTimeoutMs });
-  const store = guardStore(rawStore, resolved.storeTimeoutMs);
-  // Connect now rather than inside the first request's storeTimeout; errors surface on real use.
-  rawStore.warm?.().catch(() => undefined);
-  if (rawStore.name === 'memory' && process.env['NODE_ENV'] === 'production' && !warnedMemoryInProduction) {
-    warnedMemoryInProduction = true;
-    process.emitWarning('kvsession: the memory store loses every session on restart and is not shared between processes; set `store` to a sqlite://, redis:// or postgres:// URL in production.');
-  }
-  const ctx: SessionContext = {
-    store,
-    signer: resolved.signer,
-    cookies: new VerifiedCookies(resolved.signer, resolved.cookie.name),
-    cookie: resolved.cookie,
-    idleMs: resolved.idleMs,
-    absoluteMs: resolved.absoluteMs,
-    touchMs: resolved.touchMs,
-    maxSessionBytes: resolved.maxSessionBytes,
-    onStoreError: resolved.onStoreError,
-    now: resolved.now,
-    // The index outlives each session by storeTimeout: enough for two index extensions landing out of order.
-    users: new UserIndex(store, resolved.idleMs, resolved.now, resolved.storeTimeoutMs),
-    records: new BoundedCache(RECORDS_REMEMBERED),
-  };
-  const pruner =
-    resolved.pruneMs === false || rawStore.capabilities.nativeExpiry
-      ? undefined
-      : startPruner(store, resolved.pruneMs, (err) => process.emitWarning(`kvsession: background prune failed: ${String(err)}`));
+  const { ctx, manager } = createSessionRuntime(resolved);
+  const migration = createMigration(ctx, options.migrate, options.secret, resolved.storeTimeoutMs);
 
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
     // The save hook is armed only when the session is first used: untouched requests pay nothing.
-    req.session = new Session(ctx, req, () => armSave(ctx, req, res, next));
-    next();
+    const session = new Session(ctx, req, () => armSave(ctx, req, res, next));
+    req.session = session;
+    if (migration === undefined) return next();
+    // Only a validly signed express-session cookie costs anything here (one old-store read, then the move).
+    migration.run(req, res, session).then(() => next(), next);
   };
 
-  const manager: KvSessionManager = {
-    store,
-    prune: () => store.prune(),
-    async close() {
-      await pruner?.stop();
-      await store.close();
-    },
-    listUserSessions: (userId) => ctx.users.list(String(userId)),
-    destroyUserSessions: (userId, opts = {}) => ctx.users.destroyAll(String(userId), opts.except),
-  };
   return Object.assign(middleware, manager);
 }
 
@@ -103,7 +63,10 @@ class SaveBeforeResponse implements ResponseHold {
 
   /** Commits the session and resolves the Set-Cookie line it calls for. */
   async commit(): Promise<string | undefined> {
-    return cookieLine(this.ctx, this.req, await this.req.session.commit());
+    const session: unknown = this.req.session;
+    // `req.session = null` (express-session's unset idiom): the stored session is kept and this request's changes are not saved.
+    if (!(session instanceof Session)) return undefined;
+    return cookieLine(this.ctx, this.req, await session.commit());
   }
 
   /** Hands a failed save to Express's error handling as a coded 503. */

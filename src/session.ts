@@ -24,6 +24,9 @@ export type CookieAction = { kind: 'none' } | { kind: 'set'; value: string; maxA
 const NO_COOKIE: CookieAction = Object.freeze({ kind: 'none' });
 const CLEAR_COOKIE: CookieAction = Object.freeze({ kind: 'clear' });
 
+/** Reserves (and returns) the ID a session created in this request will get; for the express-session drop-in. */
+export const RESERVE_ID = Symbol('kvsession.reserveId');
+
 /** The live state of a loaded session record. */
 interface Loaded {
   key: string;
@@ -47,6 +50,10 @@ export class Session {
   #degraded = false;
   #loadFailed = false;
   #onFirstUse: (() => void) | undefined;
+  /** The ID the next session created by this request will be stored under, once someone has asked for it. */
+  #reserved: string | undefined;
+  /** The first load has finished: no stored session can turn up any more. */
+  #settled = false;
 
   /** Created by the middleware; `onFirstUse` arms the save-before-response hook. */
   constructor(ctx: SessionContext, req: Request, onFirstUse: () => void) {
@@ -55,9 +62,19 @@ export class Session {
     this.#onFirstUse = onFirstUse;
   }
 
-  /** The public session ID, once a session exists in the store. */
+  /** The public session ID, as soon as a session exists or is being created in this request. */
   get id(): string | undefined {
-    return this.#loaded === undefined ? undefined : this.#id;
+    if (this.#loaded !== undefined) return this.#id;
+    // Before the first load a valid cookie may still turn into a stored session: no ID can be promised yet.
+    if (!this.#changes.any || (!this.#settled && this.#ctx.cookies.read(this.#req) !== undefined)) return undefined;
+    return this[RESERVE_ID]();
+  }
+
+  /** The stored session's ID, else the one a session created by this request will get (from `make`, else random). */
+  [RESERVE_ID](make: () => string = createSessionId): string {
+    if (this.#loaded !== undefined && this.#id !== undefined) return this.#id;
+    this.#reserved ??= make();
+    return this.#reserved;
   }
 
   /** An opaque handle for this session (as listed by listUserSessions), once it exists. */
@@ -138,6 +155,29 @@ export class Session {
     await this.#regenerate(undefined);
   }
 
+  /**
+   * Re-reads the record from the store (an explicit second read), for long-lived handlers such as
+   * socket events; this request's unsaved changes stay on top. A session gone meanwhile becomes a new, empty one.
+   */
+  async reload(): Promise<void> {
+    await this.#load();
+    const loaded = this.#loaded;
+    if (loaded === undefined) return;
+    let entry: StoreEntry | undefined;
+    try {
+      entry = await this.#ctx.store.get(loaded.key);
+    } catch (err) {
+      throw storeUnavailable(err, 'reload');
+    }
+    const record = entry === undefined ? undefined : decodeRecordCached(this.#ctx.records, entry.value);
+    const now = this.#ctx.now();
+    if (entry === undefined || record === undefined || now >= entry.expiresAt || now >= record.createdAt + this.#ctx.absoluteMs) {
+      this.#reset();
+      return;
+    }
+    this.#loaded = { key: loaded.key, entry, record };
+  }
+
   /** Regenerates the ID and binds the session to `userId` in the per-user index. */
   async login(userId: string | number): Promise<void> {
     const id = String(userId);
@@ -198,7 +238,12 @@ export class Session {
   async #read(): Promise<void> {
     const cookie = this.#ctx.cookies.read(this.#req);
     // A forged or malformed cookie never reaches the store: it is simply no session.
-    if (cookie === undefined) return;
+    if (cookie === undefined) {
+      this.#settled = true;
+      return;
+    }
+    // Settled however the read ends: a failed or empty read means this request has no stored session.
+    this.#settled = true;
     const key = cookie.key;
     let entry: StoreEntry | undefined;
     try {
@@ -251,15 +296,17 @@ export class Session {
       );
     }
     const now = this.#ctx.now();
+    userId ??= this.#userFromData(data);
     const record: SessionRecord = { createdAt: now, userId, data: Object.fromEntries(data) };
     const value = this.#encode(record);
     this.#changes.reset();
     const expiresAt = this.#deadline(now, record.createdAt);
     // 256-bit IDs do not collide; a false here means a broken store, so one retry then fail.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const id = createSessionId();
+      const id = attempt === 0 && this.#reserved !== undefined ? this.#reserved : createSessionId();
       const key = storeKeyFor('', id);
       if (await this.#ctx.store.create(key, value, expiresAt)) {
+        this.#reserved = undefined;
         this.#id = id;
         this.#loaded = { key, entry: { value, expiresAt }, record };
         this.#issueCookie();
@@ -274,7 +321,8 @@ export class Session {
     let loaded = this.#loaded as Loaded;
     for (let attempt = 0; attempt < MAX_MERGE_ATTEMPTS; attempt++) {
       const data = this.#changes.applyTo(loaded.record.data);
-      const record: SessionRecord = { ...loaded.record, data: Object.fromEntries(data) };
+      const userId = this.#userFromData(data) ?? loaded.record.userId;
+      const record: SessionRecord = { ...loaded.record, userId, data: Object.fromEntries(data) };
       const value = this.#encode(record);
       if (value === loaded.entry.value) {
         // Setting a key to the value it already had writes nothing.
@@ -286,6 +334,7 @@ export class Session {
         this.#loaded = { key: loaded.key, entry: { value, expiresAt }, record };
         this.#changes.reset();
         if (this.#ctx.cookie.persistent) this.#issueCookie();
+        if (userId !== undefined && userId !== loaded.record.userId) return this.#rebind(loaded, userId);
         return this.#extendUserIndex();
       }
       // Another request changed or deleted the record since we read it: re-read and re-apply our keys.
@@ -336,6 +385,26 @@ export class Session {
     }
   }
 
+  /** The user `userIdFrom` finds in the data about to be saved, if the hook is set and finds one. */
+  #userFromData(data: Map<string, Encoded>): string | undefined {
+    const hook = this.#ctx.userIdFrom;
+    if (hook === undefined) return undefined;
+    const plain: Record<string, unknown> = {};
+    for (const [key, encoded] of data) {
+      Object.defineProperty(plain, key, { value: decodeValue(encoded), enumerable: true, writable: true, configurable: true });
+    }
+    const found: unknown = hook(plain);
+    if (typeof found === 'string' && found !== '') return found;
+    if (typeof found === 'number' && Number.isFinite(found)) return String(found);
+    return undefined;
+  }
+
+  /** The saved record now names another user (userIdFrom): move it from the old user's index to the new one's. */
+  async #rebind(previous: Loaded, userId: string): Promise<void> {
+    await this.#ctx.users.bind(userId, previous.key, previous.record.createdAt + this.#ctx.absoluteMs);
+    if (previous.record.userId !== undefined) await this.#ctx.users.unbind(previous.record.userId, previous.key);
+  }
+
   /** Deletes and unbinds the session this request has just created. */
   async #endNew(fresh: Loaded): Promise<void> {
     await this.#ctx.store.delete(fresh.key);
@@ -376,6 +445,7 @@ export class Session {
 
   #reset(): void {
     this.#id = undefined;
+    this.#reserved = undefined;
     this.#loaded = undefined;
     this.#changes.reset();
   }
