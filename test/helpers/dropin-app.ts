@@ -48,6 +48,8 @@ export async function startDropInApp(options: DropInAppOptions): Promise<DropInA
     resave: false,
     saveUninitialized: false,
     pruneInterval: false,
+    // Other test processes share these servers and CPUs: a first connect can take seconds; no test asserts time.
+    storeTimeout: 10_000,
     ...options.session,
     ...(options.store === undefined ? {} : { store: options.store }),
   });
@@ -60,7 +62,9 @@ export async function startDropInApp(options: DropInAppOptions): Promise<DropInA
     const { code, status } = err as { code?: unknown; status?: unknown };
     errors.push({ code: typeof code === 'string' ? code : undefined, status: typeof status === 'number' ? status : undefined, error: err });
     if (res.headersSent) return next(err);
-    res.status(typeof status === 'number' ? status : 500).json({ code: typeof code === 'string' ? code : 'UNKNOWN' });
+    // As Express's final handler: the error's status, else one the middleware already set (lusca sets 403), else 500.
+    const answer = typeof status === 'number' ? status : res.statusCode >= 400 ? res.statusCode : 500;
+    res.status(answer).json({ code: typeof code === 'string' ? code : 'UNKNOWN' });
   });
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {
