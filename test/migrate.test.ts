@@ -124,6 +124,23 @@ function migrationSuite(makeOld: () => Promise<expressSession.Store>): void {
     expect((await client.get('/me')).json()).toEqual({ user: 'u1', authenticated: true });
   });
 
+  it('the drop-in on the express-session Store itself (not atomic, warned): login, reads, logout', async () => {
+    const old = await makeOld();
+    const sessions = dropIn({ secret: DROPIN_SECRET, resave: false, saveUninitialized: false, pruneInterval: false, store: old as unknown as LegacyStore });
+    onTestFinished(() => sessions.close());
+    expect(sessions.store.capabilities.atomic).toBe(false);
+    const app = express();
+    app.use(sessions);
+    wirePassport(app);
+    app.post('/logout', (req, res, next) => req.logout((err) => (err ? next(err) : res.redirect('/me'))));
+    const client = new Client(await serve(app));
+    expect((await client.request('/login', form({ username: 'alice', password: 'pw' }))).status).toBe(302);
+    expect((await client.get('/me')).json()).toEqual({ user: 'u1', authenticated: true });
+    expect(await sessions.listUserSessions('u1')).toHaveLength(1);
+    await client.request('/logout', { method: 'POST' });
+    expect((await client.get('/me')).json()).toEqual({ user: null, authenticated: false });
+  });
+
   it('a forged or unknown old cookie costs no lookup in either store and migrates nothing', async () => {
     const old = await makeOld();
     const { cookie } = await loginWithExpressSession(old);
