@@ -180,6 +180,37 @@ describe('drop-in req.session: kvsession guarantees', () => {
   });
 });
 
+describe('drop-in store failures', () => {
+  it('a hanging store answers 503 ERR_KVSESSION_STORE_TIMEOUT within storeTimeout; onStoreError anonymous serves an empty session', async () => {
+    for (const onStoreError of ['error', 'anonymous'] as const) {
+      const store = counting();
+      const app = await start(store, {
+        session: { storeTimeout: 200, onStoreError },
+        routes: (a) => {
+          a.get('/set', (req, res) => {
+            bag(req)['v'] = 1;
+            res.end();
+          });
+          a.get('/', (req, res) => res.json({ v: bag(req)['v'] ?? null }));
+        },
+      });
+      const client = app.client();
+      await client.get('/set');
+      store.fault('get', 'hang');
+      const reply = await client.get('/');
+      if (onStoreError === 'error') {
+        expect(reply.status).toBe(503);
+        expect(reply.json()).toEqual({ code: 'ERR_KVSESSION_STORE_TIMEOUT' });
+      } else {
+        expect(reply.json()).toEqual({ v: null });
+        expect(app.errors).toEqual([]);
+      }
+      store.fault('get', undefined);
+      expect((await client.get('/')).json()).toEqual({ v: 1 });
+    }
+  });
+});
+
 describe('drop-in options', () => {
   it('resave: true and cookie.expires are refused with ERR_KVSESSION_BAD_OPTION; a short secret with ERR_KVSESSION_WEAK_SECRET', () => {
     expect(() => session({ secret: DROPIN_SECRET, resave: true })).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }));
