@@ -1,5 +1,5 @@
 export { kvSession } from './middleware.js';
-export type { KvSessionMiddleware, KvSessionManager } from './middleware.js';
+export type { KvSessionMiddleware, KvSessionManager, RequestSession } from './middleware.js';
 export type { KvSessionOptions } from './options.js';
 export type { CookieOptions } from './cookie.js';
 export type { Duration } from './duration.js';

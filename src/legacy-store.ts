@@ -2,8 +2,8 @@ import { KvSessionError, storeUnavailable } from './errors.js';
 
 /** A session record as express-session keeps it: the data plus its `cookie` settings. */
 export interface LegacySessionData {
-  cookie?: { originalMaxAge?: number | null; expires?: string | Date | null; [key: string]: unknown };
-  [key: string]: unknown;
+  // No index signatures: express-session's SessionData and Cookie are interfaces, which would not match one.
+  cookie?: { originalMaxAge?: number | null | undefined; expires?: string | Date | null | undefined } | undefined;
 }
 
 /** The callback API of an express-session `Store` (connect-redis, connect-pg-simple, MemoryStore...). */

@@ -1,8 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { KvSessionOptions } from './options.js';
 import type { SessionContext } from './context.js';
-import type { SessionStore } from './store.js';
-import type { SessionInfo } from './user-index.js';
+import type { KvSessionManager } from './session-context.js';
 import type { CookieAction } from './session.js';
 import { resolveOptions } from './options.js';
 import { createSessionRuntime } from './session-context.js';
@@ -13,19 +12,9 @@ import type { ResponseHold } from './response-hook.js';
 import { serializeSessionCookie } from './cookie.js';
 import { KvSessionError } from './errors.js';
 
-/** The management API carried by the middleware kvSession() returns. */
-export interface KvSessionManager {
-  /** The resolved store (bounded by storeTimeout). */
-  readonly store: SessionStore;
-  /** Deletes expired records now; resolves how many. */
-  prune(): Promise<number>;
-  /** Stops background pruning and closes the store's connections. */
-  close(): Promise<void>;
-  /** The live sessions bound to a user by login(): handles and times, never IDs. */
-  listUserSessions(userId: string | number): Promise<SessionInfo[]>;
-  /** Ends every session of a user, or all but the one whose handle is `except`; resolves how many. */
-  destroyUserSessions(userId: string | number, options?: { except?: string | undefined }): Promise<number>;
-}
+export type { KvSessionManager } from './session-context.js';
+// Types `req.session` as kvsession's Session wherever kvSession() is imported.
+export type { RequestSession } from './express-request.js';
 
 /** The Express middleware plus its management API. */
 export type KvSessionMiddleware = RequestHandler & KvSessionManager;

@@ -1,12 +1,27 @@
 import type { ResolvedOptions } from './options.js';
 import type { SessionContext } from './context.js';
-import type { KvSessionManager } from './middleware.js';
+import type { SessionStore } from './store.js';
+import type { SessionInfo } from './user-index.js';
 import { resolveStore } from './create-store.js';
 import { guardStore } from './guarded-store.js';
 import { UserIndex } from './user-index.js';
 import { VerifiedCookies } from './verified-cookies.js';
 import { BoundedCache } from './bounded-cache.js';
 import { startPruner } from './pruner.js';
+
+/** The management API carried by the middleware kvSession() returns. */
+export interface KvSessionManager {
+  /** The resolved store (bounded by storeTimeout). */
+  readonly store: SessionStore;
+  /** Deletes expired records now; resolves how many. */
+  prune(): Promise<number>;
+  /** Stops background pruning and closes the store's connections. */
+  close(): Promise<void>;
+  /** The live sessions bound to a user by login(): handles and times, never IDs. */
+  listUserSessions(userId: string | number): Promise<SessionInfo[]>;
+  /** Ends every session of a user, or all but the one whose handle is `except`; resolves how many. */
+  destroyUserSessions(userId: string | number, options?: { except?: string | undefined }): Promise<number>;
+}
 
 let warnedMemoryInProduction = false;
 // Decoded records kept per middleware: 2 × 256 of at most 2 KB of text each.

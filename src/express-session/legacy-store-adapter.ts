@@ -22,14 +22,17 @@ export function legacyStoreAdapter(store: LegacyStore, prefix: string | undefine
   const call = <T>(what: string, fn: (done: (err: unknown, value?: T) => void) => void): Promise<T | undefined> => callLegacy<T>(what, timeoutMs, fn);
   const read = async (key: string): Promise<StoreEntry | undefined> => {
     const sess = await call<LegacySessionData | null>('get', (done) => store.get(p + key, done));
-    const text = sess?.['kvsession'];
+    const text = (sess as { kvsession?: unknown } | null | undefined)?.kvsession;
     if (typeof text !== 'string') return undefined;
     const expiresAt = Date.parse(String(sess?.cookie?.expires));
     if (!Number.isFinite(expiresAt) || expiresAt <= Date.now()) return undefined;
     return { value: text, expiresAt };
   };
   const write = (key: string, value: string, expiresAt: number): Promise<unknown> => {
-    const sess: LegacySessionData = { cookie: { originalMaxAge: expiresAt - Date.now(), expires: new Date(expiresAt).toISOString() }, kvsession: value };
+    const sess: LegacySessionData & { kvsession: string } = {
+      cookie: { originalMaxAge: expiresAt - Date.now(), expires: new Date(expiresAt).toISOString() },
+      kvsession: value,
+    };
     return call('set', (done) => store.set(p + key, sess, done));
   };
   return {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request } from 'express';
-import type { KvSessionManager } from '../middleware.js';
+import type { KvSessionManager } from '../session-context.js';
 import type { ExpressSessionOptions } from './options.js';
 import type { DropInRuntime } from './request-state.js';
 import type { Migration } from '../migrate.js';
