@@ -228,22 +228,23 @@ export class Session {
   }
 
   #load(): Promise<void> {
-    this.#loading ??= this.#read().catch((err: unknown) => {
-      this.#loadFailed = true;
-      throw err;
-    });
+    this.#loading ??= this.#read().then(
+      () => {
+        this.#settled = true;
+      },
+      (err: unknown) => {
+        this.#settled = true;
+        this.#loadFailed = true;
+        throw err;
+      },
+    );
     return this.#loading;
   }
 
   async #read(): Promise<void> {
     const cookie = this.#ctx.cookies.read(this.#req);
     // A forged or malformed cookie never reaches the store: it is simply no session.
-    if (cookie === undefined) {
-      this.#settled = true;
-      return;
-    }
-    // Settled however the read ends: a failed or empty read means this request has no stored session.
-    this.#settled = true;
+    if (cookie === undefined) return;
     const key = cookie.key;
     let entry: StoreEntry | undefined;
     try {
