@@ -26,6 +26,8 @@ const CLEAR_COOKIE: CookieAction = Object.freeze({ kind: 'clear' });
 
 /** Reserves (and returns) the ID a session created in this request will get; for the express-session drop-in. */
 export const RESERVE_ID = Symbol('kvsession.reserveId');
+/** True while the session exists in the store (a cheap `handle !== undefined`); for the express-session drop-in. */
+export const IS_STORED = Symbol('kvsession.isStored');
 
 /** The live state of a loaded session record. */
 interface Loaded {
@@ -68,6 +70,11 @@ export class Session {
     // Before the first load a valid cookie may still turn into a stored session: no ID can be promised yet.
     if (!this.#changes.any || (!this.#settled && this.#ctx.cookies.read(this.#req) !== undefined)) return undefined;
     return this[RESERVE_ID]();
+  }
+
+  /** Whether this request's session exists in the store. */
+  get [IS_STORED](): boolean {
+    return this.#loaded !== undefined;
   }
 
   /** The stored session's ID, else the one a session created by this request will get (from `make`, else random). */

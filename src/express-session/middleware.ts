@@ -45,11 +45,6 @@ async function load(
   const migrated = migration === undefined ? false : await migration.run(req, res, native);
   const data = migrated || runtime.ctx.cookies.read(req as Request) !== undefined ? await native.all() : {};
   state.install(data);
-  Object.defineProperty(req, 'sessionID', {
-    configurable: true,
-    enumerable: true,
-    get: () => ((req as { session?: { id?: unknown } }).session === undefined ? undefined : state.id()),
-  });
   // Properties can change without any call to observe: every response with a session is checked before it starts.
   state.arm();
 }
