@@ -42,6 +42,10 @@ describe('drop-in req.session: kvsession guarantees', () => {
           res.redirect('/');
         });
         a.get('/', (req, res) => res.json({ cart: bag(req)['cart'] ?? [] }));
+        a.get('/empty', (req, res) => {
+          delete bag(req)['cart'];
+          res.end();
+        });
       },
     });
     const client = app.client();
@@ -55,6 +59,9 @@ describe('drop-in req.session: kvsession guarantees', () => {
     expect(read.json()).toEqual({ cart: ['a', 'b'] });
     expect(store.nonZero()).toEqual({ get: 1 });
     expect(read.rawSetCookies).toEqual([]);
+    // A deleted top-level property is a change too.
+    await client.get('/empty');
+    expect((await client.get('/')).json()).toEqual({ cart: [] });
   });
 
   it('two concurrent requests changing different top-level keys both keep their change', async () => {

@@ -138,20 +138,19 @@ export class RequestState implements ResponseHold {
   #flush(session: ExpressSession): boolean {
     const native = this.native as unknown as { set(key: string, value: unknown): void; delete(key: string): void };
     let modified = false;
-    const seen = new Set<string>();
     for (const key of Object.keys(session)) {
       if (key === COOKIE_KEY) continue;
       const value = session[key];
       if (value === undefined) continue;
-      seen.add(key);
       const text = toJson(value);
       if (this.#snapshot.get(key) === text) continue;
       native.set(key, value);
       this.#snapshot.set(key, text);
       modified = true;
     }
-    for (const key of [...this.#snapshot.keys()]) {
-      if (key === COOKIE_KEY || seen.has(key)) continue;
+    // Deleting the current entry while iterating a Map is safe: iteration goes on with the next one.
+    for (const key of this.#snapshot.keys()) {
+      if (key === COOKIE_KEY || (Object.hasOwn(session, key) && session[key] !== undefined)) continue;
       native.delete(key);
       this.#snapshot.delete(key);
       modified = true;
