@@ -79,6 +79,8 @@ export async function startDropInApp(options: DropInAppOptions): Promise<DropInA
   onTestFinished(async () => {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    // Tests use a random prefix per store: clearing it leaves shared servers as they were.
+    await sessions.store.clear?.().catch(() => undefined);
     await sessions.close();
   });
   return { url, app, server, sessions, errors, client: () => new Client(url) };
