@@ -3,6 +3,9 @@ import { startApp } from './helpers/app.js';
 import { CountingStore } from './helpers/counting-store.js';
 import { createMemoryStore } from '../stores/memory.js';
 import { randomPrefix } from './helpers/services.js';
+import { UserIndex } from '../src/user-index.js';
+import { slotKey } from '../src/user-slots.js';
+import { encodeRecord } from '../src/record.js';
 
 // The native API additions the express-session ecosystem needs (issue 19, point 5).
 describe('native req.session additions', () => {
@@ -104,6 +107,57 @@ describe('native req.session additions', () => {
     expect(await app.sessions.listUserSessions('alice')).toHaveLength(1);
     expect(await app.sessions.listUserSessions('bob')).toHaveLength(1);
     expect(await app.sessions.destroyUserSessions('alice')).toBe(1);
+  });
+
+  it('userIdFrom moving a stored session to a user lists it there at once (same handle); "log out everywhere" ends it', async () => {
+    const app = await startApp({
+      session: { userIdFrom: (data) => (typeof data['uid'] === 'string' ? data['uid'] : undefined) },
+      routes: (a) => {
+        a.get('/set/:k/:v', (req, res) => {
+          req.session.set(req.params['k'] as string, req.params['v']);
+          res.end();
+        });
+        a.get('/get', async (req, res) => {
+          res.json({ uid: (await req.session.get('uid')) ?? null, handle: req.session.handle ?? null });
+        });
+      },
+    });
+    const client = app.client();
+    await client.get('/set/n/1');
+    const { handle } = (await client.get('/get')).json<{ handle: string }>();
+    await client.get('/set/uid/carol');
+    // The same session (same handle: no new ID) is now carol's, and only hers.
+    expect((await app.sessions.listUserSessions('carol')).map((s) => s.handle)).toEqual([handle]);
+    await client.get('/set/uid/dave');
+    expect(await app.sessions.listUserSessions('carol')).toEqual([]);
+    expect((await app.sessions.listUserSessions('dave')).map((s) => s.handle)).toEqual([handle]);
+    expect(await app.sessions.destroyUserSessions('dave')).toBe(1);
+    expect((await client.get('/get')).json()).toEqual({ uid: null, handle: null });
+    expect(app.errors).toEqual([]);
+  });
+
+  it('a slot bound for a stored session userIdFrom is moving survives a concurrent list() until the record names the user', async () => {
+    const store = createMemoryStore({ prefix: randomPrefix('move') });
+    let t = Date.now();
+    const users = new UserIndex(store, 60_000, () => t, 500);
+    const key = 'moving-session';
+    // The stored session does not name the user yet: the save binds first, then writes the record.
+    await store.create(key, encodeRecord({ createdAt: t, userId: undefined, data: {} }), t + 60_000);
+    const bound = await users.bind('erin', key, t + 60_000);
+    expect(await users.list('erin')).toEqual([]);
+    // A list() in between must not free the slot the save is about to name.
+    expect(await store.get(slotKey('erin', bound.slot))).toBeDefined();
+    const stored = await store.get(key);
+    await store.update(key, stored!.value, encodeRecord({ createdAt: t, userId: 'erin', slot: bound.slot, data: {} }), t + 60_000);
+    expect(await users.list('erin')).toHaveLength(1);
+    // A slot whose session never comes to name the user is dropped once no save could still be writing it.
+    const other = 'never-named';
+    await store.create(other, encodeRecord({ createdAt: t, userId: undefined, data: {} }), t + 60_000);
+    const stray = await users.bind('erin', other, t + 60_000);
+    t += 1000;
+    expect(await users.list('erin')).toHaveLength(1);
+    expect(await store.get(slotKey('erin', stray.slot))).toBeUndefined();
+    await store.close();
   });
 
   it('req.session = null keeps the stored session and drops this request changes (express-session unset: keep)', async () => {
