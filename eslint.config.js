@@ -67,4 +67,10 @@ export default tseslint.config(
     files: ['conformance/user-index.ts', 'conformance/user-index-sealed.ts', 'conformance/index-records.ts'],
     rules: { 'no-restricted-imports': 'off' },
   },
+  {
+    // CommonJS fixtures prove `require('kvsession')` works: require() is their point.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', fetch: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

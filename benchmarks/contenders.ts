@@ -10,7 +10,7 @@ export const STORES = ['memory', 'file', 'sqlite', 'redis', 'postgres'] as const
 export type StoreKind = (typeof STORES)[number];
 
 /** The session libraries compared; bare Express is the baseline and always runs. */
-export const LIBRARIES = ['express-session', 'kvsession'] as const;
+export const LIBRARIES = ['express-session', 'kvsession', 'kvsession-dropin'] as const;
 export type SessionLibrary = (typeof LIBRARIES)[number];
 /** 'noop': bare Express plus one empty middleware, the floor for anything added with app.use(). */
 export type Library = 'bare' | 'noop' | SessionLibrary;
@@ -53,7 +53,7 @@ export function noopContender(): Contender {
   return { id: 'express + empty middleware', library: 'noop', store: undefined, script: compiledServer('bare-server'), args: ['empty-middleware'] };
 }
 
-/** express-session then kvsession on `store`, keeping those in `libraries`. */
+/** express-session, kvsession, then kvsession's express-session drop-in on `store`, keeping those in `libraries`. */
 export function storeContenders(store: StoreKind, place: RunPlace, libraries: readonly SessionLibrary[]): Contender[] {
   const both: Contender[] = [
     {
@@ -69,6 +69,13 @@ export function storeContenders(store: StoreKind, place: RunPlace, libraries: re
       store,
       script: compiledServer('kvsession-server'),
       args: [kvsessionUrl(store, place), `kvbench:${place.runId}:`],
+    },
+    {
+      id: `kvsession-dropin/${store}`,
+      library: 'kvsession-dropin',
+      store,
+      script: compiledServer('dropin-server'),
+      args: [kvsessionUrl(store, place), `kvbench:${place.runId}:d:`],
     },
   ];
   return both.filter((c) => (libraries as readonly Library[]).includes(c.library));

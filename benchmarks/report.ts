@@ -49,7 +49,7 @@ export function httpTable(rows: readonly Row[]): string {
     }
     const ops = r.library === 'bare' || r.library === 'noop' ? '—' : `${(r.reads + r.writes + r.deletes).toFixed(2)} (${r.reads.toFixed(2)} + ${r.writes.toFixed(2)} + ${r.deletes.toFixed(2)})`;
     lines.push(
-      `| /${r.route} | ${r.contender} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p99Ms.toFixed(1)} | ${fixed(r.vsBare)} | ${r.library === 'kvsession' ? fixed(r.vsExpressSession) : ''} | ${Math.round(r.cpuMicrosPerRequest)} | ${fixed(r.cpuVsBare)} | ${ops} | ${r.failures} |`,
+      `| /${r.route} | ${r.contender} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p99Ms.toFixed(1)} | ${fixed(r.vsBare)} | ${r.library === 'kvsession' || r.library === 'kvsession-dropin' ? fixed(r.vsExpressSession) : ''} | ${Math.round(r.cpuMicrosPerRequest)} | ${fixed(r.cpuVsBare)} | ${ops} | ${r.failures} |`,
     );
   }
   return lines.join('\n');

@@ -47,7 +47,7 @@ export function summarize(
     for (const c of contenders) {
       const mine = cells.filter((cell) => cell.route === route && cell.contender === c.id);
       const reason = unavailable.get(c.id) ?? (mine.length === 0 ? 'not measured' : undefined);
-      const esId = c.library === 'kvsession' ? `express-session/${c.store}` : undefined;
+      const esId = c.library === 'kvsession' || c.library === 'kvsession-dropin' ? `express-session/${c.store}` : undefined;
       const served = sum(mine.map((cell) => cell.stats.served));
       const perRequest = (kinds: Set<string>): number =>
         served === 0 ? 0 : sum(mine.flatMap((cell) => Object.entries(cell.stats.ops).filter(([op]) => kinds.has(op)).map(([, n]) => n))) / served;

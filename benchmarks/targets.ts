@@ -17,6 +17,10 @@ const SLACK = 0.01;
 export function judge(rows: readonly Row[]): Verdict[] {
   const out: Verdict[] = [];
   for (const row of rows) {
+    if (row.library === 'kvsession-dropin') {
+      out.push(...judgeDropIn(row));
+      continue;
+    }
     if (row.library !== 'kvsession') continue;
     const who = `${row.contender} /${row.route}`;
     const ops = row.reads + row.writes + row.deletes;
@@ -49,6 +53,22 @@ export function judge(rows: readonly Row[]): Verdict[] {
     }
   }
   return out;
+}
+
+/**
+ * The drop-in's targets (issue 19): with a valid cookie it loads before next() (handlers read
+ * synchronously), so /none costs the one read /read does, and both must reach 1.5 × express-session.
+ */
+function judgeDropIn(row: Row): Verdict[] {
+  const who = `${row.contender} /${row.route}`;
+  if (row.unavailable !== undefined) return [{ target: `${who}: measured`, measured: row.unavailable, verdict: 'n/a' }];
+  const failed = row.failures > 0 ? ` (${row.failures} failed requests)` : '';
+  const vsEs = (floor: number): Verdict =>
+    Number.isFinite(row.vsExpressSession)
+      ? check(`${who}: ≥ ${floor} × express-session`, ratio(row.vsExpressSession) + failed, row.vsExpressSession >= floor && row.failures === 0)
+      : { target: `${who}: ≥ ${floor} × express-session`, measured: 'express-session not measured', verdict: 'n/a' };
+  if (row.route === 'write') return [check(`${who}: ≤ 2 store round trips`, opsText(row), row.reads + row.writes + row.deletes <= 2 + SLACK), vsEs(1.2)];
+  return [check(`${who}: 1 read, 0 writes`, opsText(row), Math.abs(row.reads - 1) <= SLACK && row.writes + row.deletes <= SLACK), vsEs(1.5)];
 }
 
 function check(target: string, measured: string, ok: boolean): Verdict {

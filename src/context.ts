@@ -33,4 +33,9 @@ export interface SessionContext {
   readonly saves: SaveCoalescer<SaveOutcome>;
   /** Recently decoded records by their plain text (see decodeRecordCached). */
   readonly records: BoundedCache<string, SessionRecord>;
+  /** Finds the user a session belongs to in its data, evaluated on every save that writes (see KvSessionOptions). */
+  readonly userIdFrom?: UserIdFrom | undefined;
 }
+
+/** Names the user a session's data belongs to (e.g. Passport's `data.passport?.user`), or undefined for none. */
+export type UserIdFrom = (data: Readonly<Record<string, unknown>>) => string | number | undefined;

@@ -1,5 +1,12 @@
 export { kvSession } from './middleware.js';
-export type { KvSessionMiddleware, KvSessionManager, KvSessionHandler, KvSessionNext, SessionRequest } from './middleware.js';
+export type {
+  KvSessionMiddleware,
+  KvSessionManager,
+  KvSessionHandler,
+  KvSessionNext,
+  SessionRequest,
+  RequestSession,
+} from './middleware.js';
 export type { KvSessionOptions } from './options.js';
 export type { CookieOptions } from './cookie.js';
 export type { Duration } from './duration.js';

@@ -2,6 +2,8 @@ import type Keyv from 'keyv';
 import type { CookieOptions, ResolvedCookieOptions } from './cookie.js';
 import type { Duration } from './duration.js';
 import type { SessionStore } from './store.js';
+import type { UserIdFrom } from './context.js';
+import type { MigrateOptions } from './migrate.js';
 import { resolveCookieOptions } from './cookie.js';
 import { parseDuration } from './duration.js';
 import { KvSessionError } from './errors.js';
@@ -47,6 +49,14 @@ export interface KvSessionOptions {
   sealRecords?: boolean;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
+  /**
+   * Finds the user a session belongs to in its data, on every save that writes, and binds the session to that user
+   * in the per-user index (as login() does, without regenerating); undefined leaves the binding as it is.
+   * E.g. `(data) => data.passport?.user` for Passport. @default undefined (only login() binds)
+   */
+  userIdFrom?: UserIdFrom;
+  /** Zero-logout switch from express-session: old cookies whose record is in `migrate.store` move into kvsession. */
+  migrate?: MigrateOptions;
 }
 
 /** Options after validation and defaults, store not yet built. */
@@ -66,6 +76,7 @@ export interface ResolvedOptions {
   readonly codec: RecordCodec;
   readonly prefix: string;
   readonly now: () => number;
+  readonly userIdFrom: UserIdFrom | undefined;
 }
 
 function secretList(secret: KvSessionOptions['secret']): string[] {
@@ -103,6 +114,9 @@ export function resolveOptions(options: KvSessionOptions): ResolvedOptions {
   if (options.now !== undefined && typeof options.now !== 'function') {
     throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'now must be a function returning milliseconds since the epoch');
   }
+  if (options.userIdFrom !== undefined && typeof options.userIdFrom !== 'function') {
+    throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'userIdFrom must be a function (data) => user id | undefined');
+  }
   return {
     signer,
     store: options.store ?? 'memory://',
@@ -119,6 +133,7 @@ export function resolveOptions(options: KvSessionOptions): ResolvedOptions {
     now: options.now ?? Date.now,
     // The Signer has validated the secrets: each is a string of at least 32 characters.
     codec: options.sealRecords === true ? new SealingCodec(secretList(options.secret)) : PLAIN_CODEC,
+    userIdFrom: options.userIdFrom,
   };
 }
 

@@ -11,6 +11,7 @@ import { PendingChanges } from './pending-changes.js';
 import { createSessionId, storeKeyFor, handleFor } from './id.js';
 import type { LoginOptions } from './user-args.js';
 import { checkKeep, checkUserId } from './user-args.js';
+import type { Bound } from './user-index.js';
 
 /** The data shape: the app's augmented SessionData, or an open record when it has not augmented it. */
 export type Data = keyof SessionData extends never ? Record<string, unknown> : SessionData;
@@ -27,6 +28,11 @@ export type CookieAction = { kind: 'none' } | { kind: 'set'; value: string; maxA
 const NO_COOKIE: CookieAction = Object.freeze({ kind: 'none' });
 const CLEAR_COOKIE: CookieAction = Object.freeze({ kind: 'clear' });
 
+/** Reserves (and returns) the ID a session created in this request will get; for the express-session drop-in. */
+export const RESERVE_ID = Symbol('kvsession.reserveId');
+/** True while the session exists in the store (a cheap `handle !== undefined`); for the express-session drop-in. */
+export const IS_STORED = Symbol('kvsession.isStored');
+
 /** The live state of a loaded session record. */
 export interface Loaded {
   key: string;
@@ -41,6 +47,9 @@ export interface Loaded {
 export type SaveOutcome = { kind: 'saved' | 'unchanged'; loaded: Loaded } | { kind: 'gone' };
 
 /** Where a new record comes from: a login (new user, new deadline) or a regenerate of `previous` (same user, deadline and slot). */
+/** A slot bound in `userId`'s index for a record userIdFrom is moving to that user. */
+type Claim = { userId: string; bound: Bound };
+
 type Origin = { kind: 'anonymous' } | { kind: 'login'; userId: string } | { kind: 'regenerate'; previous: Loaded };
 
 /**
@@ -65,6 +74,8 @@ export class Session {
   #failed = false;
   #holdResponse: (() => void) | undefined;
   #wrote = false;
+  /** The ID the next session created by this request will be stored under, once someone has asked for it. */
+  #reserved: string | undefined;
 
   /** Created by the middleware; `holdResponse` holds the response until the session is saved. */
   constructor(ctx: SessionContext, req: IncomingMessage, res: { readonly headersSent?: boolean }, holdResponse: () => void) {
@@ -74,9 +85,24 @@ export class Session {
     this.#holdResponse = holdResponse;
   }
 
-  /** The public session ID, once a session exists in the store. */
+  /** The public session ID, as soon as a session exists or is being created in this request. */
   get id(): string | undefined {
-    return this.#loaded === undefined ? undefined : this.#id;
+    if (this.#loaded !== undefined) return this.#id;
+    // Before the first load a valid cookie may still turn into a stored session: no ID can be promised yet.
+    if (!this.#changes.any || (!this.#loadSettled && this.#ctx.cookies.read(this.#req) !== undefined)) return undefined;
+    return this[RESERVE_ID]();
+  }
+
+  /** Whether this request's session exists in the store. */
+  get [IS_STORED](): boolean {
+    return this.#loaded !== undefined;
+  }
+
+  /** The stored session's ID, else the one a session created by this request will get (from `make`, else random). */
+  [RESERVE_ID](make: () => string = createSessionId): string {
+    if (this.#loaded !== undefined && this.#id !== undefined) return this.#id;
+    this.#reserved ??= make();
+    return this.#reserved;
   }
 
   /** An opaque handle for this session (as listed by listUserSessions), once it exists. */
@@ -159,6 +185,30 @@ export class Session {
   /** New ID, same data, same absolute deadline; the old record is deleted and its cookie stops working at once. */
   async regenerate(): Promise<void> {
     return this.#reported(this.#regenerate(undefined));
+  }
+
+  /**
+   * Re-reads the record from the store (an explicit second read), for long-lived handlers such as
+   * socket events; this request's unsaved changes stay on top. A session gone meanwhile becomes a new, empty one.
+   */
+  async reload(): Promise<void> {
+    await this.#load();
+    const loaded = this.#loaded;
+    if (loaded === undefined) return;
+    let entry: StoreEntry | undefined;
+    try {
+      entry = await this.#ctx.store.get(loaded.key);
+    } catch (err) {
+      throw storeUnavailable(err, 'reload');
+    }
+    const plain = entry === undefined ? undefined : this.#ctx.codec.open(loaded.key, entry.value);
+    const record = plain === undefined ? undefined : decodeRecordCached(this.#ctx.records, plain);
+    const now = this.#ctx.now();
+    if (entry === undefined || plain === undefined || record === undefined || now >= entry.expiresAt || now >= record.createdAt + this.#ctx.absoluteMs) {
+      this.#reset();
+      return;
+    }
+    this.#loaded = { key: loaded.key, entry, plain, record };
   }
 
   /**
@@ -316,7 +366,7 @@ export class Session {
   }
 
   async #create(data: Map<string, Encoded>, origin: Origin): Promise<void> {
-    const userId = origin.kind === 'login' ? origin.userId : origin.kind === 'regenerate' ? origin.previous.record.userId : undefined;
+    let userId = origin.kind === 'login' ? origin.userId : origin.kind === 'regenerate' ? origin.previous.record.userId : undefined;
     // A visitor who sets nothing (or sets and deletes) gets neither a record nor a cookie.
     if (data.size === 0 && userId === undefined) {
       this.#changes.reset();
@@ -333,14 +383,17 @@ export class Session {
     const now = this.#ctx.now();
     // Only login() starts a new absolute deadline: a periodic regenerate() must not make a session immortal.
     const createdAt = origin.kind === 'regenerate' ? origin.previous.record.createdAt : now;
+    // userIdFrom binds a new session as login() would: in the user's index before its cookie goes out.
+    userId ??= this.#userFromData(data);
     const record: SessionRecord = { createdAt, userId, data: Object.fromEntries(data) };
     this.#changes.reset();
     // 256-bit IDs do not collide; a false here means a broken store, so one retry then fail.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const id = createSessionId();
+      const id = attempt === 0 && this.#reserved !== undefined ? this.#reserved : createSessionId();
       const key = storeKeyFor('', id);
       const made = userId === undefined ? await this.#createRecord(key, record) : await this.#writeBound(key, record, origin);
       if (made === 'taken') continue;
+      this.#reserved = undefined;
       if (made !== 'ended') {
         this.#id = id;
         this.#wrote = true;
@@ -415,33 +468,69 @@ export class Session {
    */
   async #write(base: Loaded, changes: PendingChanges): Promise<SaveOutcome> {
     let loaded = base;
+    // A slot in the index of the user userIdFrom names, claimed before any record names that user.
+    let claim: Claim | undefined;
     // Conflicts are retried until storeTimeout has passed, not a fixed number of times: under heavy
     // overlap a fixed count of 16 failed 3.6–4.7% of saves although each retry was cheap.
     const giveUpAt = performance.now() + this.#ctx.storeTimeoutMs;
-    for (let attempt = 0; ; attempt++) {
-      const record: SessionRecord = { ...loaded.record, data: Object.fromEntries(changes.applyTo(loaded.record.data)) };
-      const plain = this.#encode(record);
-      // Compared as plain text: sealing the same record twice never gives the same text.
-      if (plain === loaded.plain) return { kind: 'unchanged', loaded };
-      const expiresAt = this.#deadline(this.#ctx.now(), record.createdAt);
-      const merged = attempt === 0 ? await this.#mergeOnServer(loaded.key, changes, expiresAt) : undefined;
-      if (merged !== undefined) return { kind: 'saved', loaded: merged };
-      const value = this.#ctx.codec.seal(loaded.key, plain);
-      if (await this.#ctx.store.update(loaded.key, loaded.entry.value, value, expiresAt)) {
-        return { kind: 'saved', loaded: { key: loaded.key, entry: { value, expiresAt }, plain, record } };
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const data = changes.applyTo(loaded.record.data);
+        let record: SessionRecord = { ...loaded.record, data: Object.fromEntries(data) };
+        const userId = this.#userFromData(data) ?? loaded.record.userId;
+        if (userId !== undefined && userId !== loaded.record.userId) {
+          claim = await this.#claimSlot(claim, userId, loaded.key, record.createdAt);
+          record = { ...record, userId, slot: claim.bound.slot };
+        }
+        const plain = this.#encode(record);
+        // Compared as plain text: sealing the same record twice never gives the same text.
+        if (plain === loaded.plain) return { kind: 'unchanged', loaded };
+        const expiresAt = this.#deadline(this.#ctx.now(), record.createdAt);
+        // A server-side merge changes data only, never the user a record names.
+        const merged = attempt === 0 && record.userId === loaded.record.userId ? await this.#mergeOnServer(loaded.key, changes, expiresAt) : undefined;
+        if (merged !== undefined) return { kind: 'saved', loaded: merged };
+        const value = this.#ctx.codec.seal(loaded.key, plain);
+        if (await this.#ctx.store.update(loaded.key, loaded.entry.value, value, expiresAt)) {
+          if (claim !== undefined && record.userId === claim.userId) {
+            const moved = claim;
+            claim = undefined;
+            await this.#moved(loaded.key, loaded.record, moved);
+          }
+          return { kind: 'saved', loaded: { key: loaded.key, entry: { value, expiresAt }, plain, record } };
+        }
+        const pause = Math.random() * Math.min(MAX_BACKOFF_MS, 2 << Math.min(attempt, 5));
+        if (performance.now() + pause >= giveUpAt) break;
+        await new Promise((resolve) => setTimeout(resolve, pause));
+        // Another request changed or deleted the record since we read it: re-read and re-apply our keys.
+        const entry = await this.#ctx.store.get(loaded.key);
+        const freshPlain = entry === undefined ? undefined : this.#ctx.codec.open(loaded.key, entry.value);
+        const fresh = freshPlain === undefined ? undefined : decodeRecord(freshPlain);
+        if (entry === undefined || freshPlain === undefined || fresh === undefined) return { kind: 'gone' };
+        loaded = { key: loaded.key, entry, plain: freshPlain, record: fresh };
       }
-      const pause = Math.random() * Math.min(MAX_BACKOFF_MS, 2 << Math.min(attempt, 5));
-      if (performance.now() + pause >= giveUpAt) break;
-      await new Promise((resolve) => setTimeout(resolve, pause));
-      // Another request changed or deleted the record since we read it: re-read and re-apply our keys.
-      const entry = await this.#ctx.store.get(loaded.key);
-      const freshPlain = entry === undefined ? undefined : this.#ctx.codec.open(loaded.key, entry.value);
-      const fresh = freshPlain === undefined ? undefined : decodeRecord(freshPlain);
-      if (entry === undefined || freshPlain === undefined || fresh === undefined) return { kind: 'gone' };
-      loaded = { key: loaded.key, entry, plain: freshPlain, record: fresh };
+    } finally {
+      // A claimed slot no saved record names: free it (best effort; an unnamed slot is dropped by list() anyway).
+      if (claim !== undefined) await this.#ctx.users.unbind(claim.userId, claim.bound.slot, base.key).catch(() => undefined);
     }
     const message = `the session kept changing for storeTimeout (${this.#ctx.storeTimeoutMs} ms) of save attempts`;
     throw new KvSessionError('ERR_KVSESSION_CONFLICT', message, { status: 503 });
+  }
+
+  /**
+   * userIdFrom moves a stored session to `userId`: a slot in that user's index comes first, so the session
+   * is listed (and ended by "log out everywhere") from the moment its record names the user.
+   */
+  async #claimSlot(claim: Claim | undefined, userId: string, key: string, createdAt: number): Promise<Claim> {
+    if (claim?.userId === userId) return claim;
+    if (claim !== undefined) await this.#ctx.users.unbind(claim.userId, claim.bound.slot, key);
+    return { userId, bound: await this.#ctx.users.bind(userId, key, createdAt + this.#ctx.absoluteMs) };
+  }
+
+  /** The record now names the claim's user: free the previous user's slot, then apply the new user's cap. */
+  async #moved(key: string, previous: SessionRecord, claim: Claim): Promise<void> {
+    // The previous user's list already drops this session (its record names someone else): freeing the slot is tidying.
+    if (previous.userId !== undefined) await this.#ctx.users.unbind(previous.userId, previous.slot, key).catch(() => undefined);
+    await this.#ctx.users.enforceCap(claim.userId, claim.bound);
   }
 
   /**
@@ -506,6 +595,20 @@ export class Session {
     }
   }
 
+  /** The user `userIdFrom` finds in the data about to be saved, if the hook is set and finds one. */
+  #userFromData(data: Map<string, Encoded>): string | undefined {
+    const hook = this.#ctx.userIdFrom;
+    if (hook === undefined) return undefined;
+    const plain: Record<string, unknown> = {};
+    for (const [key, encoded] of data) {
+      Object.defineProperty(plain, key, { value: decodeValue(encoded), enumerable: true, writable: true, configurable: true });
+    }
+    const found: unknown = hook(plain);
+    if (typeof found === 'string' && found !== '') return found;
+    if (typeof found === 'number' && Number.isFinite(found)) return String(found);
+    return undefined;
+  }
+
   /** Deletes and unbinds the session this request has just created. */
   async #endNew(fresh: Loaded): Promise<void> {
     const existed = await this.#ctx.store.delete(fresh.key);
@@ -551,6 +654,7 @@ export class Session {
 
   #reset(): void {
     this.#id = undefined;
+    this.#reserved = undefined;
     this.#loaded = undefined;
     this.#changes.reset();
   }

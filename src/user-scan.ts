@@ -76,7 +76,9 @@ export class UserScanner {
         const info = slot === undefined ? undefined : this.#describe(userId, n, slot.key, sessions[i], now);
         if (slot !== undefined && info !== undefined) scan.live.push({ name, slot: n, key: slot.key, info });
         // A bind writes its slot just before it creates the session; until then the slot must survive.
-        else if (slot !== undefined && sessions[i] === undefined && now - slot.at < 2 * this.#graceMs) scan.pending.push(n);
+        // A bind writes its slot just before it creates the session, or (userIdFrom) just before the record names
+        // the user; until then the slot must survive.
+        else if (slot !== undefined && now - slot.at < 2 * this.#graceMs) scan.pending.push(n);
         else scan.dead.push(n);
       });
     }

@@ -74,6 +74,8 @@ async function startIo(store: SessionStore, options: { secret?: string[]; persis
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   onTestFinished(async () => {
     await io.close();
+    // Tests use a random prefix per store: clearing it leaves shared servers as they were.
+    await sessions.store.clear?.().catch(() => undefined);
     await sessions.close();
   });
   return { url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, sent, errors };

@@ -1,0 +1,49 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { KvSessionManager } from '../session-context.js';
+import type { ExpressSessionOptions } from './options.js';
+import type { DropInRuntime } from './request-state.js';
+import type { Migration } from '../migrate.js';
+import { resolveDropInOptions } from './options.js';
+import { createSessionRuntime } from '../session-context.js';
+import { createMigration } from '../migrate.js';
+import { Session } from '../session.js';
+import { RequestState } from './request-state.js';
+
+/** The drop-in middleware, callable as Connect/Express middleware (and by socket.io's `io.engine.use`), plus the management API. */
+export type ExpressSessionMiddleware = ((req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void) & KvSessionManager;
+
+/**
+ * express-session's middleware on kvsession: takes express-session's options and gives
+ * express-session's `req.session`. A request with a validly signed cookie costs one store read
+ * before the handlers run (they read properties synchronously); one without costs none.
+ */
+export function session(options: ExpressSessionOptions): ExpressSessionMiddleware {
+  const resolved = resolveDropInOptions(options);
+  const { ctx, manager } = createSessionRuntime(resolved.core);
+  const runtime: DropInRuntime = { ctx, options: resolved };
+  const migration = createMigration(ctx, options.migrate, resolved.secret, resolved.core.storeTimeoutMs);
+  const middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void => {
+    // Mounted twice, or behind another session middleware: the first one wins, as with express-session.
+    if ((req as { session?: unknown }).session !== undefined) return next();
+    load(runtime, migration, req, res, next).then(next, next);
+  };
+  return Object.assign(middleware, manager);
+}
+
+/** Loads the request's session (one read, only for a validly signed cookie) and installs `req.session`. */
+async function load(
+  runtime: DropInRuntime,
+  migration: Migration | undefined,
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: (err?: unknown) => void,
+): Promise<void> {
+  const state = new RequestState(runtime, req, res, next);
+  const native = new Session(runtime.ctx, req, res, () => state.arm());
+  state.native = native;
+  const migrated = migration === undefined ? false : await migration.run(req, res, native);
+  const data = migrated || runtime.ctx.cookies.read(req) !== undefined ? await native.all() : {};
+  state.install(data);
+  // Properties can change without any call to observe: every response with a session is checked before it starts.
+  state.arm();
+}
