@@ -8,6 +8,7 @@ import type { SessionRecord } from './record.js';
 import type { RecordCodec } from './record-codec.js';
 import type { SaveCoalescer } from './save-coalescer.js';
 import type { SaveOutcome } from './session.js';
+import type { StoreEventSink } from './store-events.js';
 
 /** Everything a request's Session needs, resolved once per kvSession() call. */
 export interface SessionContext {
@@ -33,4 +34,6 @@ export interface SessionContext {
   readonly saves: SaveCoalescer<SaveOutcome>;
   /** Recently decoded records by their plain text (see decodeRecordCached). */
   readonly records: BoundedCache<string, SessionRecord>;
+  /** Where conflicts are reported (onStoreEvent, DEBUG=kvsession); undefined when nothing listens. */
+  readonly events?: StoreEventSink | undefined;
 }

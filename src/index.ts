@@ -1,6 +1,7 @@
 export { kvSession } from './middleware.js';
 export type { KvSessionMiddleware, KvSessionManager, KvSessionHandler, KvSessionNext, SessionRequest } from './middleware.js';
 export type { KvSessionOptions } from './options.js';
+export type { StoreEvent, StoreEventListener, StoreOperationEvent, StoreConflictEvent, StorePruneEvent } from './store-events.js';
 export type { CookieOptions } from './cookie.js';
 export type { Duration } from './duration.js';
 export { Session } from './session.js';

@@ -17,6 +17,7 @@ import { holdResponse, PENDING } from './response-hold.js';
 import type { HoldableResponse, ResponseHold } from './response-hold.js';
 import { serializeSessionCookie } from './cookie.js';
 import { startPruner } from './pruner.js';
+import { StoreEventSink } from './store-events.js';
 import { isKvSessionError } from './errors.js';
 import { redactSecrets } from './redact.js';
 import type { DestroyUserSessionsOptions } from './user-args.js';
@@ -63,7 +64,8 @@ const RECORDS_REMEMBERED = 256;
 export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
   const resolved = resolveOptions(options);
   const rawStore = resolveStore(resolved.store, { prefix: resolved.prefix, timeout: resolved.storeTimeoutMs });
-  const store = guardStore(rawStore, resolved.storeTimeoutMs);
+  const events = StoreEventSink.create(resolved.onStoreEvent);
+  const store = guardStore(rawStore, resolved.storeTimeoutMs, events);
   // Connect now rather than inside the first request's storeTimeout, and say at once, once, if that fails.
   rawStore.warm?.().catch((err: unknown) => reportStartFailure(rawStore.name, err));
   if (rawStore.name === 'memory' && process.env['NODE_ENV'] === 'production' && !warnedMemoryInProduction) {
@@ -91,6 +93,7 @@ export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
     codec: resolved.codec,
     records: new BoundedCache(RECORDS_REMEMBERED),
     saves: new SaveCoalescer(),
+    events,
   };
   const pruner =
     resolved.pruneMs === false || rawStore.capabilities.nativeExpiry || !supports(store, 'prune')
