@@ -90,6 +90,11 @@ export function failureCode(err: unknown): string {
   return isKvSessionError(err) ? err.code : 'ERR_KVSESSION_STORE_UNAVAILABLE';
 }
 
+/** True when `DEBUG` enables the core `kvsession` namespace. */
+export function debugEnabled(): boolean {
+  return log.enabled;
+}
+
 /** A debug logger for one store's connection events, under the core namespace so `DEBUG=kvsession` shows them. */
 export function connectionLog(store: string): (message: string) => void {
   return (message) => {

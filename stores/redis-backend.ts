@@ -1,3 +1,6 @@
+import { watchConnection } from './connection-events.js';
+import { connectionLog } from '../src/store-events.js';
+
 /**
  * One interface over node-redis's three connection kinds (client, cluster, sentinel), so the
  * Redis store speaks the same single-key commands to each. Every command goes to a master.
@@ -69,6 +72,7 @@ export interface NodeRedisSentinel {
 // A cluster whose slot map still names a dead master keeps failing; re-reading it more often than
 // this would only add load while the cluster has not yet promoted a replica.
 const REDISCOVER_EVERY_MS = 250;
+const logFailover = connectionLog('redis');
 
 /** Wraps whichever kind of node-redis connection `conn` is; `owned`: the store created it and closes it. */
 export function redisBackend(conn: NodeRedisClient | NodeRedisCluster | NodeRedisSentinel, owned: boolean): RedisBackend {
@@ -84,6 +88,7 @@ abstract class BaseBackend<C extends NodeRedisClient | NodeRedisCluster | NodeRe
   /** The store created the connection: it may unreference and close it; an app's connection it leaves alone. */
   protected readonly owned: boolean;
   #opening: Promise<unknown> | undefined;
+  readonly #unwatch: () => void;
   readonly #onError = (err: unknown): void => {
     this.lastError = err;
   };
@@ -92,6 +97,7 @@ abstract class BaseBackend<C extends NodeRedisClient | NodeRedisCluster | NodeRe
     this.conn = conn;
     this.owned = owned;
     conn.on('error', this.#onError);
+    this.#unwatch = watchConnection('redis', conn);
   }
 
   async open(): Promise<void> {
@@ -109,6 +115,7 @@ abstract class BaseBackend<C extends NodeRedisClient | NodeRedisCluster | NodeRe
 
   async close(): Promise<void> {
     this.conn.off('error', this.#onError);
+    this.#unwatch();
     // The app's own connection stays open: it may serve other code, and the app closes it (as with connect-redis).
     if (!this.owned) return;
     // A connection that is down keeps an error listener, or its reconnect attempts would crash the process.
@@ -205,6 +212,7 @@ class ClusterBackend extends BaseBackend<NodeRedisCluster> implements RedisBacke
     // Without a node's own options node-redis would try its default host, which is not part of this cluster.
     if (start?.options === undefined) return;
     this.#lastRediscover = performance.now();
+    logFailover('cluster: a command failed, re-reading the slot map (failover?)');
     // Errors are reported through the cluster's 'error' event; the next failure tries again.
     slots.rediscover({ options: start.options }).catch(() => undefined);
   }
