@@ -41,7 +41,8 @@ export type StoreEvent = StoreOperationEvent | StoreConflictEvent | StorePruneEv
 /** The `onStoreEvent` option: called synchronously; what it throws is reported once and otherwise ignored. */
 export type StoreEventListener = (event: StoreEvent) => void;
 
-// `DEBUG=kvsession` shows what an operator acts on (failures, timeouts, conflicts, prunes, connections);
+// `DEBUG=kvsession` shows what an operator acts on (failures, timeouts, conflicts, prunes; the stores add
+// their connections, see stores/connection-events.ts);
 // `DEBUG=kvsession:store` adds one line per successful operation, which is too many for a busy server.
 const log = createDebug('kvsession');
 const logOps = createDebug('kvsession:store');
@@ -88,16 +89,4 @@ function logEvent(event: StoreEvent): void {
 /** The stable code of a store failure (the guard turns every failure into a KvSessionError). */
 export function failureCode(err: unknown): string {
   return isKvSessionError(err) ? err.code : 'ERR_KVSESSION_STORE_UNAVAILABLE';
-}
-
-/** True when `DEBUG` enables the core `kvsession` namespace. */
-export function debugEnabled(): boolean {
-  return log.enabled;
-}
-
-/** A debug logger for one store's connection events, under the core namespace so `DEBUG=kvsession` shows them. */
-export function connectionLog(store: string): (message: string) => void {
-  return (message) => {
-    if (log.enabled) log('%s %s', store, redactSecrets(message));
-  };
 }

@@ -1,4 +1,7 @@
-import { connectionLog, debugEnabled } from '../src/store-events.js';
+import createDebug from 'debug';
+
+// The core namespace, as src/store-events.ts: `DEBUG=kvsession` shows connections with failures and conflicts.
+const log = createDebug('kvsession');
 
 /** Anything with an EventEmitter's on/off: node-redis clients, clusters, sentinels and pg pools. */
 interface Emitter {
@@ -13,7 +16,8 @@ const node = (info: unknown): string => {
   const { host, port } = (info ?? {}) as { host?: unknown; port?: unknown };
   return host === undefined ? 'a node' : `${String(host)}:${String(port)}`;
 };
-const reason = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+// Driver messages name hosts, not URLs; credentials in any URL-like text are cut out all the same.
+const reason = (err: unknown): string => (err instanceof Error ? err.message : String(err)).replace(/\/\/[^@/\s]*@/g, '//');
 
 const REDIS_EVENTS: Record<string, Describe> = {
   connect: () => 'connected',
@@ -46,15 +50,19 @@ const PG_EVENTS: Record<string, Describe> = {
  * (adds no listener) while that namespace is off; returns what removes the listeners again.
  */
 export function watchConnection(store: 'redis' | 'postgres', emitter: unknown): () => void {
-  if (!debugEnabled()) return () => undefined;
-  const log = connectionLog(store);
+  if (!log.enabled) return () => undefined;
   const target = emitter as Emitter;
   const listeners = Object.entries(store === 'redis' ? REDIS_EVENTS : PG_EVENTS).map(([event, describe]) => {
-    const listener = (...args: unknown[]): void => log(describe(...args));
+    const listener = (...args: unknown[]): void => log('%s %s', store, describe(...args));
     target.on(event, listener);
     return [event, listener] as const;
   });
   return () => {
     for (const [event, listener] of listeners) target.off(event, listener);
   };
+}
+
+/** Logs one connection event that no driver event reports (e.g. a cluster failover we noticed). */
+export function logConnection(store: 'redis' | 'postgres', message: string): void {
+  if (log.enabled) log('%s %s', store, message);
 }

@@ -1,5 +1,4 @@
-import { watchConnection } from './connection-events.js';
-import { connectionLog } from '../src/store-events.js';
+import { logConnection, watchConnection } from './connection-events.js';
 
 /**
  * One interface over node-redis's three connection kinds (client, cluster, sentinel), so the
@@ -72,7 +71,6 @@ export interface NodeRedisSentinel {
 // A cluster whose slot map still names a dead master keeps failing; re-reading it more often than
 // this would only add load while the cluster has not yet promoted a replica.
 const REDISCOVER_EVERY_MS = 250;
-const logFailover = connectionLog('redis');
 
 /** Wraps whichever kind of node-redis connection `conn` is; `owned`: the store created it and closes it. */
 export function redisBackend(conn: NodeRedisClient | NodeRedisCluster | NodeRedisSentinel, owned: boolean): RedisBackend {
@@ -212,7 +210,7 @@ class ClusterBackend extends BaseBackend<NodeRedisCluster> implements RedisBacke
     // Without a node's own options node-redis would try its default host, which is not part of this cluster.
     if (start?.options === undefined) return;
     this.#lastRediscover = performance.now();
-    logFailover('cluster: a command failed, re-reading the slot map (failover?)');
+    logConnection('redis', 'cluster: a command failed, re-reading the slot map (failover?)');
     // Errors are reported through the cluster's 'error' event; the next failure tries again.
     slots.rediscover({ options: start.options }).catch(() => undefined);
   }
