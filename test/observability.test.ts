@@ -1,15 +1,18 @@
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { format, promisify } from 'node:util';
+import createDebug from 'debug';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { StoreEntry } from '../src/store.js';
 import type { StoreEvent } from '../src/store-events.js';
 import { MemoryStore, createMemoryStore } from '../stores/memory.js';
 import { CountingStore } from './helpers/counting-store.js';
 import { TEST_SECRET, startApp } from './helpers/app.js';
 import { mountSessionRoutes } from './helpers/routes.js';
-import { REDIS_URL, describeWithServer, randomPrefix, sparePort } from './helpers/services.js';
+import { createPostgresStore } from '../stores/postgres.js';
+import { DATABASE_URL, REDIS_URL, RUN_ID, describeWithServer, randomPrefix, sparePort } from './helpers/services.js';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..');
@@ -143,6 +146,43 @@ await describeWithServer('onStoreEvent on Redis', REDIS_URL, () => {
     expect((await client.get('/get/a')).json()).toEqual({ value: '1' });
     expect(ops(events)).toEqual(['create:ok', 'get:ok']);
     expect(events.every((e) => e.type === 'operation' && e.store === 'redis' && e.ms >= 0)).toBe(true);
+  });
+});
+
+/** Turns on `namespaces` for the duration of the test and collects what debug prints. */
+function captureDebug(namespaces: string): string[] {
+  const lines: string[] = [];
+  const { log } = createDebug;
+  createDebug.log = (...args: unknown[]) => lines.push(format(...args));
+  createDebug.enable(namespaces);
+  onTestFinished(() => {
+    createDebug.disable();
+    createDebug.log = log;
+  });
+  return lines;
+}
+
+await describeWithServer('DEBUG=kvsession on PostgreSQL', DATABASE_URL, () => {
+  const table = `kvsession_obs_${RUN_ID}`;
+  afterAll(async () => {
+    const client = new pg.Client(DATABASE_URL);
+    await client.connect();
+    await client.query(`DROP TABLE IF EXISTS ${table}`);
+    await client.end();
+  });
+
+  it('logs the pool opening and closing connections, and no session ID', async () => {
+    const lines = captureDebug('kvsession');
+    const store = createPostgresStore({ url: DATABASE_URL, table, prefix: randomPrefix('obs'), max: 1 });
+    const app = await startApp({ session: { store, storeTimeout: 5000 }, routes: mountSessionRoutes });
+    const client = app.client();
+    expect((await client.post('/set/a/1')).status).toBe(200);
+    await app.close();
+    expect(lines.some((line) => line.includes('kvsession postgres pool opened a connection'))).toBe(true);
+    // pg ends a pool's connections just after pool.end() has resolved.
+    await vi.waitFor(() => expect(lines.some((line) => line.includes('kvsession postgres pool closed a connection'))).toBe(true));
+    const cookie = decodeURIComponent(client.cookie() as string);
+    for (const line of lines) expect(line).not.toContain(cookie.slice(0, cookie.lastIndexOf('.')));
   });
 });
 
