@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import type { SqlConnection, SqlRow } from './sql-base.js';
-import { watchConnection } from './connection-events.js';
 
 /*
  * Statements on a pg pool, named or not. A named statement is parsed and planned once per server
@@ -28,7 +27,6 @@ export interface PgConnectionOptions {
 export function pgConnection(pool: Pool, options: PgConnectionOptions): SqlConnection {
   let named = options.preparedStatements;
   const statements = new Map<string, { name: string; text: string }>();
-  const unwatch = watchConnection('postgres', pool);
   return {
     query: async (sql: string, params: readonly unknown[]): Promise<readonly SqlRow[]> => {
       let statement = statements.get(sql);
@@ -46,7 +44,6 @@ export function pgConnection(pool: Pool, options: PgConnectionOptions): SqlConne
       return (await pool.query({ text: statement.text, values })).rows as SqlRow[];
     },
     close: async (): Promise<void> => {
-      unwatch();
       if (options.owned) await pool.end();
     },
   };
