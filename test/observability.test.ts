@@ -178,7 +178,8 @@ await describeWithServer('DEBUG=kvsession on PostgreSQL', DATABASE_URL, () => {
     const client = app.client();
     expect((await client.post('/set/a/1')).status).toBe(200);
     await app.close();
-    expect(lines.some((line) => line.includes('kvsession postgres pool opened a connection'))).toBe(true);
+    // max: 1, so one connection served the schema check and the request, and is logged once.
+    expect(lines.filter((line) => line.includes('kvsession postgres pool opened a connection'))).toHaveLength(1);
     // pg ends a pool's connections just after pool.end() has resolved.
     await vi.waitFor(() => expect(lines.some((line) => line.includes('kvsession postgres pool closed a connection'))).toBe(true));
     const cookie = decodeURIComponent(client.cookie() as string);
