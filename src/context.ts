@@ -8,6 +8,7 @@ import type { SessionRecord } from './record.js';
 import type { RecordCodec } from './record-codec.js';
 import type { SaveCoalescer } from './save-coalescer.js';
 import type { SaveOutcome } from './session.js';
+import type { StoreEventSink } from './store-events.js';
 
 /** Everything a request's Session needs, resolved once per kvSession() call. */
 export interface SessionContext {
@@ -35,6 +36,8 @@ export interface SessionContext {
   readonly records: BoundedCache<string, SessionRecord>;
   /** Finds the user a session belongs to in its data, evaluated on every save that writes (see KvSessionOptions). */
   readonly userIdFrom?: UserIdFrom | undefined;
+  /** Where conflicts are reported (onStoreEvent, DEBUG=kvsession); undefined when nothing listens. */
+  readonly events?: StoreEventSink | undefined;
 }
 
 /** Names the user a session's data belongs to (e.g. Passport's `data.passport?.user`), or undefined for none. */

@@ -2,6 +2,8 @@ import type { SessionStore } from './store.js';
 import type { StoreOperation } from './store-decorator.js';
 import { StoreDecorator } from './store-decorator.js';
 import { KvSessionError, storeUnavailable } from './errors.js';
+import type { StoreEventSink } from './store-events.js';
+import { failureCode } from './store-events.js';
 
 /**
  * A store whose every operation settles within `timeoutMs` and fails only with coded errors.
@@ -12,18 +14,37 @@ class GuardedStore extends StoreDecorator {
   constructor(
     inner: SessionStore,
     private readonly timeoutMs: number,
+    private readonly events: StoreEventSink | undefined,
   ) {
     super(inner);
   }
 
   protected override intercept<T>(op: StoreOperation, call: () => Promise<T>): Promise<T> {
-    return withTimeout(this.name, op, this.timeoutMs, call);
+    if (this.events === undefined) return withTimeout(this.name, op, this.timeoutMs, call);
+    return this.#observe(this.events, op, performance.now(), withTimeout(this.name, op, this.timeoutMs, call));
+  }
+
+  // Timed outside the timeout, so a timed-out operation reports the time the request waited.
+  async #observe<T>(events: StoreEventSink, op: StoreOperation, start: number, pending: Promise<T>): Promise<T> {
+    try {
+      const value = await pending;
+      const ms = performance.now() - start;
+      events.emit({ type: 'operation', store: this.name, op, ms, ok: true });
+      if (op === 'prune' && typeof value === 'number') events.emit({ type: 'prune', store: this.name, deleted: value, ms });
+      return value;
+    } catch (err) {
+      events.emit({ type: 'operation', store: this.name, op, ms: performance.now() - start, ok: false, code: failureCode(err) });
+      throw err;
+    }
   }
 }
 
-/** Wraps a store so every operation settles within `timeoutMs` and fails only with coded errors. */
-export function guardStore(store: SessionStore, timeoutMs: number): SessionStore {
-  return new GuardedStore(store, timeoutMs);
+/**
+ * Wraps a store so every operation settles within `timeoutMs` and fails only with coded errors;
+ * with `events`, each operation is also reported with its time and outcome.
+ */
+export function guardStore(store: SessionStore, timeoutMs: number, events?: StoreEventSink): SessionStore {
+  return new GuardedStore(store, timeoutMs, events);
 }
 
 

@@ -8,6 +8,7 @@ export type {
   RequestSession,
 } from './middleware.js';
 export type { KvSessionOptions } from './options.js';
+export type { StoreEvent, StoreEventListener, StoreOperationEvent, StoreConflictEvent, StorePruneEvent } from './store-events.js';
 export type { CookieOptions } from './cookie.js';
 export type { Duration } from './duration.js';
 export { Session } from './session.js';

@@ -11,6 +11,7 @@ import { Signer } from './signer.js';
 import type { RecordCodec } from './record-codec.js';
 import { PLAIN_CODEC, SealingCodec } from './record-codec.js';
 import { DEFAULT_PREFIX } from './store.js';
+import type { StoreEventListener } from './store-events.js';
 
 /** Options of kvSession(); every one but `secret` has a default. */
 export interface KvSessionOptions {
@@ -47,6 +48,8 @@ export interface KvSessionOptions {
    * @default false
    */
   sealRecords?: boolean;
+  /** Called with every store operation's latency and outcome, each save conflict and each prune (docs/observability.md). */
+  onStoreEvent?: StoreEventListener;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
   /**
@@ -77,6 +80,7 @@ export interface ResolvedOptions {
   readonly prefix: string;
   readonly now: () => number;
   readonly userIdFrom: UserIdFrom | undefined;
+  readonly onStoreEvent: StoreEventListener | undefined;
 }
 
 function secretList(secret: KvSessionOptions['secret']): string[] {
@@ -111,6 +115,9 @@ export function resolveOptions(options: KvSessionOptions): ResolvedOptions {
   if (options.sealRecords !== undefined && typeof options.sealRecords !== 'boolean') {
     throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'sealRecords must be true or false');
   }
+  if (options.onStoreEvent !== undefined && typeof options.onStoreEvent !== 'function') {
+    throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'onStoreEvent must be a function');
+  }
   if (options.now !== undefined && typeof options.now !== 'function') {
     throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'now must be a function returning milliseconds since the epoch');
   }
@@ -131,6 +138,7 @@ export function resolveOptions(options: KvSessionOptions): ResolvedOptions {
     pruneMs: options.pruneInterval === false ? false : parseDuration(options.pruneInterval ?? '1h', 'pruneInterval'),
     prefix,
     now: options.now ?? Date.now,
+    onStoreEvent: options.onStoreEvent,
     // The Signer has validated the secrets: each is a string of at least 32 characters.
     codec: options.sealRecords === true ? new SealingCodec(secretList(options.secret)) : PLAIN_CODEC,
     userIdFrom: options.userIdFrom,

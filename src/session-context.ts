@@ -5,6 +5,7 @@ import { supports } from './store.js';
 import type { SessionInfo } from './user-index.js';
 import { resolveStore } from '../stores/index.js';
 import { guardStore } from './guarded-store.js';
+import { StoreEventSink } from './store-events.js';
 import { UserIndex } from './user-index.js';
 import { VerifiedCookies } from './verified-cookies.js';
 import { SaveCoalescer } from './save-coalescer.js';
@@ -45,7 +46,8 @@ export interface SessionRuntime {
 /** Builds the store, context, background pruner and management API once per middleware (kvSession() and the drop-in). */
 export function createSessionRuntime(resolved: ResolvedOptions): SessionRuntime {
   const rawStore = resolveStore(resolved.store, { prefix: resolved.prefix, timeout: resolved.storeTimeoutMs });
-  const store = guardStore(rawStore, resolved.storeTimeoutMs);
+  const events = StoreEventSink.create(resolved.onStoreEvent);
+  const store = guardStore(rawStore, resolved.storeTimeoutMs, events);
   // Connect now rather than inside the first request's storeTimeout, and say at once, once, if that fails.
   rawStore.warm?.().catch((err: unknown) => reportStartFailure(rawStore.name, err));
   if (rawStore.name === 'memory' && process.env['NODE_ENV'] === 'production' && !warnedMemoryInProduction) {
@@ -74,6 +76,7 @@ export function createSessionRuntime(resolved: ResolvedOptions): SessionRuntime 
     records: new BoundedCache(RECORDS_REMEMBERED),
     saves: new SaveCoalescer(),
     userIdFrom: resolved.userIdFrom,
+    events,
   };
   const pruner =
     resolved.pruneMs === false || rawStore.capabilities.nativeExpiry || !supports(store, 'prune')

@@ -499,7 +499,9 @@ export class Session {
           return { kind: 'saved', loaded: { key: loaded.key, entry: { value, expiresAt }, plain, record } };
         }
         const pause = Math.random() * Math.min(MAX_BACKOFF_MS, 2 << Math.min(attempt, 5));
-        if (performance.now() + pause >= giveUpAt) break;
+        const gaveUp = performance.now() + pause >= giveUpAt;
+        this.#ctx.events?.emit({ type: 'conflict', store: this.#ctx.store.name, attempt, outcome: gaveUp ? 'gave-up' : 'retry' });
+        if (gaveUp) break;
         await new Promise((resolve) => setTimeout(resolve, pause));
         // Another request changed or deleted the record since we read it: re-read and re-apply our keys.
         const entry = await this.#ctx.store.get(loaded.key);

@@ -4,6 +4,7 @@ import { KvSessionError } from '../src/errors.js';
 import { loadDriver } from './driver.js';
 import type { SqlConnection, SqlDialect } from './sql-base.js';
 import { ensureTable, pgConnection } from './pg-connection.js';
+import { watchConnection } from './connection-events.js';
 import { isDataException, mergeStatement } from './pg-merge.js';
 import { SqlStore, checkTable, checkTimeout } from './sql-base.js';
 
@@ -61,13 +62,17 @@ export function createPostgresStore(options: string | PostgresStoreOptions): Ful
     ...postgresDialect,
     connect: async (): Promise<SqlConnection> => {
       const pool = source.pool ?? (await ownPool(source.url, opts.max ?? 10, timeout));
+      const unwatch = watchConnection('postgres', pool);
       try {
         await ensureTable(pool, table, postgresDialect.expires('value'));
       } catch (err) {
         if (source.pool === undefined) await pool.end().catch(() => {});
+        unwatch();
         throw err;
       }
-      return pgConnection(pool, { preparedStatements: prepared, owned: source.pool === undefined });
+      const connection = pgConnection(pool, { preparedStatements: prepared, owned: source.pool === undefined });
+      // Our own pool keeps its listeners: it ends its connections after end() resolves, and they are logged then.
+      return source.pool === undefined ? connection : { ...connection, close: () => connection.close().finally(unwatch) };
     },
   };
   return new SqlStore(dialect, table, opts);

@@ -1,3 +1,5 @@
+import { logConnection, watchConnection } from './connection-events.js';
+
 /**
  * One interface over node-redis's three connection kinds (client, cluster, sentinel), so the
  * Redis store speaks the same single-key commands to each. Every command goes to a master.
@@ -84,6 +86,7 @@ abstract class BaseBackend<C extends NodeRedisClient | NodeRedisCluster | NodeRe
   /** The store created the connection: it may unreference and close it; an app's connection it leaves alone. */
   protected readonly owned: boolean;
   #opening: Promise<unknown> | undefined;
+  readonly #unwatch: () => void;
   readonly #onError = (err: unknown): void => {
     this.lastError = err;
   };
@@ -92,6 +95,7 @@ abstract class BaseBackend<C extends NodeRedisClient | NodeRedisCluster | NodeRe
     this.conn = conn;
     this.owned = owned;
     conn.on('error', this.#onError);
+    this.#unwatch = watchConnection('redis', conn);
   }
 
   async open(): Promise<void> {
@@ -109,6 +113,7 @@ abstract class BaseBackend<C extends NodeRedisClient | NodeRedisCluster | NodeRe
 
   async close(): Promise<void> {
     this.conn.off('error', this.#onError);
+    this.#unwatch();
     // The app's own connection stays open: it may serve other code, and the app closes it (as with connect-redis).
     if (!this.owned) return;
     // A connection that is down keeps an error listener, or its reconnect attempts would crash the process.
@@ -205,6 +210,7 @@ class ClusterBackend extends BaseBackend<NodeRedisCluster> implements RedisBacke
     // Without a node's own options node-redis would try its default host, which is not part of this cluster.
     if (start?.options === undefined) return;
     this.#lastRediscover = performance.now();
+    logConnection('redis', 'cluster: a command failed, re-reading the slot map (failover?)');
     // Errors are reported through the cluster's 'error' event; the next failure tries again.
     slots.rediscover({ options: start.options }).catch(() => undefined);
   }
