@@ -4,7 +4,12 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 // What a store may use of the core: the contract, the errors and the wrapping helpers.
-const STORE_MAY_IMPORT = ['../src/store.js', '../src/errors.js', '../src/store-decorator.js', '../src/guarded-store.js'];
+const STORE_MAY_IMPORT = [
+  '../src/store.js',
+  '../src/errors.js',
+  '../src/store-decorator.js',
+  '../src/guarded-store.js',
+];
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', 'benchmarks/results/', '.doc-check-*/'] },
@@ -14,12 +19,24 @@ export default tseslint.config(
     // Node's globals, for the few .mjs files (TypeScript checks names in .ts files itself).
     languageOptions: {
       globals: Object.fromEntries(
-        ['process', 'console', 'URL', 'Buffer', 'setTimeout', 'clearTimeout', 'setImmediate', 'structuredClone'].map((g) => [g, 'readonly']),
+        [
+          'process',
+          'console',
+          'URL',
+          'Buffer',
+          'setTimeout',
+          'clearTimeout',
+          'setImmediate',
+          'structuredClone',
+        ].map((g) => [g, 'readonly']),
       ),
     },
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       '@typescript-eslint/no-explicit-any': 'error',
       // A variable assigned after the closure that reads it is declared cannot be const.
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
@@ -31,7 +48,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ regex: '^\\.\\./stores/(?!index\\.js$)', message: 'src/ reaches stores only through the registry, ../stores/index.js' }] },
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./stores/(?!index\\.js$)',
+              message: 'src/ reaches stores only through the registry, ../stores/index.js',
+            },
+          ],
+        },
       ],
     },
   },
@@ -44,7 +68,8 @@ export default tseslint.config(
           patterns: [
             {
               regex: `^\\.\\./src/(?!(${STORE_MAY_IMPORT.map((p) => p.slice('../src/'.length).replace('.', '\\.')).join('|')})$)`,
-              message: 'a store uses only the contract: src/store.ts, src/errors.ts, src/store-decorator.ts, src/guarded-store.ts',
+              message:
+                'a store uses only the contract: src/store.ts, src/errors.ts, src/store-decorator.ts, src/guarded-store.ts',
             },
           ],
         },
@@ -57,20 +82,34 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ regex: '^\\.\\./src/(?!index\\.js$)', message: 'conformance/ uses only the public API, ../src/index.js' }] },
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./src/(?!index\\.js$)',
+              message: 'conformance/ uses only the public API, ../src/index.js',
+            },
+          ],
+        },
       ],
     },
   },
   {
     // Known debt (issue 21, item 2): the user-index groups (plain and sealed) still drive UserIndex directly; to be
     // rewritten over kvSession()'s login/listUserSessions/destroyUserSessions. Every other group is public-API only.
-    files: ['conformance/user-index.ts', 'conformance/user-index-sealed.ts', 'conformance/index-records.ts'],
+    files: [
+      'conformance/user-index.ts',
+      'conformance/user-index-sealed.ts',
+      'conformance/index-records.ts',
+    ],
     rules: { 'no-restricted-imports': 'off' },
   },
   {
     // CommonJS fixtures prove `require('kvsession')` works: require() is their point.
     files: ['**/*.cjs'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', fetch: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', fetch: 'readonly' },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

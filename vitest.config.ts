@@ -12,6 +12,10 @@ export default defineConfig({
     // No retries: they would hide exactly the races the suites exist to find.
     retry: 0,
     // Type tests augment SessionData, which would retype every other file in one program: they get their own.
-    typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: 'test/tsconfig.types.json' },
+    typecheck: {
+      enabled: true,
+      include: ['test/**/*.test-d.ts'],
+      tsconfig: 'test/tsconfig.types.json',
+    },
   },
 });

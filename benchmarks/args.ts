@@ -73,7 +73,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   const stores = list(values.stores, STORES, '--stores');
   const routes = list(values.routes, ROUTES, '--routes');
   const libraries = list(values.libs, LIBRARIES, '--libs');
-  const filtered = values.stores !== undefined || values.routes !== undefined || values.libs !== undefined;
+  const filtered =
+    values.stores !== undefined || values.routes !== undefined || values.libs !== undefined;
   return {
     mode: quick ? 'quick' : 'full',
     micro: values.micro ? 'only' : values['no-micro'] ? 'skip' : 'also',
@@ -99,17 +100,31 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
 }
 
 /** A comma-separated flag checked against the known values; all of them when absent. */
-export function list<T extends string>(raw: string | undefined, known: readonly T[], flag: string, usage = USAGE): T[] {
+export function list<T extends string>(
+  raw: string | undefined,
+  known: readonly T[],
+  flag: string,
+  usage = USAGE,
+): T[] {
   if (raw === undefined) return [...known];
-  const picked = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const picked = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   for (const p of picked) {
-    if (!(known as readonly string[]).includes(p)) throw new Error(`${flag}: unknown "${p}"; known: ${known.join(', ')}\n${usage}`);
+    if (!(known as readonly string[]).includes(p))
+      throw new Error(`${flag}: unknown "${p}"; known: ${known.join(', ')}\n${usage}`);
   }
   return picked as T[];
 }
 
 /** A positive number flag, or `fallback` when absent. */
-export function positive(raw: string | undefined, fallback: number, flag: string, usage = USAGE): number {
+export function positive(
+  raw: string | undefined,
+  fallback: number,
+  flag: string,
+  usage = USAGE,
+): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} must be a positive number\n${usage}`);
@@ -117,6 +132,11 @@ export function positive(raw: string | undefined, fallback: number, flag: string
 }
 
 /** Like `positive`, but `0` turns the step off. */
-export function positiveOrOff(raw: string | undefined, fallback: number, flag: string, usage = USAGE): number {
+export function positiveOrOff(
+  raw: string | undefined,
+  fallback: number,
+  flag: string,
+  usage = USAGE,
+): number {
   return raw === '0' ? 0 : positive(raw, fallback, flag, usage);
 }

@@ -16,8 +16,15 @@ export async function createSessions(port: number, n: number): Promise<string[]>
 }
 
 /** Fails unless `route` answers 2xx with the given cookie: a broken contender must not be measured as fast. */
-export async function checkRoute(port: number, route: Route, cookie: string | undefined): Promise<void> {
-  const res = await fetch(`http://127.0.0.1:${port}/${route}`, cookie === undefined ? {} : { headers: { cookie } });
+export async function checkRoute(
+  port: number,
+  route: Route,
+  cookie: string | undefined,
+): Promise<void> {
+  const res = await fetch(
+    `http://127.0.0.1:${port}/${route}`,
+    cookie === undefined ? {} : { headers: { cookie } },
+  );
   const body = await res.text();
   if (!res.ok) throw new Error(`/${route} answered ${res.status} ${body.slice(0, 200)}`);
 }

@@ -45,16 +45,32 @@ export function runPlace(runId: string, tmpDir: string): RunPlace {
 
 /** The bare-Express baseline. */
 export function bareContender(): Contender {
-  return { id: 'bare express', library: 'bare', store: undefined, script: compiledServer('bare-server'), args: [] };
+  return {
+    id: 'bare express',
+    library: 'bare',
+    store: undefined,
+    script: compiledServer('bare-server'),
+    args: [],
+  };
 }
 
 /** Bare Express with one empty middleware: what any app.use() layer costs before doing anything. */
 export function noopContender(): Contender {
-  return { id: 'express + empty middleware', library: 'noop', store: undefined, script: compiledServer('bare-server'), args: ['empty-middleware'] };
+  return {
+    id: 'express + empty middleware',
+    library: 'noop',
+    store: undefined,
+    script: compiledServer('bare-server'),
+    args: ['empty-middleware'],
+  };
 }
 
 /** express-session, kvsession, then kvsession's express-session drop-in on `store`, keeping those in `libraries`. */
-export function storeContenders(store: StoreKind, place: RunPlace, libraries: readonly SessionLibrary[]): Contender[] {
+export function storeContenders(
+  store: StoreKind,
+  place: RunPlace,
+  libraries: readonly SessionLibrary[],
+): Contender[] {
   const both: Contender[] = [
     {
       id: `express-session/${store}`,

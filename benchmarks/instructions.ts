@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LIBRARIES, ROUTES, STORES, bareContender, noopContender, runPlace, storeContenders } from './contenders.js';
+import {
+  LIBRARIES,
+  ROUTES,
+  STORES,
+  bareContender,
+  noopContender,
+  runPlace,
+  storeContenders,
+} from './contenders.js';
 import { list, positive } from './args.js';
 import type { Contender, Route } from './contenders.js';
 import { createSessions } from './client.js';
@@ -55,8 +63,14 @@ export async function runInstructions(argv: readonly string[]): Promise<void> {
     throw new Error('valgrind is not installed: apt-get install -y valgrind');
   }
   const routes = list(values.routes, ROUTES, '--routes', USAGE);
-  const libs = values.libs === undefined ? (['kvsession'] as const) : list(values.libs, LIBRARIES, '--libs', USAGE);
-  const stores = values.stores === undefined ? (['memory'] as const) : list(values.stores, STORES, '--stores', USAGE);
+  const libs =
+    values.libs === undefined
+      ? (['kvsession'] as const)
+      : list(values.libs, LIBRARIES, '--libs', USAGE);
+  const stores =
+    values.stores === undefined
+      ? (['memory'] as const)
+      : list(values.stores, STORES, '--stores', USAGE);
   const warmup = positive(values.warmup, 12_000, '--warmup', USAGE);
   const requests = positive(values.requests, 2_000, '--requests', USAGE);
   // The first window is left out of the table, so at least two.
@@ -64,14 +78,20 @@ export async function runInstructions(argv: readonly string[]): Promise<void> {
   const mixed = positive(values.mixed, 0, '--mixed', USAGE);
   const dir = mkdtempSync(join(tmpdir(), 'kvsession-instr-'));
   const place = runPlace(`instr${process.pid}`, dir);
-  const contenders = [bareContender(), noopContender(), ...stores.flatMap((store) => storeContenders(store, place, libs))];
+  const contenders = [
+    bareContender(),
+    noopContender(),
+    ...stores.flatMap((store) => storeContenders(store, place, libs)),
+  ];
   const results: Sampled[] = [];
   try {
     for (const route of routes) {
       for (const c of contenders) {
         const perRequest = await sample(c, route, dir, { warmup, requests, samples, mixed });
         results.push({ contender: c.id, route, perRequest });
-        process.stderr.write(`${c.id} /${route}: ${perRequest.map((n) => n.toLocaleString('en-US')).join(' · ')}\n`);
+        process.stderr.write(
+          `${c.id} /${route}: ${perRequest.map((n) => n.toLocaleString('en-US')).join(' · ')}\n`,
+        );
       }
     }
   } finally {
@@ -81,21 +101,36 @@ export async function runInstructions(argv: readonly string[]): Promise<void> {
 }
 
 /** Runs one contender under callgrind and returns instructions per request for each sample window. */
-async function sample(c: Contender, route: Route, dir: string, n: { warmup: number; requests: number; samples: number; mixed: number }): Promise<number[]> {
+async function sample(
+  c: Contender,
+  route: Route,
+  dir: string,
+  n: { warmup: number; requests: number; samples: number; mixed: number },
+): Promise<number[]> {
   const out = join(dir, `cg-${c.library}-${route}`);
   // --single-threaded: V8 compiles and collects on the main thread, which callgrind then counts
   // the same way every run, instead of on helper threads scheduled by the OS.
   const child = spawn(
     'valgrind',
-    ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${out}`, process.execPath, '--single-threaded', c.script, ...c.args],
+    [
+      '--tool=callgrind',
+      '--smc-check=all-non-file',
+      `--callgrind-out-file=${out}`,
+      process.execPath,
+      '--single-threaded',
+      c.script,
+      ...c.args,
+    ],
     { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, NODE_ENV: 'production' } },
   );
   try {
     const port = await readyPort(child.stdout);
-    const cookie = c.library === 'bare' || c.library === 'noop' ? undefined : await firstSession(port);
+    const cookie =
+      c.library === 'bare' || c.library === 'noop' ? undefined : await firstSession(port);
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     // As in the full run, where every server has served all three routes before most cells.
-    for (const other of ROUTES) if (other !== route && n.mixed > 0) await load(port, other, cookie, agent, n.mixed);
+    for (const other of ROUTES)
+      if (other !== route && n.mixed > 0) await load(port, other, cookie, agent, n.mixed);
     await load(port, route, cookie, agent, n.warmup);
     const perRequest: number[] = [];
     for (let i = 0; i < n.samples; i++) {
@@ -141,14 +176,30 @@ function readyPort(stdout: NodeJS.ReadableStream | null): Promise<number> {
 }
 
 /** `count` requests one after another on one kept-alive connection; any non-2xx answer aborts the run. */
-async function load(port: number, route: Route, cookie: string | undefined, agent: Agent, count: number): Promise<void> {
+async function load(
+  port: number,
+  route: Route,
+  cookie: string | undefined,
+  agent: Agent,
+  count: number,
+): Promise<void> {
   for (let i = 0; i < count; i++) {
     await new Promise<void>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path: `/${route}`, agent, headers: cookie === undefined ? {} : { cookie } }, (res) => {
-        if ((res.statusCode ?? 500) >= 300) reject(new Error(`/${route} answered ${res.statusCode}`));
-        res.resume();
-        res.on('end', resolve);
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: `/${route}`,
+          agent,
+          headers: cookie === undefined ? {} : { cookie },
+        },
+        (res) => {
+          if ((res.statusCode ?? 500) >= 300)
+            reject(new Error(`/${route} answered ${res.statusCode}`));
+          res.resume();
+          res.on('end', resolve);
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -174,12 +225,17 @@ function lastDumpTotal(dir: string, out: string): number {
  * collector runs at the same points of each run and moves all servers' counts together.
  */
 function table(results: Sampled[]): string {
-  const lines = ['| route | contender | instructions/request | × bare (by instructions) |', '|---|---|---:|---:|'];
+  const lines = [
+    '| route | contender | instructions/request | × bare (by instructions) |',
+    '|---|---|---:|---:|',
+  ];
   for (const r of results) {
     const bare = results.find((b) => b.route === r.route && b.contender === 'bare express');
     const mine = r.perRequest.slice(1);
     const ratios = mine.map((v, i) => (bare?.perRequest[i + 1] ?? Number.NaN) / v);
-    lines.push(`| /${r.route} | ${r.contender} | ${Math.round(median(mine)).toLocaleString('en-US')} | ${median(ratios).toFixed(3)} |`);
+    lines.push(
+      `| /${r.route} | ${r.contender} | ${Math.round(median(mine)).toLocaleString('en-US')} | ${median(ratios).toFixed(3)} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -187,5 +243,7 @@ function table(results: Sampled[]): string {
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }

@@ -23,7 +23,13 @@ export interface MicroResult {
 
 /** A logged-in session with a cart: about 1 KB of JSON, the size the issue asks for. */
 export const MICRO_SESSION: Record<string, unknown> = {
-  user: { id: 4217, name: 'Ada Lovelace', email: 'ada@example.com', roles: ['admin', 'editor', 'billing'], verified: true },
+  user: {
+    id: 4217,
+    name: 'Ada Lovelace',
+    email: 'ada@example.com',
+    roles: ['admin', 'editor', 'billing'],
+    verified: true,
+  },
   csrf: 'kG9fX2m0t7Qp4rV1sY8wZ3cL6nB5hJ0d',
   locale: 'en-GB',
   theme: 'dark',
@@ -35,7 +41,13 @@ export const MICRO_SESSION: Record<string, unknown> = {
     { sku: 'LV-0311', qty: 2, price: 17.25, title: 'Crank lever, left-handed' },
   ],
   flash: ['Welcome back, Ada!', 'Your order #10432 has shipped.'],
-  prefs: { newsletter: false, currency: 'GBP', timezone: 'Europe/London', pageSize: 25, compact: true },
+  prefs: {
+    newsletter: false,
+    currency: 'GBP',
+    timezone: 'Europe/London',
+    pageSize: 25,
+    compact: true,
+  },
   recentlyViewed: ['AE-1001', 'BK-1843', 'PC-2040', 'GR-0007', 'LV-0311', 'GR-0008'],
   returnTo: '/catalogue/engines?page=2&sort=price&filter=in-stock',
   lastSeen: 1_712_345_678_901,
@@ -45,7 +57,9 @@ export const MICRO_SESSION: Record<string, unknown> = {
 let sink: unknown;
 
 /** Runs the micro-benchmarks; `sampleMs` of CPU time per sample, median of 3 samples. */
-export async function runMicro(sampleMs: number): Promise<{ results: MicroResult[]; sessionBytes: number }> {
+export async function runMicro(
+  sampleMs: number,
+): Promise<{ results: MicroResult[]; sessionBytes: number }> {
   const signer = new Signer('kvsession-benchmark-secret-0123456789abcdef');
   const id = createSessionId();
   const cookie = signer.sign(id);
@@ -56,19 +70,45 @@ export async function runMicro(sampleMs: number): Promise<{ results: MicroResult
   const results: MicroResult[] = [
     await measure('signer.sign(id)', () => signer.sign(id), sampleMs),
     await measure('signer.verify(cookie), valid', () => signer.verify(cookie), sampleMs),
-    await measure('encodeValue per key + encodeRecord', () => encodeRecord({ ...record, data: encodeData(MICRO_SESSION) }), sampleMs, 'JSON.stringify'),
-    await measure('JSON.stringify', () => JSON.stringify({ c: record.createdAt, u: record.userId, d: MICRO_SESSION }), sampleMs),
-    await measure('decodeRecord + decodeValue per key', () => decodeData(ours), sampleMs, 'JSON.parse'),
+    await measure(
+      'encodeValue per key + encodeRecord',
+      () => encodeRecord({ ...record, data: encodeData(MICRO_SESSION) }),
+      sampleMs,
+      'JSON.stringify',
+    ),
+    await measure(
+      'JSON.stringify',
+      () => JSON.stringify({ c: record.createdAt, u: record.userId, d: MICRO_SESSION }),
+      sampleMs,
+    ),
+    await measure(
+      'decodeRecord + decodeValue per key',
+      () => decodeData(ours),
+      sampleMs,
+      'JSON.parse',
+    ),
     await measure('JSON.parse', () => JSON.parse(json) as unknown, sampleMs),
     await measure('storeKeyFor(id) (SHA-256)', () => storeKeyFor('', id), sampleMs),
-    await measure('read path, new client: cookie → verify → key → guarded memory get → decode', await readPath(signer, id, ours), sampleMs),
-    await measure('read path, returning client: cookie and record remembered', await rememberedReadPath(signer, id, ours), sampleMs),
+    await measure(
+      'read path, new client: cookie → verify → key → guarded memory get → decode',
+      await readPath(signer, id, ours),
+      sampleMs,
+    ),
+    await measure(
+      'read path, returning client: cookie and record remembered',
+      await rememberedReadPath(signer, id, ours),
+      sampleMs,
+    ),
   ];
   return { results, sessionBytes: Buffer.byteLength(ours) };
 }
 
 /** What a /read request costs kvsession before the response: the per-request overhead on the memory store, minus the response hook. */
-async function readPath(signer: Signer, id: string, value: string): Promise<() => Promise<unknown>> {
+async function readPath(
+  signer: Signer,
+  id: string,
+  value: string,
+): Promise<() => Promise<unknown>> {
   const store = await storeHolding(id, value);
   const header = `sid=${signer.sign(id)}; theme=dark`;
   return async () => {
@@ -81,7 +121,11 @@ async function readPath(signer: Signer, id: string, value: string): Promise<() =
 }
 
 /** The same read as Session does it for a client seen before: the cookie's verdict and the record's parse are remembered. */
-async function rememberedReadPath(signer: Signer, id: string, value: string): Promise<() => Promise<unknown>> {
+async function rememberedReadPath(
+  signer: Signer,
+  id: string,
+  value: string,
+): Promise<() => Promise<unknown>> {
   const store = await storeHolding(id, value);
   const cookies = new VerifiedCookies(signer, 'sid');
   const records = new BoundedCache<string, SessionRecord>(256);
@@ -118,9 +162,18 @@ function decodeData(text: string): Record<string, unknown> {
   return out;
 }
 
-async function measure(name: string, op: () => unknown, sampleMs: number, baseline?: string): Promise<MicroResult> {
+async function measure(
+  name: string,
+  op: () => unknown,
+  sampleMs: number,
+  baseline?: string,
+): Promise<MicroResult> {
   await sample(op, Math.min(200, sampleMs)); // warm-up: let the JIT optimise before counting
-  const opsPerSec = median([await sample(op, sampleMs), await sample(op, sampleMs), await sample(op, sampleMs)]);
+  const opsPerSec = median([
+    await sample(op, sampleMs),
+    await sample(op, sampleMs),
+    await sample(op, sampleMs),
+  ]);
   return { name, opsPerSec, baseline };
 }
 
@@ -156,8 +209,11 @@ export function microTable(results: readonly MicroResult[], sessionBytes: number
   ];
   for (const r of results) {
     const base = r.baseline === undefined ? undefined : results.find((o) => o.name === r.baseline);
-    const vs = base === undefined ? '' : `${(r.opsPerSec / base.opsPerSec).toFixed(2)}× ${r.baseline}`;
-    lines.push(`| ${r.name} | ${Math.round(r.opsPerSec).toLocaleString('en-US')} | ${(1e6 / r.opsPerSec).toFixed(2)} | ${vs} |`);
+    const vs =
+      base === undefined ? '' : `${(r.opsPerSec / base.opsPerSec).toFixed(2)}× ${r.baseline}`;
+    lines.push(
+      `| ${r.name} | ${Math.round(r.opsPerSec).toLocaleString('en-US')} | ${(1e6 / r.opsPerSec).toFixed(2)} | ${vs} |`,
+    );
   }
   // Keep the optimiser from proving the measured calls dead.
   if (sink === Symbol.for('never')) lines.push('');

@@ -7,7 +7,11 @@ export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'kvsession') return dir;
+    if (
+      existsSync(pkg) &&
+      (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'kvsession'
+    )
+      return dir;
     const parent = dirname(dir);
     if (parent === dir) throw new Error('benchmarks: cannot find the kvsession repository root');
     dir = parent;

@@ -17,8 +17,10 @@ export interface Pinning {
 
 /** Pins this process to CPU 0 and returns where servers go, when `wanted`, taskset exists and there are 2+ CPUs. */
 export function setUpPinning(wanted: boolean): Pinning {
-  if (!wanted) return { loadCpu: undefined, serverCpu: undefined, description: 'not pinned (--no-pin)' };
-  if (availableParallelism() < 2) return { loadCpu: undefined, serverCpu: undefined, description: 'not pinned (one CPU)' };
+  if (!wanted)
+    return { loadCpu: undefined, serverCpu: undefined, description: 'not pinned (--no-pin)' };
+  if (availableParallelism() < 2)
+    return { loadCpu: undefined, serverCpu: undefined, description: 'not pinned (one CPU)' };
   try {
     pin(process.pid, 0);
   } catch {
@@ -33,5 +35,7 @@ export function setUpPinning(wanted: boolean): Pinning {
 
 /** Moves every thread of `pid` to `cpu`; throws when taskset is missing or refuses. */
 export function pin(pid: number, cpu: number): void {
-  execFileSync('taskset', ['--all-tasks', '--pid', '--cpu-list', String(cpu), String(pid)], { stdio: 'ignore' });
+  execFileSync('taskset', ['--all-tasks', '--pid', '--cpu-list', String(cpu), String(pid)], {
+    stdio: 'ignore',
+  });
 }

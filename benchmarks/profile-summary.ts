@@ -16,7 +16,11 @@ interface Profile {
 }
 
 /** Self time (ms) per function and per file, idle time apart: a benchmark server idles between its cells. */
-export function summarizeProfile(profile: Profile): { idleMs: number; functions: [string, number][]; files: [string, number][] } {
+export function summarizeProfile(profile: Profile): {
+  idleMs: number;
+  functions: [string, number][];
+  files: [string, number][];
+} {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const fn = new Map<string, number>();
   const file = new Map<string, number>();
@@ -54,10 +58,16 @@ export async function runProfileSummary(argv: readonly string[]): Promise<void> 
     return;
   }
   const top = Number(topArg ?? 25);
-  const { idleMs, functions, files } = summarizeProfile(JSON.parse(await readFile(path, 'utf8')) as Profile);
+  const { idleMs, functions, files } = summarizeProfile(
+    JSON.parse(await readFile(path, 'utf8')) as Profile,
+  );
   const busy = functions.reduce((a, [, ms]) => a + ms, 0);
   const pct = (ms: number): string => `${((100 * ms) / busy).toFixed(1).padStart(5)}%`;
-  const out = [`busy ${busy.toFixed(0)} ms, idle ${idleMs.toFixed(0)} ms; percentages of busy time`, '', 'self time by function:'];
+  const out = [
+    `busy ${busy.toFixed(0)} ms, idle ${idleMs.toFixed(0)} ms; percentages of busy time`,
+    '',
+    'self time by function:',
+  ];
   for (const [name, ms] of functions.slice(0, top)) out.push(`${pct(ms)}  ${name}`);
   out.push('', 'self time by file:');
   for (const [name, ms] of files.slice(0, top)) out.push(`${pct(ms)}  ${name}`);

@@ -28,7 +28,11 @@ export function renderReport(input: ReportInput): string {
   if (input.rows.length > 0) {
     parts.push('', '## HTTP', '', httpTable(input.rows), '', '## Targets', '');
     // Measured: a quick run put kvsession/memory /none at 0.61 × bare where full runs give 0.94-0.96.
-    if (args.warmupSec < 15) parts.push(`With ${args.warmupSec} s of warm-up the speed verdicts are indicative only (servers may still be optimising); judge them on a full run. Store-operation counts are exact in any mode.`, '');
+    if (args.warmupSec < 15)
+      parts.push(
+        `With ${args.warmupSec} s of warm-up the speed verdicts are indicative only (servers may still be optimising); judge them on a full run. Store-operation counts are exact in any mode.`,
+        '',
+      );
     parts.push(verdictList(input.verdicts));
   }
   if (input.micro !== undefined) parts.push('', '## Micro-benchmarks', '', input.micro);
@@ -44,10 +48,15 @@ export function httpTable(rows: readonly Row[]): string {
   ];
   for (const r of rows) {
     if (r.unavailable !== undefined) {
-      lines.push(`| /${r.route} | ${r.contender} | unavailable: ${escape(r.unavailable)} | | | | | | | |`);
+      lines.push(
+        `| /${r.route} | ${r.contender} | unavailable: ${escape(r.unavailable)} | | | | | | | |`,
+      );
       continue;
     }
-    const ops = r.library === 'bare' || r.library === 'noop' ? '—' : `${(r.reads + r.writes + r.deletes).toFixed(2)} (${r.reads.toFixed(2)} + ${r.writes.toFixed(2)} + ${r.deletes.toFixed(2)})`;
+    const ops =
+      r.library === 'bare' || r.library === 'noop'
+        ? '—'
+        : `${(r.reads + r.writes + r.deletes).toFixed(2)} (${r.reads.toFixed(2)} + ${r.writes.toFixed(2)} + ${r.deletes.toFixed(2)})`;
     lines.push(
       `| /${r.route} | ${r.contender} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p99Ms.toFixed(1)} | ${fixed(r.vsBare)} | ${r.library === 'kvsession' || r.library === 'kvsession-dropin' ? fixed(r.vsExpressSession) : ''} | ${Math.round(r.cpuMicrosPerRequest)} | ${fixed(r.cpuVsBare)} | ${ops} | ${r.failures} |`,
     );
@@ -61,7 +70,11 @@ export function verdictList(verdicts: readonly Verdict[]): string {
   const miss = verdicts.filter((v) => v.verdict === 'MISS').length;
   const order = { MISS: 0, 'n/a': 1, PASS: 2 } as const;
   const sorted = [...verdicts].sort((a, b) => order[a.verdict] - order[b.verdict]);
-  return [`${pass} PASS, ${miss} MISS, ${verdicts.length - pass - miss} n/a`, '', ...sorted.map((v) => `- **${v.verdict}** ${v.target} — ${escape(v.measured)}`)].join('\n');
+  return [
+    `${pass} PASS, ${miss} MISS, ${verdicts.length - pass - miss} n/a`,
+    '',
+    ...sorted.map((v) => `- **${v.verdict}** ${v.target} — ${escape(v.measured)}`),
+  ].join('\n');
 }
 
 const METHOD = `- Each server runs in its own process (\`benchmarks/servers/\`); autocannon runs in the orchestrator. Servers live for the whole run; each server and route is warmed up once, before its first measurement, long enough for V8 to finish optimising (15 s full, 3 s quick): bare Express is measured in every group and so is always the warmest process, and with a 2 s warm-up an empty middleware came out at 0.91 × bare, with 15 s at 1.02 ×.

@@ -59,21 +59,38 @@ async function main(): Promise<void> {
     process.stdout.write(`${await micro(args)}\n`);
     return;
   }
-  const place: RunPlace = runPlace(`${Date.now().toString(36)}${process.pid}`, await mkdtemp(join(tmpdir(), 'kvsession-bench-')));
+  const place: RunPlace = runPlace(
+    `${Date.now().toString(36)}${process.pid}`,
+    await mkdtemp(join(tmpdir(), 'kvsession-bench-')),
+  );
   const bare = bareContender();
   // The empty-middleware reference is measured beside bare Express like a store group of its own.
-  const groups = [[noopContender()], ...args.stores.map((store) => storeContenders(store, place, args.libraries))];
+  const groups = [
+    [noopContender()],
+    ...args.stores.map((store) => storeContenders(store, place, args.libraries)),
+  ];
   const contenders = [bare, ...groups.flat()];
   // The servers clean their backends up on Ctrl-C themselves; the data directory is ours to remove.
   process.once('SIGINT', () => {
     rmSync(place.tmpDir, { recursive: true, force: true });
     process.exit(130);
   });
-  const run: RunState = { args, live: new Map(), unavailable: new Map(), cells: [], warmed: new Set(), pinning };
+  const run: RunState = {
+    args,
+    live: new Map(),
+    unavailable: new Map(),
+    cells: [],
+    warmed: new Set(),
+    pinning,
+  };
   try {
     for (const c of contenders) await start(c, run);
     const perRep = args.routes.length * groups.reduce((n, group) => n + 1 + group.length, 0);
-    const seconds = perRep * (args.reps * (args.durationSec + args.rewarmSec + args.settleSec + 0.3) + args.warmupSec - args.rewarmSec);
+    const seconds =
+      perRep *
+      (args.reps * (args.durationSec + args.rewarmSec + args.settleSec + 0.3) +
+        args.warmupSec -
+        args.rewarmSec);
     log(`${perRep * args.reps} cells ≈ ${Math.ceil(seconds / 60)} min`);
     for (let rep = 0; rep < args.reps; rep++) {
       for (const route of args.routes) {
@@ -91,14 +108,29 @@ async function main(): Promise<void> {
   }
   machine.loadAfter = currentLoad();
   const rows = summarize(run.cells, contenders, args.routes, run.unavailable);
-  const report = renderReport({ args, machine, pinning: pinning.description, rows, verdicts: judge(rows), micro: args.micro === 'also' ? await micro(args) : undefined });
+  const report = renderReport({
+    args,
+    machine,
+    pinning: pinning.description,
+    rows,
+    verdicts: judge(rows),
+    micro: args.micro === 'also' ? await micro(args) : undefined,
+  });
   process.stdout.write(`\n${report}`);
   if (args.save) await save(report);
 }
 
 /** Starts a contender and gives it its sessions; any failure makes it "unavailable", never a crash. */
 async function start(c: Contender, { args, live, unavailable, pinning }: RunState): Promise<void> {
-  const execArgv = args.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', join(resultsDir(), 'profiles'), '--cpu-prof-name', `${c.id.replace(/\W+/g, '-')}-${Date.now()}.cpuprofile`] : [];
+  const execArgv = args.cpuProf
+    ? [
+        '--cpu-prof',
+        '--cpu-prof-dir',
+        join(resultsDir(), 'profiles'),
+        '--cpu-prof-name',
+        `${c.id.replace(/\W+/g, '-')}-${Date.now()}.cpuprofile`,
+      ]
+    : [];
   const started = await startServer(c, execArgv);
   if (!started.ok) {
     unavailable.set(c.id, started.reason);
@@ -133,12 +165,23 @@ async function cell(
   if (l === undefined) return;
   try {
     const key = `${c.id}/${route}`;
-    const { load, stats } = await measureCell(l.server.port, route, l.cookies, args, warmed.has(key) ? args.rewarmSec : args.warmupSec);
+    const { load, stats } = await measureCell(
+      l.server.port,
+      route,
+      l.cookies,
+      args,
+      warmed.has(key) ? args.rewarmSec : args.warmupSec,
+    );
     warmed.add(key);
     cells.push({ contender: c.id, route, rep, group, load, stats });
-    log(`rep ${rep + 1}/${args.reps} /${route} ${c.id}: ${Math.round(load.rps)} req/s, p99 ${load.p99Ms} ms, ${Math.round(stats.cpuMicros / Math.max(1, stats.served))} µs CPU/req${load.failures > 0 ? `, ${load.failures} failed` : ''}`);
+    log(
+      `rep ${rep + 1}/${args.reps} /${route} ${c.id}: ${Math.round(load.rps)} req/s, p99 ${load.p99Ms} ms, ${Math.round(stats.cpuMicros / Math.max(1, stats.served))} µs CPU/req${load.failures > 0 ? `, ${load.failures} failed` : ''}`,
+    );
   } catch (err) {
-    unavailable.set(c.id, `failed on /${route}: ${err instanceof Error ? err.message : String(err)}`);
+    unavailable.set(
+      c.id,
+      `failed on /${route}: ${err instanceof Error ? err.message : String(err)}`,
+    );
     live.delete(c.id);
     await l.server.stop();
   }

@@ -17,7 +17,10 @@ export type StartResult = { ok: true; server: RunningServer } | { ok: false; rea
 const START_TIMEOUT_MS = 20_000;
 
 /** Forks the contender's server and waits for it to report its port (or why it cannot run). */
-export function startServer(contender: Contender, execArgv: readonly string[] = []): Promise<StartResult> {
+export function startServer(
+  contender: Contender,
+  execArgv: readonly string[] = [],
+): Promise<StartResult> {
   const child = fork(contender.script, [...contender.args], {
     execArgv: [...execArgv],
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
@@ -31,16 +34,23 @@ export function startServer(contender: Contender, execArgv: readonly string[] = 
   return new Promise<StartResult>((resolve) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      resolve({ ok: false, reason: `no answer within ${START_TIMEOUT_MS / 1000} s ${lastLine(stderr)}`.trim() });
+      resolve({
+        ok: false,
+        reason: `no answer within ${START_TIMEOUT_MS / 1000} s ${lastLine(stderr)}`.trim(),
+      });
     }, START_TIMEOUT_MS);
     child.once('message', (message: ServerMessage) => {
       clearTimeout(timer);
-      if (message.type === 'ready') resolve({ ok: true, server: running(contender, child, message.port) });
+      if (message.type === 'ready')
+        resolve({ ok: true, server: running(contender, child, message.port) });
       else resolve({ ok: false, reason: message.reason });
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      resolve({ ok: false, reason: `server exited (${signal ?? code}) ${lastLine(stderr)}`.trim() });
+      resolve({
+        ok: false,
+        reason: `server exited (${signal ?? code}) ${lastLine(stderr)}`.trim(),
+      });
     });
   });
 }
@@ -64,6 +74,9 @@ function running(contender: Contender, child: ChildProcess, port: number): Runni
 }
 
 function lastLine(text: string): string {
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('at '));
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('at '));
   return lines.at(-1) ?? '';
 }

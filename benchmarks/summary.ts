@@ -42,15 +42,32 @@ export function summarize(
   const rows: Row[] = [];
   const bareId = contenders.find((c) => c.library === 'bare')?.id;
   const bareOf = (cell: Cell): Cell | undefined =>
-    cells.find((o) => o.contender === bareId && o.route === cell.route && o.rep === cell.rep && o.group === cell.group);
+    cells.find(
+      (o) =>
+        o.contender === bareId &&
+        o.route === cell.route &&
+        o.rep === cell.rep &&
+        o.group === cell.group,
+    );
   for (const route of routes) {
     for (const c of contenders) {
       const mine = cells.filter((cell) => cell.route === route && cell.contender === c.id);
       const reason = unavailable.get(c.id) ?? (mine.length === 0 ? 'not measured' : undefined);
-      const esId = c.library === 'kvsession' || c.library === 'kvsession-dropin' ? `express-session/${c.store}` : undefined;
+      const esId =
+        c.library === 'kvsession' || c.library === 'kvsession-dropin'
+          ? `express-session/${c.store}`
+          : undefined;
       const served = sum(mine.map((cell) => cell.stats.served));
       const perRequest = (kinds: Set<string>): number =>
-        served === 0 ? 0 : sum(mine.flatMap((cell) => Object.entries(cell.stats.ops).filter(([op]) => kinds.has(op)).map(([, n]) => n))) / served;
+        served === 0
+          ? 0
+          : sum(
+              mine.flatMap((cell) =>
+                Object.entries(cell.stats.ops)
+                  .filter(([op]) => kinds.has(op))
+                  .map(([, n]) => n),
+              ),
+            ) / served;
       rows.push({
         route,
         contender: c.id,
@@ -62,11 +79,14 @@ export function summarize(
         vsBare: median(mine.map((cell) => cell.load.rps / (bareOf(cell)?.load.rps ?? NaN))),
         vsExpressSession: median(
           mine.map((cell) => {
-            const es = cells.find((o) => o.route === route && o.rep === cell.rep && o.contender === esId);
+            const es = cells.find(
+              (o) => o.route === route && o.rep === cell.rep && o.contender === esId,
+            );
             return es === undefined ? NaN : cell.load.rps / es.load.rps;
           }),
         ),
-        cpuMicrosPerRequest: served === 0 ? NaN : sum(mine.map((cell) => cell.stats.cpuMicros)) / served,
+        cpuMicrosPerRequest:
+          served === 0 ? NaN : sum(mine.map((cell) => cell.stats.cpuMicros)) / served,
         cpuVsBare: median(mine.map((cell) => cpuPerRequest(bareOf(cell)) / cpuPerRequest(cell))),
         reads: perRequest(READS),
         writes: perRequest(WRITES),
@@ -81,7 +101,9 @@ export function summarize(
 
 /** Server CPU µs per request in one cell. */
 export function cpuPerRequest(cell: Cell | undefined): number {
-  return cell === undefined || cell.stats.served === 0 ? NaN : cell.stats.cpuMicros / cell.stats.served;
+  return cell === undefined || cell.stats.served === 0
+    ? NaN
+    : cell.stats.cpuMicros / cell.stats.served;
 }
 
 /** Median of the finite values, NaN when there are none. */
@@ -89,7 +111,9 @@ export function median(values: readonly number[]): number {
   const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
   if (sorted.length === 0) return NaN;
   const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 function sum(values: readonly number[]): number {

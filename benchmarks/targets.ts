@@ -32,13 +32,31 @@ export function judge(rows: readonly Row[]): Verdict[] {
     switch (row.route) {
       case 'none':
         out.push(check(`${who}: 0 store ops`, opsText(row), ops <= SLACK));
-        out.push(check(`${who}: ≥ 0.95 × bare`, withCpu(row) + emptyMiddleware(rows, row) + failed, row.vsBare >= 0.95 && row.failures === 0));
+        out.push(
+          check(
+            `${who}: ≥ 0.95 × bare`,
+            withCpu(row) + emptyMiddleware(rows, row) + failed,
+            row.vsBare >= 0.95 && row.failures === 0,
+          ),
+        );
         break;
       case 'read': {
-        out.push(check(`${who}: 1 read, 0 writes`, opsText(row), Math.abs(row.reads - 1) <= SLACK && row.writes + row.deletes <= SLACK));
+        out.push(
+          check(
+            `${who}: 1 read, 0 writes`,
+            opsText(row),
+            Math.abs(row.reads - 1) <= SLACK && row.writes + row.deletes <= SLACK,
+          ),
+        );
         const floor = row.store === undefined ? undefined : READ_FLOOR[row.store];
         if (floor !== undefined) {
-          out.push(check(`${who}: ≥ ${floor.toFixed(2)} × bare`, withCpu(row) + failed, row.vsBare >= floor && row.failures === 0));
+          out.push(
+            check(
+              `${who}: ≥ ${floor.toFixed(2)} × bare`,
+              withCpu(row) + failed,
+              row.vsBare >= floor && row.failures === 0,
+            ),
+          );
         }
         break;
       }
@@ -46,8 +64,16 @@ export function judge(rows: readonly Row[]): Verdict[] {
         out.push(check(`${who}: ≤ 2 store round trips`, opsText(row), ops <= 2 + SLACK));
         out.push(
           Number.isFinite(row.vsExpressSession)
-            ? check(`${who}: ≥ 1.2 × express-session`, ratio(row.vsExpressSession) + failed, row.vsExpressSession >= 1.2 && row.failures === 0)
-            : { target: `${who}: ≥ 1.2 × express-session`, measured: 'express-session not measured', verdict: 'n/a' },
+            ? check(
+                `${who}: ≥ 1.2 × express-session`,
+                ratio(row.vsExpressSession) + failed,
+                row.vsExpressSession >= 1.2 && row.failures === 0,
+              )
+            : {
+                target: `${who}: ≥ 1.2 × express-session`,
+                measured: 'express-session not measured',
+                verdict: 'n/a',
+              },
         );
         break;
     }
@@ -61,14 +87,38 @@ export function judge(rows: readonly Row[]): Verdict[] {
  */
 function judgeDropIn(row: Row): Verdict[] {
   const who = `${row.contender} /${row.route}`;
-  if (row.unavailable !== undefined) return [{ target: `${who}: measured`, measured: row.unavailable, verdict: 'n/a' }];
+  if (row.unavailable !== undefined)
+    return [{ target: `${who}: measured`, measured: row.unavailable, verdict: 'n/a' }];
   const failed = row.failures > 0 ? ` (${row.failures} failed requests)` : '';
   const vsEs = (floor: number): Verdict =>
     Number.isFinite(row.vsExpressSession)
-      ? check(`${who}: ≥ ${floor} × express-session`, ratio(row.vsExpressSession) + failed, row.vsExpressSession >= floor && row.failures === 0)
-      : { target: `${who}: ≥ ${floor} × express-session`, measured: 'express-session not measured', verdict: 'n/a' };
-  if (row.route === 'write') return [check(`${who}: ≤ 2 store round trips`, opsText(row), row.reads + row.writes + row.deletes <= 2 + SLACK), vsEs(1.2)];
-  return [check(`${who}: 1 read, 0 writes`, opsText(row), Math.abs(row.reads - 1) <= SLACK && row.writes + row.deletes <= SLACK), vsEs(1.5)];
+      ? check(
+          `${who}: ≥ ${floor} × express-session`,
+          ratio(row.vsExpressSession) + failed,
+          row.vsExpressSession >= floor && row.failures === 0,
+        )
+      : {
+          target: `${who}: ≥ ${floor} × express-session`,
+          measured: 'express-session not measured',
+          verdict: 'n/a',
+        };
+  if (row.route === 'write')
+    return [
+      check(
+        `${who}: ≤ 2 store round trips`,
+        opsText(row),
+        row.reads + row.writes + row.deletes <= 2 + SLACK,
+      ),
+      vsEs(1.2),
+    ];
+  return [
+    check(
+      `${who}: 1 read, 0 writes`,
+      opsText(row),
+      Math.abs(row.reads - 1) <= SLACK && row.writes + row.deletes <= SLACK,
+    ),
+    vsEs(1.5),
+  ];
 }
 
 function check(target: string, measured: string, ok: boolean): Verdict {
@@ -86,8 +136,12 @@ function ratio(x: number): string {
 
 // What an app.use() layer that does nothing measured on the same route: the floor under any middleware.
 function emptyMiddleware(rows: readonly Row[], row: Row): string {
-  const noop = rows.find((r) => r.library === 'noop' && r.route === row.route && r.unavailable === undefined);
-  return noop === undefined ? '' : `; an empty middleware: ${ratio(noop.vsBare)} (by CPU ${ratio(noop.cpuVsBare)})`;
+  const noop = rows.find(
+    (r) => r.library === 'noop' && r.route === row.route && r.unavailable === undefined,
+  );
+  return noop === undefined
+    ? ''
+    : `; an empty middleware: ${ratio(noop.vsBare)} (by CPU ${ratio(noop.cpuVsBare)})`;
 }
 
 function withCpu(row: Row): string {

@@ -48,7 +48,9 @@ async function assertAllClosed(store: SessionStore, key: string): Promise<void> 
 
 async function assertClosedRejection(name: string, call: () => Promise<unknown>): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  const hang = new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), HANG_MS)));
+  const hang = new Promise<'hung'>(
+    (resolve) => (timer = setTimeout(() => resolve('hung'), HANG_MS)),
+  );
   try {
     // Promise.resolve().then() also catches a synchronous throw, which is not a rejection but is reported the same way.
     const outcome = await Promise.race([
@@ -60,11 +62,22 @@ async function assertClosedRejection(name: string, call: () => Promise<unknown>)
         ),
       hang,
     ]);
-    assert.notEqual(outcome, 'hung', `${name}() after close() neither resolved nor rejected within ${HANG_MS} ms`);
-    assert.ok(typeof outcome === 'object' && 'error' in outcome, `${name}() after close() resolved instead of rejecting`);
+    assert.notEqual(
+      outcome,
+      'hung',
+      `${name}() after close() neither resolved nor rejected within ${HANG_MS} ms`,
+    );
+    assert.ok(
+      typeof outcome === 'object' && 'error' in outcome,
+      `${name}() after close() resolved instead of rejecting`,
+    );
     const error = outcome.error as { name?: unknown; code?: unknown };
     // Compared by name and code, not instanceof, so a store built on another copy of kvsession still passes.
-    assert.equal(error.name, 'KvSessionError', `${name}() after close() rejected with ${String(error.name)}`);
+    assert.equal(
+      error.name,
+      'KvSessionError',
+      `${name}() after close() rejected with ${String(error.name)}`,
+    );
     assert.equal(error.code, 'ERR_KVSESSION_STORE_CLOSED', `${name}() after close()`);
   } finally {
     clearTimeout(timer);

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import type { SessionStore } from '../src/index.js';
 import type { Suite } from './util.js';
-import { HOUR, need, assertEntry, assertMissing, inMs, raceTest, randomKey, withStore } from './util.js';
+import {
+  HOUR,
+  need,
+  assertEntry,
+  assertMissing,
+  inMs,
+  raceTest,
+  randomKey,
+  withStore,
+} from './util.js';
 
 const WORKERS = 20;
 // A CAS loop that needs more attempts than this is livelocked, not unlucky.
@@ -57,24 +66,34 @@ export function conditionalTests(suite: Suite): void {
       await assertMissing(store, key);
     }));
 
-  raceTest(suite, `create(key) from ${WORKERS} concurrent callers resolves true for exactly one, whose value is kept`, async (store) => {
-    const key = randomKey();
-    const expiresAt = inMs(HOUR);
-    const results = await Promise.all(Array.from({ length: WORKERS }, (_, i) => store.create(key, `w${i}`, expiresAt)));
-    const winners = results.flatMap((ok, i) => (ok ? [i] : []));
-    assert.equal(winners.length, 1);
-    await assertEntry(store, key, `w${winners[0]}`, expiresAt);
-  });
+  raceTest(
+    suite,
+    `create(key) from ${WORKERS} concurrent callers resolves true for exactly one, whose value is kept`,
+    async (store) => {
+      const key = randomKey();
+      const expiresAt = inMs(HOUR);
+      const results = await Promise.all(
+        Array.from({ length: WORKERS }, (_, i) => store.create(key, `w${i}`, expiresAt)),
+      );
+      const winners = results.flatMap((ok, i) => (ok ? [i] : []));
+      assert.equal(winners.length, 1);
+      await assertEntry(store, key, `w${winners[0]}`, expiresAt);
+    },
+  );
 
-  raceTest(suite, `${WORKERS} concurrent read-modify-write loops over update() lose no update`, async (store) => {
-    const key = randomKey();
-    await store.create(key, '{}', inMs(HOUR));
-    await Promise.all(Array.from({ length: WORKERS }, (_, i) => addField(store, key, `k${i}`)));
-    const entry = await store.get(key);
-    assert.ok(entry);
-    const fields = Object.keys(JSON.parse(entry.value) as object).sort();
-    assert.deepEqual(fields, Array.from({ length: WORKERS }, (_, i) => `k${i}`).sort());
-  });
+  raceTest(
+    suite,
+    `${WORKERS} concurrent read-modify-write loops over update() lose no update`,
+    async (store) => {
+      const key = randomKey();
+      await store.create(key, '{}', inMs(HOUR));
+      await Promise.all(Array.from({ length: WORKERS }, (_, i) => addField(store, key, `k${i}`)));
+      const entry = await store.get(key);
+      assert.ok(entry);
+      const fields = Object.keys(JSON.parse(entry.value) as object).sort();
+      assert.deepEqual(fields, Array.from({ length: WORKERS }, (_, i) => `k${i}`).sort());
+    },
+  );
 
   raceTest(suite, 'delete(key) racing concurrent update() loops is never undone', async (store) => {
     const key = randomKey();
@@ -102,7 +121,11 @@ async function addField(store: SessionStore, key: string, field: string): Promis
 }
 
 /** Increments the counter under `key` until it is gone; asks for the delete after a few writes. */
-async function incrementUntilGone(store: SessionStore, key: string, deleteNow: () => void): Promise<void> {
+async function incrementUntilGone(
+  store: SessionStore,
+  key: string,
+  deleteNow: () => void,
+): Promise<void> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const entry = await store.get(key);
     if (entry === undefined) return;

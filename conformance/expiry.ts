@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import type { Suite } from './util.js';
-import { HOUR, need, assertEntry, assertMissing, createExpiring, inMs, randomKey, waitPast, withStore } from './util.js';
+import {
+  HOUR,
+  need,
+  assertEntry,
+  assertMissing,
+  createExpiring,
+  inMs,
+  randomKey,
+  waitPast,
+  withStore,
+} from './util.js';
 
 /** Registers the expiry group: nothing past its deadline is ever returned or blocks a create. */
 export function expiryTests(suite: Suite): void {

@@ -44,19 +44,27 @@ export interface IndexRecords {
   /** The session keys the slots of a user's index point at, in slot order, and its head. */
   read(store: SessionStore, userId: string): Promise<{ head: Head; keys: string[] }>;
   /** Writes `n` session records for `userId` with distinct createdAt (oldest first), each bound first as login() does. */
-  writeSessions(store: SessionStore, index: UserIndex, userId: string, n: number): Promise<Written[]>;
+  writeSessions(
+    store: SessionStore,
+    index: UserIndex,
+    userId: string,
+    n: number,
+  ): Promise<Written[]>;
 }
 
 /** The index records of the suite's mode (`options.sealRecords`). */
 export function indexRecords(suite: Suite): IndexRecords {
-  const codec: RecordCodec = suite.options.sealRecords === true ? new SealingCodec([SEAL_SECRET]) : PLAIN_CODEC;
+  const codec: RecordCodec =
+    suite.options.sealRecords === true ? new SealingCodec([SEAL_SECRET]) : PLAIN_CODEC;
   const headKey = (userId: string): string => codec.userKeys(userId)[0] as string;
-  const encode = (key: string, record: SessionRecord): string => codec.seal(key, encodeRecord(record));
+  const encode = (key: string, record: SessionRecord): string =>
+    codec.seal(key, encodeRecord(record));
   return {
     codec,
     headKey,
     encode,
-    newIndex: (store, now = Date.now, policy = {}) => new UserIndex(store, IDLE, now, GRACE, { ...policy, codec }),
+    newIndex: (store, now = Date.now, policy = {}) =>
+      new UserIndex(store, IDLE, now, GRACE, { ...policy, codec }),
     head: (userId, head) => [headKey(userId), codec.seal(headKey(userId), encodeHead(head))],
     slot: (userId, n, slot) => {
       const key = slotKey(headKey(userId), n);
@@ -64,7 +72,9 @@ export function indexRecords(suite: Suite): IndexRecords {
     },
     async read(store, userId) {
       const text = (await store.get(headKey(userId)))?.value;
-      const head = decodeHead(text === undefined ? '' : (codec.open(headKey(userId), text) ?? 'not ours'));
+      const head = decodeHead(
+        text === undefined ? '' : (codec.open(headKey(userId), text) ?? 'not ours'),
+      );
       assert.ok(!('legacy' in head));
       const keys: string[] = [];
       for (let n = head.lo; n < head.hi; n++) {
@@ -84,7 +94,14 @@ export function indexRecords(suite: Suite): IndexRecords {
         const createdAt = base + i * 1000;
         const expiresAt = inMs(IDLE) + i;
         const { slot } = await index.bind(userId, key, createdAt + 7 * 24 * HOUR);
-        assert.equal(await store.create(key, encode(key, { createdAt, userId, slot, data: { n: i } }), expiresAt), true);
+        assert.equal(
+          await store.create(
+            key,
+            encode(key, { createdAt, userId, slot, data: { n: i } }),
+            expiresAt,
+          ),
+          true,
+        );
         written.push({ key, createdAt, expiresAt });
       }
       return written;

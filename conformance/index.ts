@@ -14,7 +14,11 @@ import { mergeTests } from './merge.js';
 export type { ConformanceOptions, MakeStore, MakeStoreOptions, TestFn } from './types.js';
 
 /** One behaviour group, registered through the injected `it` like runStoreConformance. */
-export type ConformanceGroup = (it: TestFn, makeStore: MakeStore, options?: ConformanceOptions) => void;
+export type ConformanceGroup = (
+  it: TestFn,
+  makeStore: MakeStore,
+  options?: ConformanceOptions,
+) => void;
 
 const DEFAULT_TIMEOUT_MS = 20_000;
 
@@ -53,7 +57,11 @@ export const runMergeTests = group(mergeTests);
  * (vitest's, jest's or node:test's): `runStoreConformance(it, ({ prefix }) => createMyStore({ prefix }))`.
  * Each test builds its own store with `makeStore({ prefix })` under a random prefix, and clears and closes it.
  */
-export function runStoreConformance(it: TestFn, makeStore: MakeStore, options: ConformanceOptions = {}): void {
+export function runStoreConformance(
+  it: TestFn,
+  makeStore: MakeStore,
+  options: ConformanceOptions = {},
+): void {
   const suite = suiteOf(it, makeStore, options);
   if (options.basic !== false) basicTests(suite);
   if (options.expiry !== false) expiryTests(suite);

@@ -1,6 +1,18 @@
 import assert from 'node:assert/strict';
 import type { Suite } from './util.js';
-import { HOUR, need, assertEntry, assertMissing, createExpiring, inMs, randomKey, randomPrefix, waitPast, withStore, withTwoStores } from './util.js';
+import {
+  HOUR,
+  need,
+  assertEntry,
+  assertMissing,
+  createExpiring,
+  inMs,
+  randomKey,
+  randomPrefix,
+  waitPast,
+  withStore,
+  withTwoStores,
+} from './util.js';
 
 /** Registers the isolation group: two prefixes on one backend never see or touch each other. */
 export function isolationTests(suite: Suite): void {

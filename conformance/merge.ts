@@ -1,22 +1,43 @@
 import assert from 'node:assert/strict';
 import type { DataChanges, SessionStore } from '../src/index.js';
 import type { Suite } from './util.js';
-import { HOUR, SHORT_MS, assertEntry, assertMissing, inMs, raceTest, randomKey, waitPast, withStore } from './util.js';
+import {
+  HOUR,
+  SHORT_MS,
+  assertEntry,
+  assertMissing,
+  inMs,
+  raceTest,
+  randomKey,
+  waitPast,
+  withStore,
+} from './util.js';
 
 const WORKERS = 20;
 
 /** A kvsession record's text, as the core writes it. */
 function record(data: Record<string, unknown>, userId?: string): string {
-  return JSON.stringify(userId === undefined ? { c: 1_700_000_000_000, d: data } : { c: 1_700_000_000_000, u: userId, d: data });
+  return JSON.stringify(
+    userId === undefined
+      ? { c: 1_700_000_000_000, d: data }
+      : { c: 1_700_000_000_000, u: userId, d: data },
+  );
 }
 
 function changes(set: Record<string, unknown>, del: string[] = [], clear = false): DataChanges {
-  return { clear, delete: del, set: new Map(Object.entries(set).map(([k, v]) => [k, JSON.stringify(v)])) };
+  return {
+    clear,
+    delete: del,
+    set: new Map(Object.entries(set).map(([k, v]) => [k, JSON.stringify(v)])),
+  };
 }
 
 function merge(store: SessionStore): NonNullable<SessionStore['mergeData']> {
   const mergeData = store.mergeData;
-  assert.ok(mergeData, `the ${store.name} store was registered with merge: true but has no mergeData`);
+  assert.ok(
+    mergeData,
+    `the ${store.name} store was registered with merge: true but has no mergeData`,
+  );
   return (key, c, maxBytes, expiresAt) => mergeData.call(store, key, c, maxBytes, expiresAt);
 }
 
@@ -34,9 +55,18 @@ export function mergeTests(suite: Suite): void {
       const key = randomKey();
       await store.create(key, record({ a: 1, b: 'x', gone: true }, 'user-1'), inMs(HOUR));
       const expiresAt = inMs(2 * HOUR);
-      const entry = await merge(store)(key, changes({ b: 'y', n: { $kv: 'date', v: 5 } }, ['gone']), 65_536, expiresAt);
+      const entry = await merge(store)(
+        key,
+        changes({ b: 'y', n: { $kv: 'date', v: 5 } }, ['gone']),
+        65_536,
+        expiresAt,
+      );
       assert.ok(entry);
-      assert.deepEqual(parsed(entry.value), { c: 1_700_000_000_000, u: 'user-1', d: { a: 1, b: 'y', n: { $kv: 'date', v: 5 } } });
+      assert.deepEqual(parsed(entry.value), {
+        c: 1_700_000_000_000,
+        u: 'user-1',
+        d: { a: 1, b: 'y', n: { $kv: 'date', v: 5 } },
+      });
       await assertEntry(store, key, entry.value, expiresAt);
     }));
 
@@ -51,11 +81,21 @@ export function mergeTests(suite: Suite): void {
   test('mergeData keeps values byte-exactly: unicode, escapes, big and tiny numbers', () =>
     withStore(suite, async (store) => {
       const key = randomKey();
-      const odd = ['é ✓ 𝄞 \u2028', 'quote " back \\ nl \n tab \t \u001f', Number('12345678901234567890'), 1e-7, 1e21, -0.5];
+      const odd = [
+        'é ✓ 𝄞 \u2028',
+        'quote " back \\ nl \n tab \t \u001f',
+        Number('12345678901234567890'),
+        1e-7,
+        1e21,
+        -0.5,
+      ];
       await store.create(key, record({ keep: odd }), inMs(HOUR));
       const entry = await merge(store)(key, changes({ add: odd }), 65_536, inMs(HOUR));
       assert.deepEqual(parsed(entry?.value), { c: 1_700_000_000_000, d: { keep: odd, add: odd } });
-      assert.ok(entry?.value.includes(JSON.stringify(odd)), 'values are stored as their exact JSON text');
+      assert.ok(
+        entry?.value.includes(JSON.stringify(odd)),
+        'values are stored as their exact JSON text',
+      );
     }));
 
   test('update(key, expected) accepts the text mergeData resolved: the two compare the same bytes', () =>
@@ -85,7 +125,10 @@ export function mergeTests(suite: Suite): void {
       const value = record({ a: 1 });
       const expiresAt = inMs(HOUR);
       await store.create(key, value, expiresAt);
-      assert.equal(await merge(store)(key, changes({ big: 'x'.repeat(200) }), 100, inMs(2 * HOUR)), undefined);
+      assert.equal(
+        await merge(store)(key, changes({ big: 'x'.repeat(200) }), 100, inMs(2 * HOUR)),
+        undefined,
+      );
       await assertEntry(store, key, value, expiresAt);
     }));
 
@@ -102,18 +145,31 @@ export function mergeTests(suite: Suite): void {
         const value = record(odd.stored);
         await store.create(key, value, inMs(HOUR));
         const entry = await merge(store)(key, changes(odd.set), 65_536, inMs(HOUR));
-        if (entry !== undefined) assert.deepEqual(parsed(entry.value), { c: 1_700_000_000_000, d: { ...odd.stored, ...odd.set } });
+        if (entry !== undefined)
+          assert.deepEqual(parsed(entry.value), {
+            c: 1_700_000_000_000,
+            d: { ...odd.stored, ...odd.set },
+          });
         else assert.equal((await store.get(key))?.value, value);
-      }));
+      }),
+    );
   }
 
-  raceTest(suite, `mergeData from ${WORKERS} concurrent callers, each its own key, keeps all ${WORKERS}`, async (store) => {
-    const key = randomKey();
-    await store.create(key, record({}), inMs(HOUR));
-    const save = (i: number): Promise<unknown> => merge(store)(key, changes({ [`k${i}`]: i }), 65_536, inMs(HOUR));
-    const results = await Promise.all([...Array(WORKERS).keys()].map(save));
-    assert.ok(results.every((r) => r !== undefined));
-    const data = (parsed((await store.get(key))?.value) as { d: Record<string, number> }).d;
-    assert.deepEqual(Object.keys(data).sort(), [...Array(WORKERS).keys()].map((i) => `k${i}`).sort());
-  });
+  raceTest(
+    suite,
+    `mergeData from ${WORKERS} concurrent callers, each its own key, keeps all ${WORKERS}`,
+    async (store) => {
+      const key = randomKey();
+      await store.create(key, record({}), inMs(HOUR));
+      const save = (i: number): Promise<unknown> =>
+        merge(store)(key, changes({ [`k${i}`]: i }), 65_536, inMs(HOUR));
+      const results = await Promise.all([...Array(WORKERS).keys()].map(save));
+      assert.ok(results.every((r) => r !== undefined));
+      const data = (parsed((await store.get(key))?.value) as { d: Record<string, number> }).d;
+      assert.deepEqual(
+        Object.keys(data).sort(),
+        [...Array(WORKERS).keys()].map((i) => `k${i}`).sort(),
+      );
+    },
+  );
 }

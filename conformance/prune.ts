@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
 import type { SessionStore } from '../src/index.js';
 import type { Suite } from './util.js';
-import { HOUR, need, SHORT_MS, TWO_STEP_MS, assertEntry, createExpiring, inMs, randomKey, waitPast, withStore } from './util.js';
+import {
+  HOUR,
+  need,
+  SHORT_MS,
+  TWO_STEP_MS,
+  assertEntry,
+  createExpiring,
+  inMs,
+  randomKey,
+  waitPast,
+  withStore,
+} from './util.js';
 
 /** Registers the prune group: prune() removes exactly the expired entries and says how many. */
 export function pruneTests(suite: Suite): void {
@@ -10,7 +21,8 @@ export function pruneTests(suite: Suite): void {
   test('prune() deletes the expired entries, resolves how many, and leaves live ones untouched', () =>
     withStore(suite, async (store) => {
       const deadlines: number[] = [];
-      for (let i = 0; i < 3; i++) deadlines.push(await createExpiring(store, randomKey(), `expired ${i}`));
+      for (let i = 0; i < 3; i++)
+        deadlines.push(await createExpiring(store, randomKey(), `expired ${i}`));
       const live = [randomKey(), randomKey()];
       const liveUntil = inMs(HOUR);
       for (const key of live) await store.create(key, `live ${key}`, liveUntil);
@@ -72,6 +84,7 @@ export function pruneTests(suite: Suite): void {
 
 // A backend that expires entries by itself may have removed some before prune() ran.
 function assertPruned(store: SessionStore, pruned: number, expired: number): void {
-  if (store.capabilities.nativeExpiry) assert.ok(pruned >= 0 && pruned <= expired, `prune() resolved ${pruned}`);
+  if (store.capabilities.nativeExpiry)
+    assert.ok(pruned >= 0 && pruned <= expired, `prune() resolved ${pruned}`);
   else assert.equal(pruned, expired);
 }

@@ -1,6 +1,17 @@
 import assert from 'node:assert/strict';
 import type { Suite } from './util.js';
-import { HOUR, need, TWO_STEP_MS, assertEntry, assertMissing, createExpiring, inMs, randomKey, waitPast, withStore } from './util.js';
+import {
+  HOUR,
+  need,
+  TWO_STEP_MS,
+  assertEntry,
+  assertMissing,
+  createExpiring,
+  inMs,
+  randomKey,
+  waitPast,
+  withStore,
+} from './util.js';
 
 /** Registers the touch group: touch() moves a live entry's deadline and nothing else. */
 export function touchTests(suite: Suite): void {

@@ -23,7 +23,9 @@ export function sealedIndexTests(suite: Suite, records: IndexRecords): void {
       const index = newIndex(store);
       const user = randomUser();
       const [s] = await writeSessions(store, index, user, 1);
-      const texts = [headKey(user), slotKey(headKey(user), 0), s!.key].map(async (key) => (await store.get(key))?.value);
+      const texts = [headKey(user), slotKey(headKey(user), 0), s!.key].map(
+        async (key) => (await store.get(key))?.value,
+      );
       for (const text of await Promise.all(texts)) {
         assert.ok(text !== undefined && text.startsWith('s1.'));
         assert.ok(!text.includes(user) && !text.includes(s!.key) && !text.includes('"u"'));
@@ -42,7 +44,10 @@ export function sealedIndexTests(suite: Suite, records: IndexRecords): void {
       assert.ok(entry);
       assert.equal(await store.create(copy, entry.value, entry.expiresAt), true);
       await index.bind(user, copy, inMs(HOUR));
-      assert.deepEqual((await index.list(user)).map((s) => s.handle), [handleFor(real!.key)]);
+      assert.deepEqual(
+        (await index.list(user)).map((s) => s.handle),
+        [handleFor(real!.key)],
+      );
       assert.equal(await index.destroyAll(user), 1);
       assert.ok(await store.get(copy));
     }));
@@ -60,7 +65,10 @@ export function sealedIndexTests(suite: Suite, records: IndexRecords): void {
       const target = slotKey(headKey(mallory), slot);
       const planted = await store.get(target);
       assert.ok(planted);
-      assert.equal(await store.update(target, planted.value, aliceSlot.value, planted.expiresAt), true);
+      assert.equal(
+        await store.update(target, planted.value, aliceSlot.value, planted.expiresAt),
+        true,
+      );
       assert.equal((await index.list(mallory)).length, 1);
       assert.equal(await index.destroyAll(mallory), 1);
       assert.ok(await store.get(victim!.key));
@@ -68,8 +76,19 @@ export function sealedIndexTests(suite: Suite, records: IndexRecords): void {
       const [second] = await writeSessions(store, index, alice, 1);
       const aliceSecond = await store.get(slotKey(headKey(alice), 1));
       assert.ok(aliceSecond);
-      assert.equal(await store.update(slotKey(headKey(alice), 1), aliceSecond.value, aliceSlot.value, aliceSecond.expiresAt), true);
-      assert.deepEqual((await index.list(alice)).map((s) => s.handle), [handleFor(victim!.key)]);
+      assert.equal(
+        await store.update(
+          slotKey(headKey(alice), 1),
+          aliceSecond.value,
+          aliceSlot.value,
+          aliceSecond.expiresAt,
+        ),
+        true,
+      );
+      assert.deepEqual(
+        (await index.list(alice)).map((s) => s.handle),
+        [handleFor(victim!.key)],
+      );
       assert.ok(await store.get(second!.key));
     }));
 
@@ -78,7 +97,14 @@ export function sealedIndexTests(suite: Suite, records: IndexRecords): void {
       const index = newIndex(store);
       const user = randomUser();
       const victim = randomKey();
-      await store.create(victim, codec.seal(victim, encodeRecord({ createdAt: Date.now(), userId: user, slot: 0, data: {} })), inMs(HOUR));
+      await store.create(
+        victim,
+        codec.seal(
+          victim,
+          encodeRecord({ createdAt: Date.now(), userId: user, slot: 0, data: {} }),
+        ),
+        inMs(HOUR),
+      );
       // A plain head and slot 0 pointing at the user's real session, as someone without the secret could write them.
       await store.create(headKey(user), encodeHead({ lo: 0, hi: 1, n: 1, f: 1, t: 0 }), inMs(HOUR));
       await store.create(slotKey(headKey(user), 0), encodeSlot({ key: victim, at: 0 }), inMs(HOUR));
@@ -86,29 +112,41 @@ export function sealedIndexTests(suite: Suite, records: IndexRecords): void {
       assert.equal(await index.destroyAll(user), 0);
       assert.ok(await store.get(victim));
       const [mine] = await writeSessions(store, index, user, 1);
-      assert.deepEqual((await index.list(user)).map((s) => s.handle), [handleFor(mine!.key)]);
+      assert.deepEqual(
+        (await index.list(user)).map((s) => s.handle),
+        [handleFor(mine!.key)],
+      );
     }));
 
   test('sealRecords rotation: older-secret sessions are listed, extended, unbound and ended; new ones bind under the first secret', () =>
     withStore(suite, async (store) => {
       const user = randomUser();
-      const before = new UserIndex(store, IDLE, Date.now, GRACE, { codec: new SealingCodec([OLD_SECRET]) });
+      const before = new UserIndex(store, IDLE, Date.now, GRACE, {
+        codec: new SealingCodec([OLD_SECRET]),
+      });
       const rotatedCodec = new SealingCodec([SEAL_SECRET, OLD_SECRET]);
       const rotated = new UserIndex(store, IDLE, Date.now, GRACE, { codec: rotatedCodec });
       const old = await bindSealed(store, before, new SealingCodec([OLD_SECRET]), user, 2);
       const fresh = await bindSealed(store, rotated, rotatedCodec, user, 2);
       // Slot numbers repeat across the two names: the first session of each index is in slot 0.
       assert.deepEqual([old[0]!.slot, fresh[0]!.slot], [0, 0]);
-      assert.equal(await store.get(rotatedCodec.userKeys(user)[0] as string) !== undefined, true);
-      const handles = (list: { key: string }[]): string[] => list.map((s) => handleFor(s.key)).sort();
-      assert.deepEqual((await rotated.list(user)).map((s) => s.handle).sort(), handles([...old, ...fresh]));
+      assert.equal((await store.get(rotatedCodec.userKeys(user)[0] as string)) !== undefined, true);
+      const handles = (list: { key: string }[]): string[] =>
+        list.map((s) => handleFor(s.key)).sort();
+      assert.deepEqual(
+        (await rotated.list(user)).map((s) => s.handle).sort(),
+        handles([...old, ...fresh]),
+      );
       assert.equal(await rotated.extend(user, 0, old[0]!.key, inMs(HOUR)), true);
       assert.equal(await rotated.extend(user, 0, randomKey(), inMs(HOUR)), false);
       // Unbinding the old session's slot 0 leaves the new index's slot 0 alone.
       assert.equal(await store.delete(old[0]!.key), true);
       await rotated.unbind(user, 0, old[0]!.key);
       assert.ok(await store.get(slotKey(rotatedCodec.userKeys(user)[0] as string, 0)));
-      assert.deepEqual((await rotated.list(user)).map((s) => s.handle).sort(), handles([old[1]!, ...fresh]));
+      assert.deepEqual(
+        (await rotated.list(user)).map((s) => s.handle).sort(),
+        handles([old[1]!, ...fresh]),
+      );
       assert.equal(await rotated.destroyAll(user), 3);
       assert.deepEqual(await rotated.list(user), []);
     }));
@@ -126,7 +164,10 @@ async function bindSealed(
   for (let i = 0; i < n; i++) {
     const key = randomKey();
     const { slot } = await index.bind(userId, key, inMs(7 * 24 * HOUR));
-    const record = sealer.seal(key, encodeRecord({ createdAt: Date.now() + i, userId, slot, data: {} }));
+    const record = sealer.seal(
+      key,
+      encodeRecord({ createdAt: Date.now() + i, userId, slot, data: {} }),
+    );
     assert.equal(await store.create(key, record, inMs(IDLE)), true);
     out.push({ key, slot });
   }

@@ -22,7 +22,10 @@ export function randomKey(): string {
 }
 
 /** Runs `fn` on a fresh store under a random prefix, clearing and closing it afterwards. */
-export async function withStore(suite: Suite, fn: (store: SessionStore) => Promise<void>): Promise<void> {
+export async function withStore(
+  suite: Suite,
+  fn: (store: SessionStore) => Promise<void>,
+): Promise<void> {
   const store = await suite.makeStore({ prefix: randomPrefix() });
   try {
     await fn(store);
@@ -64,7 +67,11 @@ async function cleanUp(store: SessionStore): Promise<void> {
  * Registers a race test on a fresh store, or not at all when `concurrency: false`. A store that
  * declares `atomic: false` fails these unless it opts out: a silent pass would be a skip in disguise.
  */
-export function raceTest(suite: Suite, name: string, fn: (store: SessionStore) => Promise<void>): void {
+export function raceTest(
+  suite: Suite,
+  name: string,
+  fn: (store: SessionStore) => Promise<void>,
+): void {
   if (suite.options.concurrency === false) return;
   suite.test(name, () => withStore(suite, fn));
 }
@@ -83,16 +90,27 @@ export const SHORT_MS = 250;
 export const TWO_STEP_MS = 750;
 
 /** Creates `key` expiring `ms` after the moment just before the write; resolves that deadline. */
-export async function createExpiring(store: SessionStore, key: string, value: string, ms = SHORT_MS): Promise<number> {
+export async function createExpiring(
+  store: SessionStore,
+  key: string,
+  value: string,
+  ms = SHORT_MS,
+): Promise<number> {
   const expiresAt = inMs(ms);
   assert.equal(await store.create(key, value, expiresAt), true);
   return expiresAt;
 }
 
 /** The store's optional `name` member, bound; fails the test with a clear message when the store lacks it. */
-export function need<K extends 'prune' | 'count' | 'clear'>(store: SessionStore, name: K): NonNullable<SessionStore[K]> {
+export function need<K extends 'prune' | 'count' | 'clear'>(
+  store: SessionStore,
+  name: K,
+): NonNullable<SessionStore[K]> {
   const member = store[name];
-  assert.ok(typeof member === 'function', `this test observes the store through the optional ${name}(); switch its group off if the store has none`);
+  assert.ok(
+    typeof member === 'function',
+    `this test observes the store through the optional ${name}(); switch its group off if the store has none`,
+  );
   return member.bind(store) as NonNullable<SessionStore[K]>;
 }
 
@@ -102,7 +120,12 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Asserts that the store holds exactly `value` with `expiresAt` under `key`. */
-export async function assertEntry(store: SessionStore, key: string, value: string, expiresAt: number): Promise<void> {
+export async function assertEntry(
+  store: SessionStore,
+  key: string,
+  value: string,
+  expiresAt: number,
+): Promise<void> {
   assert.deepEqual(await store.get(key), { value, expiresAt });
 }
 

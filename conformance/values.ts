@@ -43,8 +43,10 @@ export function valuesTests(suite: Suite): void {
     withStore(suite, async (store) => {
       const expiresAt = inMs(HOUR);
       const keys = OPAQUE.map(() => randomKey());
-      for (const [i, value] of OPAQUE.entries()) assert.equal(await store.create(keys[i]!, value, expiresAt), true, value);
-      for (const [i, value] of OPAQUE.entries()) await assertEntry(store, keys[i]!, value, expiresAt);
+      for (const [i, value] of OPAQUE.entries())
+        assert.equal(await store.create(keys[i]!, value, expiresAt), true, value);
+      for (const [i, value] of OPAQUE.entries())
+        await assertEntry(store, keys[i]!, value, expiresAt);
     }));
 
   test('update(key, expected) matches JSON-looking values by exact text and stores them byte-exactly', () =>
@@ -53,7 +55,11 @@ export function valuesTests(suite: Suite): void {
       let current = 'start';
       await store.create(key, current, inMs(HOUR));
       for (const value of OPAQUE) {
-        assert.equal(await store.update(key, current, value, inMs(HOUR)), true, `${current} -> ${value}`);
+        assert.equal(
+          await store.update(key, current, value, inMs(HOUR)),
+          true,
+          `${current} -> ${value}`,
+        );
         current = value;
       }
       const expiresAt = inMs(HOUR);
@@ -67,7 +73,11 @@ export function valuesTests(suite: Suite): void {
         const key = randomKey();
         const expiresAt = inMs(HOUR);
         await store.create(key, stored, expiresAt);
-        assert.equal(await store.update(key, expected, 'changed', expiresAt + 1), false, `${stored} vs ${expected}`);
+        assert.equal(
+          await store.update(key, expected, 'changed', expiresAt + 1),
+          false,
+          `${stored} vs ${expected}`,
+        );
         await assertEntry(store, key, stored, expiresAt);
       }
     }));
@@ -78,6 +88,7 @@ export function valuesTests(suite: Suite): void {
       for (const [i, value] of OPAQUE.entries()) await store.create(keys[i]!, value, inMs(HOUR));
       const expiresAt = inMs(2 * HOUR);
       for (const key of keys) assert.equal(await store.touch(key, expiresAt), true);
-      for (const [i, value] of OPAQUE.entries()) await assertEntry(store, keys[i]!, value, expiresAt);
+      for (const [i, value] of OPAQUE.entries())
+        await assertEntry(store, keys[i]!, value, expiresAt);
     }));
 }

@@ -1,5 +1,12 @@
 import express from 'express';
-import type { ErrorRequestHandler, Express, NextFunction, Request, RequestHandler, Response } from 'express';
+import type {
+  ErrorRequestHandler,
+  Express,
+  NextFunction,
+  Request,
+  RequestHandler,
+  Response,
+} from 'express';
 import type { KvSessionMiddleware } from '../src/middleware.js';
 import type { SessionStore } from '../src/store.js';
 import type { Duration } from '../src/duration.js';
@@ -36,7 +43,12 @@ export function createDemoApp(options: DemoOptions): DemoApp {
   });
   const app = express();
   app.disable('x-powered-by');
-  app.use(securityHeaders, sameOriginPosts, express.urlencoded({ extended: false, limit: '4kb' }), sessions);
+  app.use(
+    securityHeaders,
+    sameOriginPosts,
+    express.urlencoded({ extended: false, limit: '4kb' }),
+    sessions,
+  );
 
   app.get('/', async (req, res) => {
     const userId = await req.session.userId();
@@ -70,7 +82,11 @@ export function createDemoApp(options: DemoOptions): DemoApp {
     // data is dropped except the keys named in `keep` (nothing planted before sign-in should carry over unasked).
     await req.session.login(name, { keep: ['count'] });
     req.session.set('name', name);
-    if (hadCounter) req.session.set('notice', 'Signed in: your anonymous counter came along, under a new session ID.');
+    if (hadCounter)
+      req.session.set(
+        'notice',
+        'Signed in: your anonymous counter came along, under a new session ID.',
+      );
     res.redirect(303, '/');
   });
 
@@ -135,7 +151,8 @@ function formField(req: Request, field: string): string {
 const securityHeaders: RequestHandler = (_req, res, next) => {
   res.set({
     // Pages are plain HTML with inline CSS and no scripts: forbid everything else.
-    'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    'Content-Security-Policy':
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'same-origin',
     // Pages show per-session data: never let a shared cache keep them.
@@ -153,7 +170,10 @@ function sameOriginPosts(req: Request, res: Response, next: NextFunction): void 
   const origin = req.get('origin');
   const site = req.get('sec-fetch-site');
   const crossSite = site === 'cross-site' || site === 'same-site';
-  if (crossSite || (origin !== undefined && origin !== `${req.protocol}://${req.get('host') ?? ''}`)) {
+  if (
+    crossSite ||
+    (origin !== undefined && origin !== `${req.protocol}://${req.get('host') ?? ''}`)
+  ) {
     res.status(403).send(renderError(403, 'Cross-site request refused.'));
     return;
   }
@@ -164,8 +184,18 @@ const errorPage: ErrorRequestHandler = (err: unknown, _req, res, next) => {
   if (res.headersSent) return next(err);
   const status = statusOf(err);
   const code = isKvSessionError(err) ? err.code : undefined;
-  if (status >= 500) console.error(`kvsession demo: ${code ?? 'error'}: ${err instanceof Error ? err.message : String(err)}`);
-  res.status(status).send(renderError(status, code === undefined ? 'Something went wrong.' : `The session layer failed (${code}).`));
+  if (status >= 500)
+    console.error(
+      `kvsession demo: ${code ?? 'error'}: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  res
+    .status(status)
+    .send(
+      renderError(
+        status,
+        code === undefined ? 'Something went wrong.' : `The session layer failed (${code}).`,
+      ),
+    );
 };
 
 function statusOf(err: unknown): number {

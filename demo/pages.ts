@@ -29,11 +29,17 @@ export function escapeHtml(text: string): string {
 /** The whole home page: sign-in form when signed out, session and devices when signed in. */
 export function renderHome(view: HomeView): string {
   const sections = [
-    view.degraded ? `<p class="warn" role="alert">The session store is unreachable: this page runs on an empty session that is not saved.</p>` : '',
-    view.notice === undefined ? '' : `<p class="notice" role="status">${escapeHtml(view.notice)}</p>`,
+    view.degraded
+      ? `<p class="warn" role="alert">The session store is unreachable: this page runs on an empty session that is not saved.</p>`
+      : '',
+    view.notice === undefined
+      ? ''
+      : `<p class="notice" role="status">${escapeHtml(view.notice)}</p>`,
     view.userId === undefined ? signInCard() : greetingCard(view),
     counterCard(view.count),
-    view.userId === undefined ? anonymousNote(view.hasSession) : sessionCard(view) + devicesCard(view),
+    view.userId === undefined
+      ? anonymousNote(view.hasSession)
+      : sessionCard(view) + devicesCard(view),
     dataCard(view.data),
   ];
   return layout('kvsession demo', sections.join('\n'));
@@ -41,7 +47,10 @@ export function renderHome(view: HomeView): string {
 
 /** A minimal error page; `detail` is plain text. */
 export function renderError(status: number, detail: string): string {
-  return layout(`Error ${status}`, `<section class="card"><h2>Error ${status}</h2><p>${escapeHtml(detail)}</p><p><a href="/">Back</a></p></section>`);
+  return layout(
+    `Error ${status}`,
+    `<section class="card"><h2>Error ${status}</h2><p>${escapeHtml(detail)}</p><p><a href="/">Back</a></p></section>`,
+  );
 }
 
 function signInCard(): string {

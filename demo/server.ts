@@ -15,7 +15,9 @@ const port = Number(env['PORT'] ?? 3000);
 
 /** Prints one line naming the error code and exits: a newcomer sees what to fix, not a stack trace. */
 function fail(err: unknown): never {
-  const code = isKvSessionError(err) ? err.code : ((err as { code?: unknown } | null)?.code ?? 'error');
+  const code = isKvSessionError(err)
+    ? err.code
+    : ((err as { code?: unknown } | null)?.code ?? 'error');
   const message = err instanceof Error ? err.message : String(err);
   console.error(`kvsession demo: ${String(code)}: ${message.replace(/\s+/g, ' ')}`);
   process.exit(1);
@@ -33,7 +35,8 @@ function redact(url: string): string {
   }
 }
 
-if (!Number.isInteger(port) || port < 0 || port > 65535) fail(new Error(`PORT must be 0-65535, got ${JSON.stringify(env['PORT'])}`));
+if (!Number.isInteger(port) || port < 0 || port > 65535)
+  fail(new Error(`PORT must be 0-65535, got ${JSON.stringify(env['PORT'])}`));
 
 let demo: ReturnType<typeof createDemoApp>;
 try {
@@ -47,7 +50,9 @@ const { app, sessions } = demo;
 const server = app.listen(port, host, () => {
   const { port: actual } = server.address() as AddressInfo;
   const shownHost = host.includes(':') ? `[${host}]` : host;
-  console.log(`kvsession demo: http://${shownHost}:${actual} (store: ${redact(storeUrl)}, data: ${dataDir})`);
+  console.log(
+    `kvsession demo: http://${shownHost}:${actual} (store: ${redact(storeUrl)}, data: ${dataDir})`,
+  );
 });
 server.on('error', fail);
 

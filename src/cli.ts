@@ -114,22 +114,32 @@ function parseCommandLine(argv: readonly string[]): { command: string; values: V
   if (values.help === true || values.version === true) return { command: command ?? '', values };
   if (command === undefined) throw usage('no command given');
   const spec = COMMANDS[command];
-  if (spec === undefined) throw usage(`unknown command "${command}"; commands: ${Object.keys(COMMANDS).join(', ')}`);
+  if (spec === undefined)
+    throw usage(`unknown command "${command}"; commands: ${Object.keys(COMMANDS).join(', ')}`);
   if (positionals.length > 1) throw usage(`unexpected argument "${positionals[1] ?? ''}"`);
-  const allowed = new Set<string>(spec.store ? ['store', 'prefix', 'timeout', ...spec.flags] : spec.flags);
+  const allowed = new Set<string>(
+    spec.store ? ['store', 'prefix', 'timeout', ...spec.flags] : spec.flags,
+  );
   for (const flag of Object.keys(values)) {
     if (!allowed.has(flag)) throw usage(`${command} does not take --${flag}`);
   }
-  if (spec.store && (values.store === undefined || values.store === '')) throw usage(`${command} needs --store URL`);
+  if (spec.store && (values.store === undefined || values.store === ''))
+    throw usage(`${command} needs --store URL`);
   if (spec.store && /^memory:/i.test(values.store ?? '')) {
-    throw usage(`${command} cannot inspect memory://: that store lives inside the app's process, and this command would only see a new, empty one; pass the --store URL your app uses`);
+    throw usage(
+      `${command} cannot inspect memory://: that store lives inside the app's process, and this command would only see a new, empty one; pass the --store URL your app uses`,
+    );
   }
-  if (spec.flags.includes('user') && (values.user === undefined || values.user === '')) throw usage(`${command} needs --user ID`);
+  if (spec.flags.includes('user') && (values.user === undefined || values.user === ''))
+    throw usage(`${command} needs --user ID`);
   return { command, values };
 }
 
 /** Opens the store, runs `fn` with every operation bounded, and always closes the store. */
-async function withStore(values: Values, fn: (store: SessionStore) => Promise<void>): Promise<void> {
+async function withStore(
+  values: Values,
+  fn: (store: SessionStore) => Promise<void>,
+): Promise<void> {
   const timeout = parseDuration(durationArg(values.timeout) ?? 2000, '--timeout');
   checkStoreExists(values.store ?? '');
   const raw = createStore(values.store ?? '', { prefix: values.prefix ?? DEFAULT_PREFIX, timeout });
@@ -146,7 +156,11 @@ async function withStore(values: Values, fn: (store: SessionStore) => Promise<vo
   }
 }
 
-async function runStoreCommand(command: string, store: SessionStore, values: Values): Promise<string> {
+async function runStoreCommand(
+  command: string,
+  store: SessionStore,
+  values: Values,
+): Promise<string> {
   const user = values.user ?? '';
   switch (command) {
     case 'count':
@@ -157,10 +171,16 @@ async function runStoreCommand(command: string, store: SessionStore, values: Val
       return String(await store.prune());
     case 'logout-user':
       // idleMs only shapes lastActiveAt, which destroyAll never reports.
-      return String(await new UserIndex(store, 1, Date.now, undefined, { codec: codecFor(values) }).destroyAll(user));
+      return String(
+        await new UserIndex(store, 1, Date.now, undefined, { codec: codecFor(values) }).destroyAll(
+          user,
+        ),
+      );
     case 'user-sessions': {
       const idleMs = parseDuration(durationArg(values['idle-timeout']) ?? '24h', '--idle-timeout');
-      const sessions = await new UserIndex(store, idleMs, Date.now, undefined, { codec: codecFor(values) }).list(user);
+      const sessions = await new UserIndex(store, idleMs, Date.now, undefined, {
+        codec: codecFor(values),
+      }).list(user);
       return values.json === true ? JSON.stringify(sessions) : formatSessions(sessions);
     }
     default:
@@ -186,7 +206,9 @@ function withSuggestion(message: string): string {
   const nearest = Object.keys(OPTIONS)
     .map((flag) => ({ flag, distance: editDistance(unknown, flag) }))
     .sort((a, b) => a.distance - b.distance)[0];
-  return nearest !== undefined && nearest.distance <= 2 ? `unknown flag --${unknown}; did you mean --${nearest.flag}?` : message;
+  return nearest !== undefined && nearest.distance <= 2
+    ? `unknown flag --${unknown}; did you mean --${nearest.flag}?`
+    : message;
 }
 
 /** Levenshtein distance, for suggesting the flag a typo meant. */
@@ -211,10 +233,22 @@ function lacks(store: SessionStore, member: string): KvSessionError {
 /** A table of sessions, one per line, aligned for reading in a terminal. */
 function formatSessions(sessions: readonly SessionInfo[]): string {
   if (sessions.length === 0) return '0 sessions';
-  const rows = sessions.map((s) => [s.handle, iso(s.createdAt), iso(s.lastActiveAt), iso(s.expiresAt)]);
+  const rows = sessions.map((s) => [
+    s.handle,
+    iso(s.createdAt),
+    iso(s.lastActiveAt),
+    iso(s.expiresAt),
+  ]);
   const header = ['HANDLE', 'CREATED', 'LAST ACTIVE', 'EXPIRES'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  return [header, ...rows].map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return [header, ...rows]
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** A bare number on the command line means milliseconds, as it does in the options. */
@@ -231,7 +265,10 @@ function errorLine(err: unknown): string {
   const rawCode = (err as { code?: unknown } | null)?.code;
   const code = typeof rawCode === 'string' ? rawCode : 'ERR_KVSESSION_UNEXPECTED';
   // KvSessionErrors are redacted already; anything else (a driver's own error) is redacted here.
-  const message = redactSecrets(err instanceof Error ? err.message : String(err)).replace(/^kvsession: /, '');
+  const message = redactSecrets(err instanceof Error ? err.message : String(err)).replace(
+    /^kvsession: /,
+    '',
+  );
   return `kvsession: ${code}: ${message}`.replace(/\s+/g, ' ').trim();
 }
 
@@ -248,7 +285,10 @@ function print(io: CliIo, text: string): number {
 function readVersion(): string {
   for (const up of ['../package.json', '../../package.json']) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: unknown; version?: unknown };
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as {
+        name?: unknown;
+        version?: unknown;
+      };
       if (pkg.name === 'kvsession' && typeof pkg.version === 'string') return pkg.version;
     } catch {
       // Not this level; try the next one up.

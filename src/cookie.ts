@@ -35,22 +35,27 @@ export interface ResolvedCookieOptions {
 /** Applies defaults and validates cookie options; throws ERR_KVSESSION_BAD_OPTION on contradictions. */
 export function resolveCookieOptions(options: CookieOptions = {}): ResolvedCookieOptions {
   // Options often come from untyped config: a non-object must fail with a code, not a TypeError.
-  if (options === null || typeof options !== 'object') throw badCookie('cookie must be an object of cookie attributes');
+  if (options === null || typeof options !== 'object')
+    throw badCookie('cookie must be an object of cookie attributes');
   const name = options.name ?? 'sid';
   if (typeof name !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
     throw badCookie(`cookie.name ${JSON.stringify(name)} is not a valid cookie name`);
   }
   const sameSite = options.sameSite ?? 'lax';
-  if (!['lax', 'strict', 'none'].includes(sameSite)) throw badCookie(`cookie.sameSite must be 'lax', 'strict' or 'none'`);
+  if (!['lax', 'strict', 'none'].includes(sameSite))
+    throw badCookie(`cookie.sameSite must be 'lax', 'strict' or 'none'`);
   checkFlag(options.httpOnly, 'httpOnly');
   checkFlag(options.persistent, 'persistent');
-  if (options.secure !== undefined && options.secure !== 'auto') checkFlag(options.secure, 'secure');
+  if (options.secure !== undefined && options.secure !== 'auto')
+    checkFlag(options.secure, 'secure');
   // Browsers match the prefixes case-insensitively (RFC 6265bis since draft 11): `__host-sid` gets the same rules.
   const lower = name.toLowerCase();
   const hostPrefixed = lower.startsWith('__host-');
   const secure = hostPrefixed || lower.startsWith('__secure-') ? true : (options.secure ?? 'auto');
   if (sameSite === 'none' && secure !== true) {
-    throw badCookie("cookie.sameSite 'none' requires cookie.secure: true; browsers reject SameSite=None cookies that are not Secure");
+    throw badCookie(
+      "cookie.sameSite 'none' requires cookie.secure: true; browsers reject SameSite=None cookies that are not Secure",
+    );
   }
   return {
     name,
@@ -69,14 +74,17 @@ function badCookie(message: string): KvSessionError {
 }
 
 function checkFlag(value: unknown, what: string): void {
-  if (value !== undefined && typeof value !== 'boolean') throw badCookie(`cookie.${what} must be true or false`);
+  if (value !== undefined && typeof value !== 'boolean')
+    throw badCookie(`cookie.${what} must be true or false`);
 }
 
 // Checked here, once: otherwise `cookie` refuses the value on every Set-Cookie and each save fails as a 503.
 function checkPath(path: unknown): string {
   // Browsers replace a path that does not start with '/' by the request's directory: never what was meant.
   if (typeof path !== 'string' || !path.startsWith('/') || !trySerialize({ path })) {
-    throw badCookie(`cookie.path ${JSON.stringify(path)} must start with '/' and hold only printable ASCII other than ';'`);
+    throw badCookie(
+      `cookie.path ${JSON.stringify(path)} must start with '/' and hold only printable ASCII other than ';'`,
+    );
   }
   return path;
 }
@@ -166,5 +174,7 @@ export function serializeSessionCookie(
  * only from trusted proxies. Elsewhere (plain node:http, engine.io) the connection's own TLS state.
  */
 function isSecure(req: IncomingMessage & { secure?: unknown }): boolean {
-  return typeof req.secure === 'boolean' ? req.secure : (req.socket as Partial<TLSSocket> | null)?.encrypted === true;
+  return typeof req.secure === 'boolean'
+    ? req.secure
+    : (req.socket as Partial<TLSSocket> | null)?.encrypted === true;
 }

@@ -33,8 +33,15 @@ export class KvSessionError extends Error {
   readonly expose: boolean;
 
   /** `message` and `cause` are redacted here, once for every error: no URL password or token survives into them. */
-  constructor(code: KvSessionErrorCode, message: string, options: { status?: number; cause?: unknown } = {}) {
-    super(`kvsession: ${redactSecrets(message)}`, options.cause === undefined ? undefined : { cause: redactCause(options.cause) });
+  constructor(
+    code: KvSessionErrorCode,
+    message: string,
+    options: { status?: number; cause?: unknown } = {},
+  ) {
+    super(
+      `kvsession: ${redactSecrets(message)}`,
+      options.cause === undefined ? undefined : { cause: redactCause(options.cause) },
+    );
     this.name = 'KvSessionError';
     this.code = code;
     this.status = options.status;
@@ -52,13 +59,19 @@ export function isKvSessionError(err: unknown, code?: KvSessionErrorCode): err i
 export function storeUnavailable(err: unknown, what: string): KvSessionError {
   if (err instanceof KvSessionError) return err;
   const detail = err instanceof Error ? err.message : String(err);
-  return new KvSessionError('ERR_KVSESSION_STORE_UNAVAILABLE', `the session store failed during ${what}: ${detail}`, {
-    status: 503,
-    cause: err,
-  });
+  return new KvSessionError(
+    'ERR_KVSESSION_STORE_UNAVAILABLE',
+    `the session store failed during ${what}: ${detail}`,
+    {
+      status: 503,
+      cause: err,
+    },
+  );
 }
 
 /** The error every operation on a closed store rejects with. */
 export function storeClosed(storeName: string): KvSessionError {
-  return new KvSessionError('ERR_KVSESSION_STORE_CLOSED', `the ${storeName} store is closed`, { status: 503 });
+  return new KvSessionError('ERR_KVSESSION_STORE_CLOSED', `the ${storeName} store is closed`, {
+    status: 503,
+  });
 }

@@ -21,19 +21,37 @@ class GuardedStore extends StoreDecorator {
 
   protected override intercept<T>(op: StoreOperation, call: () => Promise<T>): Promise<T> {
     if (this.events === undefined) return withTimeout(this.name, op, this.timeoutMs, call);
-    return this.#observe(this.events, op, performance.now(), withTimeout(this.name, op, this.timeoutMs, call));
+    return this.#observe(
+      this.events,
+      op,
+      performance.now(),
+      withTimeout(this.name, op, this.timeoutMs, call),
+    );
   }
 
   // Timed outside the timeout, so a timed-out operation reports the time the request waited.
-  async #observe<T>(events: StoreEventSink, op: StoreOperation, start: number, pending: Promise<T>): Promise<T> {
+  async #observe<T>(
+    events: StoreEventSink,
+    op: StoreOperation,
+    start: number,
+    pending: Promise<T>,
+  ): Promise<T> {
     try {
       const value = await pending;
       const ms = performance.now() - start;
       events.emit({ type: 'operation', store: this.name, op, ms, ok: true });
-      if (op === 'prune' && typeof value === 'number') events.emit({ type: 'prune', store: this.name, deleted: value, ms });
+      if (op === 'prune' && typeof value === 'number')
+        events.emit({ type: 'prune', store: this.name, deleted: value, ms });
       return value;
     } catch (err) {
-      events.emit({ type: 'operation', store: this.name, op, ms: performance.now() - start, ok: false, code: failureCode(err) });
+      events.emit({
+        type: 'operation',
+        store: this.name,
+        op,
+        ms: performance.now() - start,
+        ok: false,
+        code: failureCode(err),
+      });
       throw err;
     }
   }
@@ -43,19 +61,31 @@ class GuardedStore extends StoreDecorator {
  * Wraps a store so every operation settles within `timeoutMs` and fails only with coded errors;
  * with `events`, each operation is also reported with its time and outcome.
  */
-export function guardStore(store: SessionStore, timeoutMs: number, events?: StoreEventSink): SessionStore {
+export function guardStore(
+  store: SessionStore,
+  timeoutMs: number,
+  events?: StoreEventSink,
+): SessionStore {
   return new GuardedStore(store, timeoutMs, events);
 }
 
-
 /** Runs `op`, rejecting with ERR_KVSESSION_STORE_TIMEOUT (503) if it has not settled within `ms`. */
-export function withTimeout<T>(storeName: string, what: string, ms: number, op: () => Promise<T>): Promise<T> {
+export function withTimeout<T>(
+  storeName: string,
+  what: string,
+  ms: number,
+  op: () => Promise<T>,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
       reject(
-        new KvSessionError('ERR_KVSESSION_STORE_TIMEOUT', `the ${storeName} store did not answer ${what} within ${ms} ms`, {
-          status: 503,
-        }),
+        new KvSessionError(
+          'ERR_KVSESSION_STORE_TIMEOUT',
+          `the ${storeName} store did not answer ${what} within ${ms} ms`,
+          {
+            status: 503,
+          },
+        ),
       );
     }, ms);
     timer.unref?.();

@@ -26,5 +26,9 @@ export function storeKeyFor(prefix: string, id: string): string {
 
 /** A short opaque handle for a session, derived from its store key so it reveals neither the ID nor the key. */
 export function handleFor(storeKey: string): string {
-  return createHash('sha256').update('kvsession-handle:').update(storeKey).digest('base64url').slice(0, 22);
+  return createHash('sha256')
+    .update('kvsession-handle:')
+    .update(storeKey)
+    .digest('base64url')
+    .slice(0, 22);
 }

@@ -8,13 +8,26 @@ export type {
   RequestSession,
 } from './middleware.js';
 export type { KvSessionOptions } from './options.js';
-export type { StoreEvent, StoreEventListener, StoreOperationEvent, StoreConflictEvent, StorePruneEvent } from './store-events.js';
+export type {
+  StoreEvent,
+  StoreEventListener,
+  StoreOperationEvent,
+  StoreConflictEvent,
+  StorePruneEvent,
+} from './store-events.js';
 export type { CookieOptions } from './cookie.js';
 export type { Duration } from './duration.js';
 export { Session } from './session.js';
 export type { Data, DataKey } from './session.js';
 export type { SessionData } from './types.js';
-export type { SessionStore, FullSessionStore, StoreEntry, StoreCapabilities, StoreOptions, DataChanges } from './store.js';
+export type {
+  SessionStore,
+  FullSessionStore,
+  StoreEntry,
+  StoreCapabilities,
+  StoreOptions,
+  DataChanges,
+} from './store.js';
 export { DEFAULT_PREFIX, isSessionKey, supports } from './store.js';
 export { StoreDecorator } from './store-decorator.js';
 export type { StoreOperation } from './store-decorator.js';

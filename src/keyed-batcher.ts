@@ -31,7 +31,11 @@ export class KeyedBatcher<T> {
   async #drain(key: string): Promise<void> {
     this.#running.add(key);
     try {
-      for (let batch = this.#waiting.get(key); batch !== undefined; batch = this.#waiting.get(key)) {
+      for (
+        let batch = this.#waiting.get(key);
+        batch !== undefined;
+        batch = this.#waiting.get(key)
+      ) {
         this.#waiting.delete(key);
         try {
           const results = await this.#run(key, batch.length);

@@ -23,7 +23,11 @@ export type KvSessionNext = (err?: unknown) => void;
  * `node:http` handler and engine.io's `io.engine.use()`. `next(err)` may come a second time, after
  * the first `next()`, when a held response cannot be sent (see docs/response-hold.md).
  */
-export type KvSessionHandler = (req: IncomingMessage, res: ServerResponse | HoldableResponse, next: KvSessionNext) => void;
+export type KvSessionHandler = (
+  req: IncomingMessage,
+  res: ServerResponse | HoldableResponse,
+  next: KvSessionNext,
+) => void;
 
 /** The middleware plus its management API. */
 export type KvSessionMiddleware = KvSessionHandler & KvSessionManager;
@@ -37,10 +41,16 @@ export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
   const { ctx, manager } = createSessionRuntime(resolved);
   const migration = createMigration(ctx, options.migrate, options.secret, resolved.storeTimeoutMs);
 
-  const middleware = (req: IncomingMessage, res: ServerResponse | HoldableResponse, next: KvSessionNext): void => {
+  const middleware = (
+    req: IncomingMessage,
+    res: ServerResponse | HoldableResponse,
+    next: KvSessionNext,
+  ): void => {
     // The response is held only when the session is first used: untouched requests pay nothing.
     const sessionReq = req as SessionRequest;
-    const session = new Session(ctx, req, res, () => holdResponse(res, new SessionSave(ctx, sessionReq, res, next)));
+    const session = new Session(ctx, req, res, () =>
+      holdResponse(res, new SessionSave(ctx, sessionReq, res, next)),
+    );
     sessionReq.session = session;
     if (migration === undefined) return next();
     // Only a validly signed express-session cookie costs anything here (one old-store read, then the move).
@@ -81,7 +91,8 @@ class SessionSave implements ResponseHold {
     this.next(err);
     // Express's router takes this second next(err) to its error handlers; engine.io drops it (its chain
     // has moved on), which would leave the client waiting for good: answer then with the error's status.
-    if ((this.res as { app?: unknown }).app === undefined) setImmediate(answerIfUnanswered, this.res, err);
+    if ((this.res as { app?: unknown }).app === undefined)
+      setImmediate(answerIfUnanswered, this.res, err);
   }
 }
 
@@ -98,7 +109,11 @@ function answerIfUnanswered(res: HoldableResponse, err: unknown): void {
 }
 
 /** The Set-Cookie line a committed session calls for, if any. */
-function cookieLine(ctx: SessionContext, req: IncomingMessage, action: CookieAction): string | undefined {
+function cookieLine(
+  ctx: SessionContext,
+  req: IncomingMessage,
+  action: CookieAction,
+): string | undefined {
   if (action.kind === 'none') return undefined;
   return action.kind === 'set'
     ? serializeSessionCookie(ctx.cookie, req, action.value, action.maxAgeMs)

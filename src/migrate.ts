@@ -36,12 +36,21 @@ export function createMigration(
 ): Migration | undefined {
   if (options === undefined) return undefined;
   if (options === null || typeof options !== 'object' || !isLegacyStore(options.store)) {
-    throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'migrate.store must be the express-session Store the app used before (get/set/destroy)');
+    throw new KvSessionError(
+      'ERR_KVSESSION_BAD_OPTION',
+      'migrate.store must be the express-session Store the app used before (get/set/destroy)',
+    );
   }
   const cookieName = options.cookieName ?? 'connect.sid';
   const raw = options.secret ?? secret;
-  const secrets = (typeof raw === 'string' ? [raw] : [...(raw ?? [])]).filter((s): s is string => typeof s === 'string' && s !== '');
-  if (secrets.length === 0) throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'migrate needs the secret express-session signed its cookies with');
+  const secrets = (typeof raw === 'string' ? [raw] : [...(raw ?? [])]).filter(
+    (s): s is string => typeof s === 'string' && s !== '',
+  );
+  if (secrets.length === 0)
+    throw new KvSessionError(
+      'ERR_KVSESSION_BAD_OPTION',
+      'migrate needs the secret express-session signed its cookies with',
+    );
   const store = options.store;
   return {
     async run(req, res, session) {
@@ -51,7 +60,9 @@ export function createMigration(
       if (sid === undefined) return false;
       let old: LegacySessionData | null | undefined;
       try {
-        old = await callLegacy<LegacySessionData | null>('get', timeoutMs, (done) => store.get(sid, done));
+        old = await callLegacy<LegacySessionData | null>('get', timeoutMs, (done) =>
+          store.get(sid, done),
+        );
       } catch (err) {
         if (ctx.onStoreError === 'anonymous') return false;
         throw err;
@@ -64,9 +75,14 @@ export function createMigration(
       }
       await session.save();
       // Best effort: the data now lives in kvsession, and the old record expires by itself if this fails.
-      await callLegacy('destroy', timeoutMs, (done) => store.destroy(sid, done)).catch(() => undefined);
+      await callLegacy('destroy', timeoutMs, (done) => store.destroy(sid, done)).catch(
+        () => undefined,
+      );
       if (cookieName !== ctx.cookie.name && !res.headersSent) {
-        res.appendHeader('Set-Cookie', stringifySetCookie(cookieName, '', { path: '/', expires: new Date(0) }));
+        res.appendHeader(
+          'Set-Cookie',
+          stringifySetCookie(cookieName, '', { path: '/', expires: new Date(0) }),
+        );
       }
       return true;
     },

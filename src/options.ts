@@ -90,28 +90,44 @@ function secretList(secret: KvSessionOptions['secret']): string[] {
 /** Validates options once and fills in every default; throws coded errors on bad input. */
 export function resolveOptions(options: KvSessionOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') {
-    throw new KvSessionError('ERR_KVSESSION_NO_SECRET', 'kvSession(options) needs an options object with a `secret`. Generate one with `npx kvsession secret`.');
+    throw new KvSessionError(
+      'ERR_KVSESSION_NO_SECRET',
+      'kvSession(options) needs an options object with a `secret`. Generate one with `npx kvsession secret`.',
+    );
   }
   const signer = new Signer(options.secret);
   const idleMs = parseDuration(options.idleTimeout ?? '24h', 'idleTimeout');
   const absoluteMs = parseDuration(options.absoluteTimeout ?? '7d', 'absoluteTimeout');
-  const touchMs = options.touchInterval === undefined ? Math.ceil(idleMs / 10) : parseDuration(options.touchInterval, 'touchInterval');
+  const touchMs =
+    options.touchInterval === undefined
+      ? Math.ceil(idleMs / 10)
+      : parseDuration(options.touchInterval, 'touchInterval');
   if (touchMs >= idleMs) {
     // Reads could then never extend the idle deadline: sessions would die mid-use however active they are.
-    throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', `touchInterval (${touchMs} ms) must be shorter than idleTimeout (${idleMs} ms)`);
+    throw new KvSessionError(
+      'ERR_KVSESSION_BAD_OPTION',
+      `touchInterval (${touchMs} ms) must be shorter than idleTimeout (${idleMs} ms)`,
+    );
   }
   const storeTimeoutMs = parseDuration(options.storeTimeout ?? 2000, 'storeTimeout');
   const maxSessionBytes = options.maxSessionBytes ?? 65536;
   if (!Number.isInteger(maxSessionBytes) || maxSessionBytes <= 0) {
-    throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'maxSessionBytes must be a positive integer');
+    throw new KvSessionError(
+      'ERR_KVSESSION_BAD_OPTION',
+      'maxSessionBytes must be a positive integer',
+    );
   }
   const maxSessionsPerUser = resolveMaxSessionsPerUser(options.maxSessionsPerUser);
   const onStoreError = options.onStoreError ?? 'error';
   if (onStoreError !== 'error' && onStoreError !== 'anonymous') {
-    throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', "onStoreError must be 'error' or 'anonymous'");
+    throw new KvSessionError(
+      'ERR_KVSESSION_BAD_OPTION',
+      "onStoreError must be 'error' or 'anonymous'",
+    );
   }
   const prefix = options.prefix ?? DEFAULT_PREFIX;
-  if (typeof prefix !== 'string') throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'prefix must be a string');
+  if (typeof prefix !== 'string')
+    throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'prefix must be a string');
   if (options.sealRecords !== undefined && typeof options.sealRecords !== 'boolean') {
     throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'sealRecords must be true or false');
   }
@@ -119,10 +135,16 @@ export function resolveOptions(options: KvSessionOptions): ResolvedOptions {
     throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'onStoreEvent must be a function');
   }
   if (options.now !== undefined && typeof options.now !== 'function') {
-    throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'now must be a function returning milliseconds since the epoch');
+    throw new KvSessionError(
+      'ERR_KVSESSION_BAD_OPTION',
+      'now must be a function returning milliseconds since the epoch',
+    );
   }
   if (options.userIdFrom !== undefined && typeof options.userIdFrom !== 'function') {
-    throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'userIdFrom must be a function (data) => user id | undefined');
+    throw new KvSessionError(
+      'ERR_KVSESSION_BAD_OPTION',
+      'userIdFrom must be a function (data) => user id | undefined',
+    );
   }
   return {
     signer,
@@ -135,12 +157,16 @@ export function resolveOptions(options: KvSessionOptions): ResolvedOptions {
     onStoreError,
     maxSessionBytes,
     maxSessionsPerUser,
-    pruneMs: options.pruneInterval === false ? false : parseDuration(options.pruneInterval ?? '1h', 'pruneInterval'),
+    pruneMs:
+      options.pruneInterval === false
+        ? false
+        : parseDuration(options.pruneInterval ?? '1h', 'pruneInterval'),
     prefix,
     now: options.now ?? Date.now,
     onStoreEvent: options.onStoreEvent,
     // The Signer has validated the secrets: each is a string of at least 32 characters.
-    codec: options.sealRecords === true ? new SealingCodec(secretList(options.secret)) : PLAIN_CODEC,
+    codec:
+      options.sealRecords === true ? new SealingCodec(secretList(options.secret)) : PLAIN_CODEC,
     userIdFrom: options.userIdFrom,
   };
 }
@@ -151,7 +177,10 @@ function resolveMaxSessionsPerUser(value: number | false | undefined): number {
   if (value === undefined) return 100;
   if (value === false || value === Infinity) return Infinity;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'maxSessionsPerUser must be a positive integer, or false (or Infinity) for no cap');
+    throw new KvSessionError(
+      'ERR_KVSESSION_BAD_OPTION',
+      'maxSessionsPerUser must be a positive integer, or false (or Infinity) for no cap',
+    );
   }
   return value;
 }

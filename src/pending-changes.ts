@@ -45,7 +45,9 @@ export class PendingChanges {
 
   /** The data after applying these changes onto `base` (the latest stored data, or none). */
   applyTo(base: Readonly<Record<string, Encoded>> | undefined): Map<string, Encoded> {
-    const out = new Map<string, Encoded>(base === undefined || this.#cleared ? [] : Object.entries(base));
+    const out = new Map<string, Encoded>(
+      base === undefined || this.#cleared ? [] : Object.entries(base),
+    );
     for (const [key, change] of this.#byKey ?? []) {
       if (change === DELETED) out.delete(key);
       else out.set(key, change);

@@ -12,7 +12,11 @@ export interface Pruner {
  * never keeps the process alive. Failures are reported to `onError` and the next run still happens;
  * a run that fails because the pruner was stopped meanwhile (store closing) is not reported.
  */
-export function startPruner(store: Pick<FullSessionStore, 'prune'>, intervalMs: number, onError: (err: unknown) => void): Pruner {
+export function startPruner(
+  store: Pick<FullSessionStore, 'prune'>,
+  intervalMs: number,
+  onError: (err: unknown) => void,
+): Pruner {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;

@@ -1,4 +1,11 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+} from 'node:crypto';
 
 /**
  * How record text is kept in the store. The plain codec stores it as is; the sealing codec
@@ -60,7 +67,10 @@ export class SealingCodec implements RecordCodec {
 
   /** `secrets`: the validated session secrets, newest first. */
   constructor(secrets: readonly string[]) {
-    this.#keys = secrets.map((secret) => ({ seal: derive(secret, SEAL_INFO), user: derive(secret, USER_INFO) }));
+    this.#keys = secrets.map((secret) => ({
+      seal: derive(secret, SEAL_INFO),
+      user: derive(secret, USER_INFO),
+    }));
   }
 
   /** Encrypts `plain` bound to `key`. */
@@ -68,7 +78,12 @@ export class SealingCodec implements RecordCodec {
     const nonce = randomBytes(NONCE_BYTES);
     const cipher = createCipheriv('aes-256-gcm', (this.#keys[0] as Keys).seal, nonce);
     cipher.setAAD(Buffer.from(key, 'utf8'));
-    const body = Buffer.concat([nonce, cipher.update(plain, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+    const body = Buffer.concat([
+      nonce,
+      cipher.update(plain, 'utf8'),
+      cipher.final(),
+      cipher.getAuthTag(),
+    ]);
     return VERSION + body.toString('base64url');
   }
 
@@ -82,7 +97,9 @@ export class SealingCodec implements RecordCodec {
     const ciphertext = body.subarray(NONCE_BYTES, body.length - TAG_BYTES);
     for (const keys of this.#keys) {
       try {
-        const decipher = createDecipheriv('aes-256-gcm', keys.seal, nonce, { authTagLength: TAG_BYTES });
+        const decipher = createDecipheriv('aes-256-gcm', keys.seal, nonce, {
+          authTagLength: TAG_BYTES,
+        });
         decipher.setAAD(Buffer.from(key, 'utf8'));
         decipher.setAuthTag(tag);
         return Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
@@ -95,7 +112,9 @@ export class SealingCodec implements RecordCodec {
 
   /** `user:` + HMAC of the user id under each secret's index key, newest first. */
   userKeys(userId: string): readonly string[] {
-    return this.#keys.map((keys) => 'user:' + createHmac('sha256', keys.user).update(userId).digest('base64url'));
+    return this.#keys.map(
+      (keys) => 'user:' + createHmac('sha256', keys.user).update(userId).digest('base64url'),
+    );
   }
 }
 

@@ -34,13 +34,16 @@ export function decodeRecord(text: string): SessionRecord | undefined {
   const { c, u, i, d } = parsed as { c?: unknown; u?: unknown; i?: unknown; d?: unknown };
   if (typeof c !== 'number' || !Number.isFinite(c)) return undefined;
   if (u !== undefined && typeof u !== 'string') return undefined;
-  if (i !== undefined && (u === undefined || !Number.isSafeInteger(i) || (i as number) < 0)) return undefined;
+  if (i !== undefined && (u === undefined || !Number.isSafeInteger(i) || (i as number) < 0))
+    return undefined;
   if (d === null || typeof d !== 'object' || Array.isArray(d)) return undefined;
   // Our writes nest at most MAX_DEPTH levels, plus one per tag wrapper; anything deeper came from elsewhere.
   // Each level costs at least one bracket, so text this short cannot nest that deep: skip the walk.
   if (text.length > DEPTH_LIMIT && nestsDeeperThan(d, DEPTH_LIMIT)) return undefined;
   const data = d as Record<string, Encoded>;
-  return i === undefined ? { createdAt: c, userId: u, data } : { createdAt: c, userId: u, slot: i as number, data };
+  return i === undefined
+    ? { createdAt: c, userId: u, data }
+    : { createdAt: c, userId: u, slot: i as number, data };
 }
 
 // Longer records are parsed every time: holding them would let the cache grow past ~1 MB.
@@ -51,7 +54,10 @@ const CACHEABLE_LENGTH = 2048;
  * not changed since the last request, and parsing it again was the largest cost of a read.
  * Records handed out are frozen, since one may be shared by every request that reads that text.
  */
-export function decodeRecordCached(cache: BoundedCache<string, SessionRecord>, text: string): SessionRecord | undefined {
+export function decodeRecordCached(
+  cache: BoundedCache<string, SessionRecord>,
+  text: string,
+): SessionRecord | undefined {
   const known = cache.get(text);
   if (known !== undefined) return known;
   const record = decodeRecord(text);

@@ -17,7 +17,10 @@ const SCHEME = /[a-z][a-z0-9+.-]{0,30}:\/*/i;
 // Bounded repetitions: error text can hold request-derived strings, and this must stay linear on them.
 const SECRET_NAME = String.raw`[\w.-]{0,40}(?:pass(?:word|wd)?|pwd|token|secret|api[_-]?key|access[_-]?key|auth|credential)[\w.-]{0,40}`;
 const SECRET_VALUE = String.raw`"(?:[^"\\]|\\.)*"|'[^']*'|[^\s&;#"',)}]+`;
-const SECRET_PARAM = new RegExp(String.raw`((?:^|[?&;\s,{(])"?${SECRET_NAME}"?\s*[=:]\s*)(${SECRET_VALUE})`, 'gi');
+const SECRET_PARAM = new RegExp(
+  String.raw`((?:^|[?&;\s,{(])"?${SECRET_NAME}"?\s*[=:]\s*)(${SECRET_VALUE})`,
+  'gi',
+);
 
 /** `text` with every URL credential and secret-named parameter replaced by `***`. */
 export function redactSecrets(text: string): string {
@@ -53,7 +56,9 @@ function redactUserinfo(rest: string): string {
  */
 export function redactCause(cause: unknown): unknown {
   if (!(cause instanceof Error)) return typeof cause === 'string' ? redactSecrets(cause) : cause;
-  const fields = Object.entries(cause).filter(([, v]) => typeof v === 'string' || typeof v === 'number') as [string, string | number][];
+  const fields = Object.entries(cause).filter(
+    ([, v]) => typeof v === 'string' || typeof v === 'number',
+  ) as [string, string | number][];
   // The stack's frames are file paths (which may hold '@', as in node_modules/@scope): only its message part can leak.
   const dirty =
     redactSecrets(cause.message) !== cause.message ||
@@ -64,7 +69,12 @@ export function redactCause(cause: unknown): unknown {
   clean.name = cause.name;
   if (cause.stack !== undefined) clean.stack = cause.stack.replace(cause.message, clean.message);
   // Keep what lets a reader tell one failure from another (code, errno, syscall, port), never free text as is.
-  for (const [k, v] of fields) Object.defineProperty(clean, k, { value: typeof v === 'string' ? redactSecrets(v) : v, enumerable: true });
-  if (cause.cause !== undefined) Object.defineProperty(clean, 'cause', { value: redactCause(cause.cause), enumerable: false });
+  for (const [k, v] of fields)
+    Object.defineProperty(clean, k, {
+      value: typeof v === 'string' ? redactSecrets(v) : v,
+      enumerable: true,
+    });
+  if (cause.cause !== undefined)
+    Object.defineProperty(clean, 'cause', { value: redactCause(cause.cause), enumerable: false });
   return clean;
 }

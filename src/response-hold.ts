@@ -69,7 +69,11 @@ export function holdResponse(res: HoldableResponse, hold: ResponseHold): void {
   // Nothing left to hold: no call would ever start the save.
   if (res.writableEnded === true) return;
   const held = res as HeldResponse;
-  const original: Methods = { writeHead: held.writeHead as Fn, write: held.write as Fn, end: held.end as Fn };
+  const original: Methods = {
+    writeHead: held.writeHead as Fn,
+    write: held.write as Fn,
+    end: held.end as Fn,
+  };
   held[HELD] = {
     hold,
     original,
@@ -135,7 +139,8 @@ function enqueue(res: HeldResponse, state: HoldState, method: Method, args: unkn
     state.ended = true;
     // Unheld, headers are frozen once end() has run: a second res.send() would throw instead of changing them.
     const headers = (res as { getHeaders?: () => Record<string, unknown> }).getHeaders?.();
-    if (headers !== undefined) state.atEnd = { status: (res as { statusCode?: number }).statusCode, headers };
+    if (headers !== undefined)
+      state.atEnd = { status: (res as { statusCode?: number }).statusCode, headers };
     return res;
   }
   if (state.queuedBytes < (res.writableHighWaterMark ?? DEFAULT_HIGH_WATER_MARK)) return true;
@@ -145,7 +150,11 @@ function enqueue(res: HeldResponse, state: HoldState, method: Method, args: unkn
 
 function byteLength(args: unknown[]): number {
   const chunk = args[0];
-  if (typeof chunk === 'string') return Buffer.byteLength(chunk, typeof args[1] === 'string' ? (args[1] as BufferEncoding) : 'utf8');
+  if (typeof chunk === 'string')
+    return Buffer.byteLength(
+      chunk,
+      typeof args[1] === 'string' ? (args[1] as BufferEncoding) : 'utf8',
+    );
   return chunk instanceof Uint8Array ? chunk.byteLength : 0;
 }
 
@@ -168,18 +177,26 @@ function startSave(res: HeldResponse, state: HoldState, headersWereSent: boolean
 }
 
 /** Replays the queued calls; one that throws goes to the app's error path, as it would unheld. */
-function replay(res: HeldResponse, state: HoldState, setCookie: string | undefined, headersWereSent: boolean): void {
+function replay(
+  res: HeldResponse,
+  state: HoldState,
+  setCookie: string | undefined,
+  headersWereSent: boolean,
+): void {
   const calls = release(res, state, state.queue ?? []);
   try {
-    if (state.dropped && state.atEnd !== undefined && res.headersSent !== true) restoreHeaders(res, state.atEnd);
-    if (setCookie !== undefined && !headersWereSent && res.headersSent !== true) addSetCookie(res, calls, setCookie);
+    if (state.dropped && state.atEnd !== undefined && res.headersSent !== true)
+      restoreHeaders(res, state.atEnd);
+    if (setCookie !== undefined && !headersWereSent && res.headersSent !== true)
+      addSetCookie(res, calls, setCookie);
     for (const call of calls) state.original[call.method].apply(res, call.args);
   } catch (err) {
     state.hold.fail(err);
     return;
   }
   // A source that saw write() answer false waits for 'drain'; Node emits it itself while its own buffer is full.
-  if (state.owesDrain && res.writableNeedDrain !== true && res.writableEnded !== true) res.emit('drain');
+  if (state.owesDrain && res.writableNeedDrain !== true && res.writableEnded !== true)
+    res.emit('drain');
 }
 
 /** Puts the response's methods back where ours are still installed; a wrapper put on top of ours stays. */
@@ -195,7 +212,8 @@ function release(res: HeldResponse, state: HoldState, calls: Call[]): Call[] {
 /** Puts back the status and headers a response had when its end() was queued. */
 function restoreHeaders(res: HoldableResponse, atEnd: NonNullable<HoldState['atEnd']>): void {
   clearHeaders(res);
-  for (const [name, value] of Object.entries(atEnd.headers)) res.setHeader(name, value as string | string[]);
+  for (const [name, value] of Object.entries(atEnd.headers))
+    res.setHeader(name, value as string | string[]);
   if (atEnd.status !== undefined) (res as { statusCode?: number }).statusCode = atEnd.status;
 }
 
@@ -209,7 +227,9 @@ function clearHeaders(res: HoldableResponse): void {
 function abandon(res: HoldableResponse): (err: unknown) => void {
   return (err: unknown) => {
     const name = err instanceof Error ? err.name : typeof err;
-    process.emitWarning(`kvsession: the error path of a held response threw (${name}); the connection was closed`);
+    process.emitWarning(
+      `kvsession: the error path of a held response threw (${name}); the connection was closed`,
+    );
     (res as { destroy?: () => void }).destroy?.();
   };
 }
@@ -223,7 +243,12 @@ function addSetCookie(res: HoldableResponse, calls: Call[], line: string): void 
   const first = calls[0];
   if (first?.method === 'writeHead' && mergeIntoWriteHead(first, line)) return;
   const theirs = res.getHeader('set-cookie');
-  const lines = theirs === undefined ? [] : Array.isArray(theirs) ? (theirs as unknown[]).map(String) : [String(theirs)];
+  const lines =
+    theirs === undefined
+      ? []
+      : Array.isArray(theirs)
+        ? (theirs as unknown[]).map(String)
+        : [String(theirs)];
   res.setHeader('Set-Cookie', lines.length === 0 ? line : [...lines, line]);
 }
 
@@ -258,7 +283,8 @@ function mergeIntoFlatHeaders(flat: unknown[], line: string): unknown[] | undefi
   for (let i = 0; i + 1 < flat.length; i += 2) {
     const name = flat[i];
     const value = flat[i + 1];
-    if (typeof name === 'string' && name.toLowerCase() === 'set-cookie') cookies.push(...(Array.isArray(value) ? value : [value]));
+    if (typeof name === 'string' && name.toLowerCase() === 'set-cookie')
+      cookies.push(...(Array.isArray(value) ? value : [value]));
     else out.push(name, value);
   }
   return cookies.length === 0 ? undefined : [...out, 'Set-Cookie', [...cookies, line]];

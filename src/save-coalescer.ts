@@ -19,7 +19,11 @@ export class SaveCoalescer<R> {
   readonly #busy = new Set<string>();
 
   /** Runs `save(changes)` for `key`, now or combined with the other saves that wait behind the one in flight. */
-  run(key: string, changes: PendingChanges, save: (changes: PendingChanges) => Promise<R>): Promise<R> {
+  run(
+    key: string,
+    changes: PendingChanges,
+    save: (changes: PendingChanges) => Promise<R>,
+  ): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       const waiting = this.#waiting.get(key);
       if (waiting !== undefined) waiting.push({ changes, save, resolve, reject });
@@ -35,7 +39,8 @@ export class SaveCoalescer<R> {
   async #runBatch(key: string, batch: readonly Waiting<R>[]): Promise<void> {
     const [first] = batch as [Waiting<R>];
     try {
-      const combined = batch.length === 1 ? first.changes : PendingChanges.combine(batch.map((w) => w.changes));
+      const combined =
+        batch.length === 1 ? first.changes : PendingChanges.combine(batch.map((w) => w.changes));
       const result = await first.save(combined);
       for (const w of batch) w.resolve(result);
     } catch (err) {

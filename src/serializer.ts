@@ -49,11 +49,15 @@ function encode(value: unknown, walk: Walk): Encoded {
   if (value instanceof Uint8Array) {
     // A Buffer is a Uint8Array too, but comes back as a Buffer so its methods still work after a reload.
     const tag = Buffer.isBuffer(value) ? 'buffer' : 'bytes';
-    return { [TAG]: tag, v: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
+    return {
+      [TAG]: tag,
+      v: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64'),
+    };
   }
   const { ancestors, segments } = walk;
   if (ancestors.includes(value)) return reject(walk, 'it contains a cycle');
-  if (ancestors.length >= MAX_DEPTH) return reject(walk, `it is nested deeper than ${MAX_DEPTH} levels`);
+  if (ancestors.length >= MAX_DEPTH)
+    return reject(walk, `it is nested deeper than ${MAX_DEPTH} levels`);
   ancestors.push(value);
   try {
     if (Array.isArray(value)) {
@@ -61,7 +65,8 @@ function encode(value: unknown, walk: Walk): Encoded {
       for (let i = 0; i < value.length; i++) {
         segments.push(i);
         if (!(i in value)) return reject(walk, 'sparse arrays do not survive JSON');
-        if (value[i] === undefined) return reject(walk, 'undefined inside an array does not survive JSON');
+        if (value[i] === undefined)
+          return reject(walk, 'undefined inside an array does not survive JSON');
         out[i] = encode(value[i], walk);
         segments.pop();
       }
@@ -72,7 +77,8 @@ function encode(value: unknown, walk: Walk): Encoded {
       const name = (value as { constructor?: { name?: string } }).constructor?.name ?? 'unknown';
       return reject(walk, `instances of ${name} do not survive JSON; store plain objects`);
     }
-    if (Object.getOwnPropertySymbols(value).length > 0) return reject(walk, 'symbol keys cannot be stored');
+    if (Object.getOwnPropertySymbols(value).length > 0)
+      return reject(walk, 'symbol keys cannot be stored');
     const source = value as Record<string, unknown>;
     const out: { [key: string]: Encoded } = {};
     let tagged = false;
@@ -84,7 +90,13 @@ function encode(value: unknown, walk: Walk): Encoded {
       const encoded = encode(item, walk);
       segments.pop();
       // Assigning out['__proto__'] would set the prototype; define it as plain data instead.
-      if (key === '__proto__') Object.defineProperty(out, key, { value: encoded, enumerable: true, writable: true, configurable: true });
+      if (key === '__proto__')
+        Object.defineProperty(out, key, {
+          value: encoded,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       else out[key] = encoded;
       if (key === TAG) tagged = true;
     }
@@ -104,8 +116,12 @@ export function decodeValue(encoded: Encoded): unknown {
     if (tag === 'date' && typeof v === 'number') return new Date(v);
     if (tag === 'bytes' && typeof v === 'string') return new Uint8Array(Buffer.from(v, 'base64'));
     if (tag === 'buffer' && typeof v === 'string') return Buffer.from(v, 'base64');
-    if (tag === 'obj' && v !== null && typeof v === 'object' && !Array.isArray(v)) return decodeObject(v);
-    throw new KvSessionError('ERR_KVSESSION_CORRUPT_RECORD', `unknown value tag ${JSON.stringify(tag)} in a session record`);
+    if (tag === 'obj' && v !== null && typeof v === 'object' && !Array.isArray(v))
+      return decodeObject(v);
+    throw new KvSessionError(
+      'ERR_KVSESSION_CORRUPT_RECORD',
+      `unknown value tag ${JSON.stringify(tag)} in a session record`,
+    );
   }
   return decodeObject(encoded);
 }
@@ -115,14 +131,23 @@ function decodeObject(encoded: { [key: string]: Encoded }): Record<string, unkno
   for (const key of Object.keys(encoded)) {
     const item = decodeValue(encoded[key] as Encoded);
     // Assignment to out['__proto__'] would replace the prototype; define it as plain data instead.
-    if (key === '__proto__') Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
+    if (key === '__proto__')
+      Object.defineProperty(out, key, {
+        value: item,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     else out[key] = item;
   }
   return out;
 }
 
 function reject(walk: Walk, why: string): never {
-  const path = walk.segments.reduce<string>((p, seg) => (typeof seg === 'number' ? `${p}[${seg}]` : `${p}.${seg}`), walk.root);
+  const path = walk.segments.reduce<string>(
+    (p, seg) => (typeof seg === 'number' ? `${p}[${seg}]` : `${p}.${seg}`),
+    walk.root,
+  );
   throw new KvSessionError('ERR_KVSESSION_NOT_SERIALIZABLE', `cannot store ${path}: ${why}`);
 }
 

@@ -30,7 +30,10 @@ export interface KvSessionManager {
    * Ends every session of a user, or all but `except` (a handle or the current `req.session.id`); resolves how many.
    * An `except` that is present but is neither (including undefined) throws ERR_KVSESSION_BAD_ARGUMENT, never ends all.
    */
-  destroyUserSessions(userId: string | number, options?: DestroyUserSessionsOptions): Promise<number>;
+  destroyUserSessions(
+    userId: string | number,
+    options?: DestroyUserSessionsOptions,
+  ): Promise<number>;
 }
 
 let warnedMemoryInProduction = false;
@@ -45,14 +48,23 @@ export interface SessionRuntime {
 
 /** Builds the store, context, background pruner and management API once per middleware (kvSession() and the drop-in). */
 export function createSessionRuntime(resolved: ResolvedOptions): SessionRuntime {
-  const rawStore = resolveStore(resolved.store, { prefix: resolved.prefix, timeout: resolved.storeTimeoutMs });
+  const rawStore = resolveStore(resolved.store, {
+    prefix: resolved.prefix,
+    timeout: resolved.storeTimeoutMs,
+  });
   const events = StoreEventSink.create(resolved.onStoreEvent);
   const store = guardStore(rawStore, resolved.storeTimeoutMs, events);
   // Connect now rather than inside the first request's storeTimeout, and say at once, once, if that fails.
   rawStore.warm?.().catch((err: unknown) => reportStartFailure(rawStore.name, err));
-  if (rawStore.name === 'memory' && process.env['NODE_ENV'] === 'production' && !warnedMemoryInProduction) {
+  if (
+    rawStore.name === 'memory' &&
+    process.env['NODE_ENV'] === 'production' &&
+    !warnedMemoryInProduction
+  ) {
     warnedMemoryInProduction = true;
-    process.emitWarning('kvsession: the memory store loses every session on restart and is not shared between processes; set `store` to a sqlite://, redis:// or postgres:// URL in production.');
+    process.emitWarning(
+      'kvsession: the memory store loses every session on restart and is not shared between processes; set `store` to a sqlite://, redis:// or postgres:// URL in production.',
+    );
   }
   const ctx: SessionContext = {
     store,
@@ -92,8 +104,10 @@ export function createSessionRuntime(resolved: ResolvedOptions): SessionRuntime 
       await pruner?.stop();
       await store.close();
     },
-    listUserSessions: async (userId) => ctx.users.list(checkUserId(userId, 'listUserSessions(userId)')),
-    destroyUserSessions: async (userId, opts) => ctx.users.destroyAll(checkUserId(userId, 'destroyUserSessions(userId)'), resolveExcept(opts)),
+    listUserSessions: async (userId) =>
+      ctx.users.list(checkUserId(userId, 'listUserSessions(userId)')),
+    destroyUserSessions: async (userId, opts) =>
+      ctx.users.destroyAll(checkUserId(userId, 'destroyUserSessions(userId)'), resolveExcept(opts)),
   };
   return { ctx, manager };
 }
@@ -105,5 +119,8 @@ export function createSessionRuntime(resolved: ResolvedOptions): SessionRuntime 
 function reportStartFailure(storeName: string, err: unknown): void {
   const detail = (err instanceof Error ? err.message : String(err)).replace(/^kvsession: /, '');
   const code = isKvSessionError(err) ? err.code : 'ERR_KVSESSION_STORE_UNAVAILABLE';
-  process.emitWarning(`kvsession: the ${storeName} store could not start: ${detail}`, { type: 'KvSessionWarning', code });
+  process.emitWarning(`kvsession: the ${storeName} store could not start: ${detail}`, {
+    type: 'KvSessionWarning',
+    code,
+  });
 }

@@ -23,7 +23,10 @@ export type DataKey = keyof Data & string;
 const MAX_BACKOFF_MS = 64;
 
 /** What the middleware must do to the response once the session has been committed. */
-export type CookieAction = { kind: 'none' } | { kind: 'set'; value: string; maxAgeMs: number | undefined } | { kind: 'clear' };
+export type CookieAction =
+  | { kind: 'none' }
+  | { kind: 'set'; value: string; maxAgeMs: number | undefined }
+  | { kind: 'clear' };
 // Shared: every request starts with "no cookie change", and most end with it.
 const NO_COOKIE: CookieAction = Object.freeze({ kind: 'none' });
 const CLEAR_COOKIE: CookieAction = Object.freeze({ kind: 'clear' });
@@ -50,7 +53,10 @@ export type SaveOutcome = { kind: 'saved' | 'unchanged'; loaded: Loaded } | { ki
 /** A slot bound in `userId`'s index for a record userIdFrom is moving to that user. */
 type Claim = { userId: string; bound: Bound };
 
-type Origin = { kind: 'anonymous' } | { kind: 'login'; userId: string } | { kind: 'regenerate'; previous: Loaded };
+type Origin =
+  | { kind: 'anonymous' }
+  | { kind: 'login'; userId: string }
+  | { kind: 'regenerate'; previous: Loaded };
 
 /**
  * `req.session`: lazily loaded, changes recorded per key and merged onto the latest stored
@@ -78,7 +84,12 @@ export class Session {
   #reserved: string | undefined;
 
   /** Created by the middleware; `holdResponse` holds the response until the session is saved. */
-  constructor(ctx: SessionContext, req: IncomingMessage, res: { readonly headersSent?: boolean }, holdResponse: () => void) {
+  constructor(
+    ctx: SessionContext,
+    req: IncomingMessage,
+    res: { readonly headersSent?: boolean },
+    holdResponse: () => void,
+  ) {
     this.#ctx = ctx;
     this.#req = req;
     this.#res = res;
@@ -89,7 +100,11 @@ export class Session {
   get id(): string | undefined {
     if (this.#loaded !== undefined) return this.#id;
     // Before the first load a valid cookie may still turn into a stored session: no ID can be promised yet.
-    if (!this.#changes.any || (!this.#loadSettled && this.#ctx.cookies.read(this.#req) !== undefined)) return undefined;
+    if (
+      !this.#changes.any ||
+      (!this.#loadSettled && this.#ctx.cookies.read(this.#req) !== undefined)
+    )
+      return undefined;
     return this[RESERVE_ID]();
   }
 
@@ -139,7 +154,12 @@ export class Session {
     await this.#load();
     const out: Record<string, unknown> = {};
     for (const [key, encoded] of this.#changes.applyTo(this.#loaded?.record.data)) {
-      Object.defineProperty(out, key, { value: decodeValue(encoded), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, key, {
+        value: decodeValue(encoded),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out as Partial<Data>;
   }
@@ -178,7 +198,8 @@ export class Session {
     await this.#load();
     if (this.#degraded) return;
     if (!this.#changes.any) return this.#touchIfDue();
-    if (this.#loaded === undefined) return this.#create(this.#changes.applyTo(undefined), { kind: 'anonymous' });
+    if (this.#loaded === undefined)
+      return this.#create(this.#changes.applyTo(undefined), { kind: 'anonymous' });
     return this.#update();
   }
 
@@ -204,7 +225,13 @@ export class Session {
     const plain = entry === undefined ? undefined : this.#ctx.codec.open(loaded.key, entry.value);
     const record = plain === undefined ? undefined : decodeRecordCached(this.#ctx.records, plain);
     const now = this.#ctx.now();
-    if (entry === undefined || plain === undefined || record === undefined || now >= entry.expiresAt || now >= record.createdAt + this.#ctx.absoluteMs) {
+    if (
+      entry === undefined ||
+      plain === undefined ||
+      record === undefined ||
+      now >= entry.expiresAt ||
+      now >= record.createdAt + this.#ctx.absoluteMs
+    ) {
       this.#reset();
       return;
     }
@@ -241,7 +268,8 @@ export class Session {
       const existed = await this.#ctx.store.delete(key);
       // Only the request that deleted the session frees its slot: a regenerate may have moved the slot to a new key.
       // Unread, the user index keeps a stale slot; listing drops it, since its record is gone.
-      if (existed && loaded?.record.userId !== undefined) await this.#ctx.users.unbind(loaded.record.userId, loaded.record.slot, key);
+      if (existed && loaded?.record.userId !== undefined)
+        await this.#ctx.users.unbind(loaded.record.userId, loaded.record.slot, key);
     }
     this.#reset();
     this.#cookie = CLEAR_COOKIE;
@@ -340,7 +368,11 @@ export class Session {
     const plain = this.#ctx.codec.open(key, entry.value);
     const record = plain === undefined ? undefined : decodeRecordCached(this.#ctx.records, plain);
     const now = this.#ctx.now();
-    if (record === undefined || now >= entry.expiresAt || now >= record.createdAt + this.#ctx.absoluteMs) {
+    if (
+      record === undefined ||
+      now >= entry.expiresAt ||
+      now >= record.createdAt + this.#ctx.absoluteMs
+    ) {
       // Not ours, corrupt, or past a deadline the store did not enforce: drop it so it cannot linger.
       // Best effort: the record is dead either way and prune removes it later, so a failure here must not fail the request.
       await this.#ctx.store.delete(key).catch(() => false);
@@ -358,7 +390,10 @@ export class Session {
     // Read-heavy traffic writes at most once per touchInterval: only extend when it gains that much.
     // A record this request has just written is as fresh as a touch would make it.
     if (this.#wrote) return false;
-    return this.#deadline(this.#ctx.now(), loaded.record.createdAt) - loaded.entry.expiresAt >= this.#ctx.touchMs;
+    return (
+      this.#deadline(this.#ctx.now(), loaded.record.createdAt) - loaded.entry.expiresAt >=
+      this.#ctx.touchMs
+    );
   }
 
   #current(key: string): Encoded | undefined {
@@ -366,7 +401,12 @@ export class Session {
   }
 
   async #create(data: Map<string, Encoded>, origin: Origin): Promise<void> {
-    let userId = origin.kind === 'login' ? origin.userId : origin.kind === 'regenerate' ? origin.previous.record.userId : undefined;
+    let userId =
+      origin.kind === 'login'
+        ? origin.userId
+        : origin.kind === 'regenerate'
+          ? origin.previous.record.userId
+          : undefined;
     // A visitor who sets nothing (or sets and deletes) gets neither a record nor a cookie.
     if (data.size === 0 && userId === undefined) {
       this.#changes.reset();
@@ -391,7 +431,10 @@ export class Session {
     for (let attempt = 0; attempt < 2; attempt++) {
       const id = attempt === 0 && this.#reserved !== undefined ? this.#reserved : createSessionId();
       const key = storeKeyFor('', id);
-      const made = userId === undefined ? await this.#createRecord(key, record) : await this.#writeBound(key, record, origin);
+      const made =
+        userId === undefined
+          ? await this.#createRecord(key, record)
+          : await this.#writeBound(key, record, origin);
       if (made === 'taken') continue;
       this.#reserved = undefined;
       if (made !== 'ended') {
@@ -403,7 +446,11 @@ export class Session {
       }
       return;
     }
-    throw new KvSessionError('ERR_KVSESSION_CONFLICT', 'the store refused to create a new session twice', { status: 503 });
+    throw new KvSessionError(
+      'ERR_KVSESSION_CONFLICT',
+      'the store refused to create a new session twice',
+      { status: 503 },
+    );
   }
 
   /** Creates the record under `key`; 'taken' when the key exists. */
@@ -411,7 +458,9 @@ export class Session {
     const plain = this.#encode(record);
     const value = this.#ctx.codec.seal(key, plain);
     const expiresAt = this.#deadline(this.#ctx.now(), record.createdAt);
-    return (await this.#ctx.store.create(key, value, expiresAt)) ? { key, entry: { value, expiresAt }, plain, record } : 'taken';
+    return (await this.#ctx.store.create(key, value, expiresAt))
+      ? { key, entry: { value, expiresAt }, plain, record }
+      : 'taken';
   }
 
   /**
@@ -419,7 +468,11 @@ export class Session {
    * claims a slot first; a regenerate writes the record, then moves its slot to it ('ended' when the slot
    * was freed meanwhile, i.e. the session was ended everywhere). On failure nothing is left behind.
    */
-  async #writeBound(key: string, base: SessionRecord, origin: Origin): Promise<Loaded | 'taken' | 'ended'> {
+  async #writeBound(
+    key: string,
+    base: SessionRecord,
+    origin: Origin,
+  ): Promise<Loaded | 'taken' | 'ended'> {
     const users = this.#ctx.users;
     const userId = base.userId as string;
     const deadline = base.createdAt + this.#ctx.absoluteMs;
@@ -434,14 +487,19 @@ export class Session {
         return made;
       }
       if (bound !== undefined) await users.enforceCap(userId, bound);
-      if (previous !== undefined && reuse !== undefined && !(await users.rebind(userId, reuse, previous.key, key, deadline))) {
+      if (
+        previous !== undefined &&
+        reuse !== undefined &&
+        !(await users.rebind(userId, reuse, previous.key, key, deadline))
+      ) {
         await this.#ctx.store.delete(key);
         return 'ended';
       }
       return made;
     } catch (err) {
       // Best effort: what is left (a slot without its session, or the reverse) expires, and list() drops it.
-      if (made !== undefined && made !== 'taken') await this.#ctx.store.delete(key).catch(() => false);
+      if (made !== undefined && made !== 'taken')
+        await this.#ctx.store.delete(key).catch(() => false);
       if (bound !== undefined) await users.unbind(userId, bound.slot, key).catch(() => undefined);
       throw err;
     }
@@ -449,7 +507,9 @@ export class Session {
 
   async #update(): Promise<void> {
     const base = this.#loaded as Loaded;
-    const outcome = await this.#ctx.saves.run(base.key, this.#changes, (changes) => this.#write(base, changes));
+    const outcome = await this.#ctx.saves.run(base.key, this.#changes, (changes) =>
+      this.#write(base, changes),
+    );
     if (outcome.kind === 'gone') {
       // Destroyed meanwhile: a destroyed session is final, so our changes are dropped, never resurrected.
       this.#reset();
@@ -487,7 +547,10 @@ export class Session {
         if (plain === loaded.plain) return { kind: 'unchanged', loaded };
         const expiresAt = this.#deadline(this.#ctx.now(), record.createdAt);
         // A server-side merge changes data only, never the user a record names.
-        const merged = attempt === 0 && record.userId === loaded.record.userId ? await this.#mergeOnServer(loaded.key, changes, expiresAt) : undefined;
+        const merged =
+          attempt === 0 && record.userId === loaded.record.userId
+            ? await this.#mergeOnServer(loaded.key, changes, expiresAt)
+            : undefined;
         if (merged !== undefined) return { kind: 'saved', loaded: merged };
         const value = this.#ctx.codec.seal(loaded.key, plain);
         if (await this.#ctx.store.update(loaded.key, loaded.entry.value, value, expiresAt)) {
@@ -496,23 +559,36 @@ export class Session {
             claim = undefined;
             await this.#moved(loaded.key, loaded.record, moved);
           }
-          return { kind: 'saved', loaded: { key: loaded.key, entry: { value, expiresAt }, plain, record } };
+          return {
+            kind: 'saved',
+            loaded: { key: loaded.key, entry: { value, expiresAt }, plain, record },
+          };
         }
         const pause = Math.random() * Math.min(MAX_BACKOFF_MS, 2 << Math.min(attempt, 5));
         const gaveUp = performance.now() + pause >= giveUpAt;
-        this.#ctx.events?.emit({ type: 'conflict', store: this.#ctx.store.name, attempt, outcome: gaveUp ? 'gave-up' : 'retry' });
+        this.#ctx.events?.emit({
+          type: 'conflict',
+          store: this.#ctx.store.name,
+          attempt,
+          outcome: gaveUp ? 'gave-up' : 'retry',
+        });
         if (gaveUp) break;
         await new Promise((resolve) => setTimeout(resolve, pause));
         // Another request changed or deleted the record since we read it: re-read and re-apply our keys.
         const entry = await this.#ctx.store.get(loaded.key);
-        const freshPlain = entry === undefined ? undefined : this.#ctx.codec.open(loaded.key, entry.value);
+        const freshPlain =
+          entry === undefined ? undefined : this.#ctx.codec.open(loaded.key, entry.value);
         const fresh = freshPlain === undefined ? undefined : decodeRecord(freshPlain);
-        if (entry === undefined || freshPlain === undefined || fresh === undefined) return { kind: 'gone' };
+        if (entry === undefined || freshPlain === undefined || fresh === undefined)
+          return { kind: 'gone' };
         loaded = { key: loaded.key, entry, plain: freshPlain, record: fresh };
       }
     } finally {
       // A claimed slot no saved record names: free it (best effort; an unnamed slot is dropped by list() anyway).
-      if (claim !== undefined) await this.#ctx.users.unbind(claim.userId, claim.bound.slot, base.key).catch(() => undefined);
+      if (claim !== undefined)
+        await this.#ctx.users
+          .unbind(claim.userId, claim.bound.slot, base.key)
+          .catch(() => undefined);
     }
     const message = `the session kept changing for storeTimeout (${this.#ctx.storeTimeoutMs} ms) of save attempts`;
     throw new KvSessionError('ERR_KVSESSION_CONFLICT', message, { status: 503 });
@@ -522,16 +598,25 @@ export class Session {
    * userIdFrom moves a stored session to `userId`: a slot in that user's index comes first, so the session
    * is listed (and ended by "log out everywhere") from the moment its record names the user.
    */
-  async #claimSlot(claim: Claim | undefined, userId: string, key: string, createdAt: number): Promise<Claim> {
+  async #claimSlot(
+    claim: Claim | undefined,
+    userId: string,
+    key: string,
+    createdAt: number,
+  ): Promise<Claim> {
     if (claim?.userId === userId) return claim;
     if (claim !== undefined) await this.#ctx.users.unbind(claim.userId, claim.bound.slot, key);
-    return { userId, bound: await this.#ctx.users.bind(userId, key, createdAt + this.#ctx.absoluteMs) };
+    return {
+      userId,
+      bound: await this.#ctx.users.bind(userId, key, createdAt + this.#ctx.absoluteMs),
+    };
   }
 
   /** The record now names the claim's user: free the previous user's slot, then apply the new user's cap. */
   async #moved(key: string, previous: SessionRecord, claim: Claim): Promise<void> {
     // The previous user's list already drops this session (its record names someone else): freeing the slot is tidying.
-    if (previous.userId !== undefined) await this.#ctx.users.unbind(previous.userId, previous.slot, key).catch(() => undefined);
+    if (previous.userId !== undefined)
+      await this.#ctx.users.unbind(previous.userId, previous.slot, key).catch(() => undefined);
     await this.#ctx.users.enforceCap(claim.userId, claim.bound);
   }
 
@@ -540,13 +625,24 @@ export class Session {
    * store cannot (no mergeData, record gone or over maxSessionBytes, data it cannot merge): the
    * compare-and-set that follows then sorts out which, with its exact errors.
    */
-  async #mergeOnServer(key: string, changes: PendingChanges, expiresAt: number): Promise<Loaded | undefined> {
+  async #mergeOnServer(
+    key: string,
+    changes: PendingChanges,
+    expiresAt: number,
+  ): Promise<Loaded | undefined> {
     const store = this.#ctx.store;
     // A sealed record is opaque to the store, so it cannot merge into one.
     if (store.mergeData === undefined || this.#ctx.codec.sealed) return undefined;
-    const entry = await store.mergeData(key, changes.toDataChanges(), this.#ctx.maxSessionBytes, expiresAt);
+    const entry = await store.mergeData(
+      key,
+      changes.toDataChanges(),
+      this.#ctx.maxSessionBytes,
+      expiresAt,
+    );
     const record = entry === undefined ? undefined : decodeRecord(entry.value);
-    return entry === undefined || record === undefined ? undefined : { key, entry, plain: entry.value, record };
+    return entry === undefined || record === undefined
+      ? undefined
+      : { key, entry, plain: entry.value, record };
   }
 
   /** The changes are stored: forget them, refresh a persistent cookie, keep the user index in step. */
@@ -557,15 +653,22 @@ export class Session {
     return this.#extendUserIndex();
   }
 
-  async #regenerate(login: { userId: string; keep: ReadonlySet<string> } | undefined): Promise<void> {
+  async #regenerate(
+    login: { userId: string; keep: ReadonlySet<string> } | undefined,
+  ): Promise<void> {
     this.#hold();
     await this.#load();
     const old = this.#loaded;
     const data = this.#changes.applyTo(old?.record.data);
-    if (login !== undefined) for (const key of [...data.keys()]) if (!login.keep.has(key)) data.delete(key);
+    if (login !== undefined)
+      for (const key of [...data.keys()]) if (!login.keep.has(key)) data.delete(key);
     this.#reset();
     const origin: Origin =
-      login !== undefined ? { kind: 'login', userId: login.userId } : old === undefined ? { kind: 'anonymous' } : { kind: 'regenerate', previous: old };
+      login !== undefined
+        ? { kind: 'login', userId: login.userId }
+        : old === undefined
+          ? { kind: 'anonymous' }
+          : { kind: 'regenerate', previous: old };
     await this.#create(data, origin);
     if (old !== undefined) {
       const oldWasLive = await this.#ctx.store.delete(old.key);
@@ -576,7 +679,8 @@ export class Session {
       }
       // The old session was ended meanwhile (destroy, log out everywhere): its successor must not outlive it.
       // Not after login(): that session rests on a fresh authentication, and the per-user cap may have just ended the old one.
-      if (!oldWasLive && origin.kind !== 'login' && this.#loaded !== undefined) await this.#endNew(this.#loaded);
+      if (!oldWasLive && origin.kind !== 'login' && this.#loaded !== undefined)
+        await this.#endNew(this.#loaded);
     }
     // Even with nothing to store, the old cookie must not survive a privilege change.
     if (this.#loaded === undefined && old !== undefined) this.#cookie = CLEAR_COOKIE;
@@ -603,7 +707,12 @@ export class Session {
     if (hook === undefined) return undefined;
     const plain: Record<string, unknown> = {};
     for (const [key, encoded] of data) {
-      Object.defineProperty(plain, key, { value: decodeValue(encoded), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(plain, key, {
+        value: decodeValue(encoded),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     const found: unknown = hook(plain);
     if (typeof found === 'string' && found !== '') return found;
@@ -614,7 +723,8 @@ export class Session {
   /** Deletes and unbinds the session this request has just created. */
   async #endNew(fresh: Loaded): Promise<void> {
     const existed = await this.#ctx.store.delete(fresh.key);
-    if (existed && fresh.record.userId !== undefined) await this.#ctx.users.unbind(fresh.record.userId, fresh.record.slot, fresh.key);
+    if (existed && fresh.record.userId !== undefined)
+      await this.#ctx.users.unbind(fresh.record.userId, fresh.record.slot, fresh.key);
     this.#reset();
   }
 
@@ -623,7 +733,8 @@ export class Session {
     const loaded = this.#loaded;
     if (loaded?.record.userId === undefined) return;
     const { userId, slot, createdAt } = loaded.record;
-    if (await this.#ctx.users.extend(userId, slot, loaded.key, createdAt + this.#ctx.absoluteMs)) return;
+    if (await this.#ctx.users.extend(userId, slot, loaded.key, createdAt + this.#ctx.absoluteMs))
+      return;
     // Its slot is gone, so it was ended everywhere meanwhile: a session its user's index cannot find must not live on.
     await this.#ctx.store.delete(loaded.key);
     this.#reset();
@@ -650,7 +761,9 @@ export class Session {
   #issueCookie(): void {
     const loaded = this.#loaded;
     if (loaded === undefined || this.#id === undefined) return;
-    const maxAgeMs = this.#ctx.cookie.persistent ? loaded.entry.expiresAt - this.#ctx.now() : undefined;
+    const maxAgeMs = this.#ctx.cookie.persistent
+      ? loaded.entry.expiresAt - this.#ctx.now()
+      : undefined;
     this.#cookie = { kind: 'set', value: this.#ctx.signer.sign(this.#id), maxAgeMs };
   }
 
@@ -663,11 +776,17 @@ export class Session {
 }
 
 function isStoreFailure(err: unknown): boolean {
-  return isKvSessionError(err, 'ERR_KVSESSION_STORE_UNAVAILABLE') || isKvSessionError(err, 'ERR_KVSESSION_STORE_TIMEOUT');
+  return (
+    isKvSessionError(err, 'ERR_KVSESSION_STORE_UNAVAILABLE') ||
+    isKvSessionError(err, 'ERR_KVSESSION_STORE_TIMEOUT')
+  );
 }
 
 function checkKey(key: unknown): void {
   if (typeof key !== 'string' || key === '') {
-    throw new KvSessionError('ERR_KVSESSION_NOT_SERIALIZABLE', 'session keys must be non-empty strings');
+    throw new KvSessionError(
+      'ERR_KVSESSION_NOT_SERIALIZABLE',
+      'session keys must be non-empty strings',
+    );
   }
 }

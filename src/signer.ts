@@ -10,7 +10,8 @@ export type VerifyResult =
   | { readonly status: 'tampered' }
   | { readonly status: 'valid'; readonly id: string; readonly rotated: boolean };
 
-const HOW_TO_MAKE_ONE = 'Generate one with `npx kvsession secret` and pass it as `secret` (e.g. from process.env.SESSION_SECRET).';
+const HOW_TO_MAKE_ONE =
+  'Generate one with `npx kvsession secret` and pass it as `secret` (e.g. from process.env.SESSION_SECRET).';
 
 // A session ID is 32 random bytes as base64url: exactly 43 characters, no padding.
 const SIGNATURE_LENGTH = 43;
@@ -23,9 +24,16 @@ export class Signer {
   constructor(secret: string | readonly string[] | undefined) {
     // Options often come from untyped config (env, JSON): a number or object must fail with a code, not a TypeError.
     const secrets: unknown[] =
-      secret === undefined || secret === null ? [] : Array.isArray(secret) ? [...(secret as unknown[])] : [secret];
+      secret === undefined || secret === null
+        ? []
+        : Array.isArray(secret)
+          ? [...(secret as unknown[])]
+          : [secret];
     if (secrets.length === 0 || secrets.every((s) => s === '')) {
-      throw new KvSessionError('ERR_KVSESSION_NO_SECRET', `a secret is required to sign session cookies. ${HOW_TO_MAKE_ONE}`);
+      throw new KvSessionError(
+        'ERR_KVSESSION_NO_SECRET',
+        `a secret is required to sign session cookies. ${HOW_TO_MAKE_ONE}`,
+      );
     }
     for (const s of secrets) {
       if (typeof s !== 'string' || s.length < MIN_SECRET_LENGTH) {

@@ -1,7 +1,17 @@
 import type { DataChanges, SessionStore, StoreCapabilities, StoreEntry } from './store.js';
 
 /** Every session operation of the store contract, by name (`warm` is none: it only connects). */
-export type StoreOperation = 'get' | 'create' | 'update' | 'touch' | 'delete' | 'prune' | 'count' | 'clear' | 'close' | 'mergeData';
+export type StoreOperation =
+  | 'get'
+  | 'create'
+  | 'update'
+  | 'touch'
+  | 'delete'
+  | 'prune'
+  | 'count'
+  | 'clear'
+  | 'close'
+  | 'mergeData';
 
 /**
  * The one way to wrap a store (simplekv's StoreDecorator): forwards every member to `inner`, each
@@ -16,17 +26,27 @@ export class StoreDecorator implements SessionStore {
   declare readonly count?: () => Promise<number>;
   declare readonly clear?: () => Promise<void>;
   declare readonly warm?: () => Promise<void>;
-  declare readonly mergeData?: (key: string, changes: DataChanges, maxBytes: number, expiresAt: number) => Promise<StoreEntry | undefined>;
+  declare readonly mergeData?: (
+    key: string,
+    changes: DataChanges,
+    maxBytes: number,
+    expiresAt: number,
+  ) => Promise<StoreEntry | undefined>;
 
   constructor(readonly inner: SessionStore) {
     this.name = inner.name;
     this.prefix = inner.prefix;
     this.capabilities = inner.capabilities;
-    const optional: Partial<Pick<SessionStore, 'prune' | 'count' | 'clear' | 'warm' | 'mergeData'>> = {};
+    const optional: Partial<
+      Pick<SessionStore, 'prune' | 'count' | 'clear' | 'warm' | 'mergeData'>
+    > = {};
     const { prune, count, clear, warm, mergeData } = inner;
-    if (prune !== undefined) optional.prune = () => this.intercept('prune', () => prune.call(inner));
-    if (count !== undefined) optional.count = () => this.intercept('count', () => count.call(inner));
-    if (clear !== undefined) optional.clear = () => this.intercept('clear', () => clear.call(inner));
+    if (prune !== undefined)
+      optional.prune = () => this.intercept('prune', () => prune.call(inner));
+    if (count !== undefined)
+      optional.count = () => this.intercept('count', () => count.call(inner));
+    if (clear !== undefined)
+      optional.clear = () => this.intercept('clear', () => clear.call(inner));
     if (mergeData !== undefined) {
       optional.mergeData = (key, changes, maxBytes, expiresAt) =>
         this.intercept('mergeData', () => mergeData.call(inner, key, changes, maxBytes, expiresAt));

@@ -55,7 +55,9 @@ export class StoreEventSink {
 
   /** A sink, or undefined when nothing listens, so callers skip timing and building events entirely. */
   static create(listener: StoreEventListener | undefined): StoreEventSink | undefined {
-    return listener === undefined && !log.enabled && !logOps.enabled ? undefined : new StoreEventSink(listener);
+    return listener === undefined && !log.enabled && !logOps.enabled
+      ? undefined
+      : new StoreEventSink(listener);
   }
 
   /** Delivers `event`; never throws, whatever the listener does. */
@@ -67,7 +69,9 @@ export class StoreEventSink {
     } catch (err) {
       if (this.#warned) return;
       this.#warned = true;
-      process.emitWarning(`kvsession: the onStoreEvent listener threw (reported once, requests are not affected): ${redactSecrets(String(err))}`);
+      process.emitWarning(
+        `kvsession: the onStoreEvent listener threw (reported once, requests are not affected): ${redactSecrets(String(err))}`,
+      );
     }
   }
 }
@@ -76,13 +80,30 @@ function logEvent(event: StoreEvent): void {
   switch (event.type) {
     case 'operation':
       if (event.ok) logOps('%s %s %dms', event.store, event.op, Math.round(event.ms));
-      else log('%s %s failed after %dms: %s', event.store, event.op, Math.round(event.ms), event.code ?? 'error');
+      else
+        log(
+          '%s %s failed after %dms: %s',
+          event.store,
+          event.op,
+          Math.round(event.ms),
+          event.code ?? 'error',
+        );
       return;
     case 'conflict':
-      log('%s conflict: save refused (attempt %d), %s', event.store, event.attempt, event.outcome === 'retry' ? 'retrying' : 'gave up');
+      log(
+        '%s conflict: save refused (attempt %d), %s',
+        event.store,
+        event.attempt,
+        event.outcome === 'retry' ? 'retrying' : 'gave up',
+      );
       return;
     case 'prune':
-      log('%s prune removed %d expired records in %dms', event.store, event.deleted, Math.round(event.ms));
+      log(
+        '%s prune removed %d expired records in %dms',
+        event.store,
+        event.deleted,
+        Math.round(event.ms),
+      );
   }
 }
 

@@ -64,7 +64,12 @@ export interface SessionStore {
    * falls back to get + `update` (compare-and-set). Only for stores that understand kvsession's
    * record format (JSON `{"c":…,"u":…,"d":{…}}`); a store without it is driven by compare-and-set.
    */
-  mergeData?(key: string, changes: DataChanges, maxBytes: number, expiresAt: number): Promise<StoreEntry | undefined>;
+  mergeData?(
+    key: string,
+    changes: DataChanges,
+    maxBytes: number,
+    expiresAt: number,
+  ): Promise<StoreEntry | undefined>;
 }
 
 /** One request's changes to a session's data, key by key, as handed to `SessionStore.mergeData`. */
@@ -78,7 +83,8 @@ export interface DataChanges {
 }
 
 /** A store with the whole optional maintenance tier (prune, count, clear), as every built-in store is. */
-export type FullSessionStore = SessionStore & Required<Pick<SessionStore, 'prune' | 'count' | 'clear'>>;
+export type FullSessionStore = SessionStore &
+  Required<Pick<SessionStore, 'prune' | 'count' | 'clear'>>;
 
 /** True when `store` implements the optional member `name`. */
 export function supports<K extends 'prune' | 'count' | 'clear' | 'warm'>(

@@ -21,14 +21,21 @@ const HANDLE_PATTERN = /^[A-Za-z0-9_-]{22}$/;
  * undefined, null or an object would make every such caller the same principal ("undefined", "[object Object]").
  */
 export function checkUserId(userId: unknown, where: string): string {
-  if ((typeof userId === 'string' && userId !== '') || (typeof userId === 'number' && Number.isFinite(userId))) return String(userId);
-  throw badArgument(`${where} needs a user id that is a non-empty string or a finite number, got ${describe(userId)}`);
+  if (
+    (typeof userId === 'string' && userId !== '') ||
+    (typeof userId === 'number' && Number.isFinite(userId))
+  )
+    return String(userId);
+  throw badArgument(
+    `${where} needs a user id that is a non-empty string or a finite number, got ${describe(userId)}`,
+  );
 }
 
 /** The keys login() keeps, validated. */
 export function checkKeep(options: unknown): ReadonlySet<string> {
   if (options === undefined) return new Set();
-  if (options === null || typeof options !== 'object') throw badArgument('login(userId, options) needs options to be an object');
+  if (options === null || typeof options !== 'object')
+    throw badArgument('login(userId, options) needs options to be an object');
   const keep = (options as { keep?: unknown }).keep;
   if (keep === undefined) return new Set();
   if (!Array.isArray(keep) || !keep.every((k): k is string => typeof k === 'string' && k !== '')) {
@@ -44,7 +51,8 @@ export function checkKeep(options: unknown): ReadonlySet<string> {
  */
 export function resolveExcept(options: unknown): string | undefined {
   if (options === undefined) return undefined;
-  if (options === null || typeof options !== 'object') throw badArgument('destroyUserSessions(userId, options) needs options to be an object');
+  if (options === null || typeof options !== 'object')
+    throw badArgument('destroyUserSessions(userId, options) needs options to be an object');
   if (!('except' in options)) return undefined;
   const except = (options as { except?: unknown }).except;
   if (typeof except === 'string' && HANDLE_PATTERN.test(except)) return except;

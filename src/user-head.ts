@@ -2,7 +2,14 @@ import type { SessionStore, StoreEntry } from './store.js';
 import type { Head, LegacyHead, Slot } from './user-slots.js';
 import type { RecordCodec } from './record-codec.js';
 import { KvSessionError } from './errors.js';
-import { EMPTY_HEAD, decodeHead, decodeSlot, encodeHead, encodeSlot, slotKey } from './user-slots.js';
+import {
+  EMPTY_HEAD,
+  decodeHead,
+  decodeSlot,
+  encodeHead,
+  encodeSlot,
+  slotKey,
+} from './user-slots.js';
 
 /** A slot reserved in the head: its number, the user's session count bound, and when (performance.now()). */
 export interface Reserved {
@@ -34,7 +41,13 @@ export class UserHeads {
   readonly #codec: RecordCodec;
 
   /** `graceMs` bounds the retries of a reservation; `absoluteMs` is how long a head outlives a login. */
-  constructor(store: SessionStore, now: () => number, graceMs: number, absoluteMs: number, codec: RecordCodec) {
+  constructor(
+    store: SessionStore,
+    now: () => number,
+    graceMs: number,
+    absoluteMs: number,
+    codec: RecordCodec,
+  ) {
     this.#store = store;
     this.#now = now;
     this.#graceMs = graceMs;
@@ -59,9 +72,16 @@ export class UserHeads {
   }
 
   /** Creates the head (no `entry`) or replaces it if it still is `entry`; false when it changed meanwhile. */
-  write(name: string, entry: StoreEntry | undefined, head: Head, expiresAt: number): Promise<boolean> {
+  write(
+    name: string,
+    entry: StoreEntry | undefined,
+    head: Head,
+    expiresAt: number,
+  ): Promise<boolean> {
     const value = this.#codec.seal(name, encodeHead(head));
-    return entry === undefined ? this.#store.create(name, value, expiresAt) : this.#store.update(name, entry.value, value, expiresAt);
+    return entry === undefined
+      ? this.#store.create(name, value, expiresAt)
+      : this.#store.update(name, entry.value, value, expiresAt);
   }
 
   /** Slot `n` of index `name`, or undefined when there is no record. */
@@ -74,10 +94,18 @@ export class UserHeads {
   }
 
   /** Writes slot `n` of index `name`: created when there is no `entry`, else replaced if it still is `entry`. */
-  writeSlot(name: string, n: number, entry: StoreEntry | undefined, slot: Slot, expiresAt: number): Promise<boolean> {
+  writeSlot(
+    name: string,
+    n: number,
+    entry: StoreEntry | undefined,
+    slot: Slot,
+    expiresAt: number,
+  ): Promise<boolean> {
     const key = slotKey(name, n);
     const value = this.#codec.seal(key, encodeSlot(slot));
-    return entry === undefined ? this.#store.create(key, value, expiresAt) : this.#store.update(key, entry.value, value, expiresAt);
+    return entry === undefined
+      ? this.#store.create(key, value, expiresAt)
+      : this.#store.update(key, entry.value, value, expiresAt);
   }
 
   /**
@@ -106,16 +134,26 @@ export class UserHeads {
     const now = this.#now();
     const members = legacy.legacy.filter(([, deadline]) => deadline > now);
     // at = 0: a migrated slot whose session is gone is dead at once, never "pending".
-    await Promise.all(members.map(([key, deadline], i) => this.writeSlot(name, i, undefined, { key, at: 0 }, deadline + this.#graceMs)));
-    const expiresAt = members.reduce((max, [, deadline]) => Math.max(max, deadline + this.#graceMs), entry.expiresAt);
+    await Promise.all(
+      members.map(([key, deadline], i) =>
+        this.writeSlot(name, i, undefined, { key, at: 0 }, deadline + this.#graceMs),
+      ),
+    );
+    const expiresAt = members.reduce(
+      (max, [, deadline]) => Math.max(max, deadline + this.#graceMs),
+      entry.expiresAt,
+    );
     const head: Head = { lo: 0, hi: members.length, n: members.length, f: members.length, t: 0 };
     await this.write(name, entry, head, expiresAt);
   }
 
   /** A jittered, growing pause before the next compare-and-set; throws once the time budget (graceMs) is spent. */
   async #backoff(started: number, attempt: number): Promise<void> {
-    if (performance.now() - started > this.#graceMs) throw conflict(`the session index of a user kept changing for ${this.#graceMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt)));
+    if (performance.now() - started > this.#graceMs)
+      throw conflict(`the session index of a user kept changing for ${this.#graceMs} ms`);
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt)),
+    );
   }
 }
 

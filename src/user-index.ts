@@ -50,7 +50,9 @@ export class UserIndex {
   readonly #heads: UserHeads;
   readonly #scanner: UserScanner;
   /** Concurrent binds of one user in this process reserve their slots with one head write (keyed by index name). */
-  readonly #reservations = new KeyedBatcher<Reserved>((name, count) => this.#heads.reserve(name, count));
+  readonly #reservations = new KeyedBatcher<Reserved>((name, count) =>
+    this.#heads.reserve(name, count),
+  );
   /** Concurrent logins of one user past the cap share one scan instead of one each. */
   readonly #trims = new KeyedBatcher<void>(async (userId, count) => {
     await this.#trim(userId);
@@ -62,7 +64,13 @@ export class UserIndex {
    * much longer than its session a slot is kept, how long a slot may wait for its session to be created, and
    * how long bind() keeps retrying under contention.
    */
-  constructor(store: SessionStore, idleMs: number, now: () => number = Date.now, graceMs = 2000, policy: IndexPolicy = {}) {
+  constructor(
+    store: SessionStore,
+    idleMs: number,
+    now: () => number = Date.now,
+    graceMs = 2000,
+    policy: IndexPolicy = {},
+  ) {
     this.#store = store;
     this.#idleMs = idleMs;
     this.#now = now;
@@ -84,7 +92,16 @@ export class UserIndex {
     // A reserved slot can be taken only by a record left from an index that expired and restarted its numbering: reserve again.
     for (let attempt = 0; attempt < 3; attempt++) {
       const { slot, count, at } = await this.#reservations.submit(name);
-      if (!(await this.#heads.writeSlot(name, slot, undefined, { key: sessionKey, at: this.#now() }, this.#slotReach(deadline)))) continue;
+      if (
+        !(await this.#heads.writeSlot(
+          name,
+          slot,
+          undefined,
+          { key: sessionKey, at: this.#now() },
+          this.#slotReach(deadline),
+        ))
+      )
+        continue;
       // A scan may skip a reserved slot whose record is not written within 2 × graceMs of the reservation; give up well before.
       if (performance.now() - at <= 1.5 * this.#graceMs) return { slot, count };
       await this.#store.delete(slotKey(name, slot));
@@ -94,10 +111,22 @@ export class UserIndex {
   }
 
   /** Points a slot from `oldKey` to `newKey` (regenerate); false when the slot no longer holds `oldKey` (the session was ended). */
-  async rebind(userId: string, slot: number, oldKey: string, newKey: string, deadline: number): Promise<boolean> {
+  async rebind(
+    userId: string,
+    slot: number,
+    oldKey: string,
+    newKey: string,
+    deadline: number,
+  ): Promise<boolean> {
     const found = await this.#find(userId, slot, oldKey);
     if (found === undefined) return false;
-    return this.#heads.writeSlot(found.name, slot, found.stored.entry, { key: newKey, at: this.#now() }, this.#slotReach(deadline));
+    return this.#heads.writeSlot(
+      found.name,
+      slot,
+      found.stored.entry,
+      { key: newKey, at: this.#now() },
+      this.#slotReach(deadline),
+    );
   }
 
   /** Frees the slot of session `sessionKey`; call only after deleting the session itself succeeded. */
@@ -116,14 +145,22 @@ export class UserIndex {
    * Called after a bound session's expiry moved forward: its slot must live at least as long, with one touch.
    * False when the slot is gone (the session was ended everywhere meanwhile): the caller must end the session.
    */
-  async extend(userId: string, slot: number | undefined, sessionKey: string, deadline: number): Promise<boolean> {
+  async extend(
+    userId: string,
+    slot: number | undefined,
+    sessionKey: string,
+    deadline: number,
+  ): Promise<boolean> {
     // A session bound before slots existed has none: its migrated slot already lasts to its absolute deadline.
     if (slot === undefined) return true;
     const names = this.#names(userId);
-    if (names.length === 1) return this.#store.touch(slotKey(names[0] as string, slot), this.#slotReach(deadline));
+    if (names.length === 1)
+      return this.#store.touch(slotKey(names[0] as string, slot), this.#slotReach(deadline));
     // While secrets rotate, slot `slot` exists under several names: touch only the one that is this session's.
     const found = await this.#find(userId, slot, sessionKey);
-    return found !== undefined && this.#store.touch(slotKey(found.name, slot), this.#slotReach(deadline));
+    return (
+      found !== undefined && this.#store.touch(slotKey(found.name, slot), this.#slotReach(deadline))
+    );
   }
 
   /**
@@ -147,7 +184,9 @@ export class UserIndex {
   async list(userId: string): Promise<SessionInfo[]> {
     const scans = await this.#scanAll(userId);
     await Promise.all(scans.map((scan) => this.#compact(scan, new Set())));
-    return scans.flatMap((scan) => scan.live.map((s) => s.info)).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    return scans
+      .flatMap((scan) => scan.live.map((s) => s.info))
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
   }
 
   /** Ends all of a user's sessions but the one with handle `except`; resolves how many ended. */
@@ -171,7 +210,11 @@ export class UserIndex {
   }
 
   /** The index whose slot `slot` holds `sessionKey`, with that slot as stored; one read per name tried. */
-  async #find(userId: string, slot: number, sessionKey: string): Promise<{ name: string; stored: StoredSlot } | undefined> {
+  async #find(
+    userId: string,
+    slot: number,
+    sessionKey: string,
+  ): Promise<{ name: string; stored: StoredSlot } | undefined> {
     for (const name of this.#names(userId)) {
       const stored = await this.#heads.readSlot(name, slot);
       if (stored?.slot?.key === sessionKey) return { name, stored };
@@ -204,10 +247,15 @@ export class UserIndex {
    */
   async #compact(scan: Scan, ended: ReadonlySet<string>): Promise<void> {
     for (let i = 0; i < scan.dead.length; i += READ_BATCH) {
-      await Promise.all(scan.dead.slice(i, i + READ_BATCH).map((n) => this.#store.delete(slotKey(scan.name, n))));
+      await Promise.all(
+        scan.dead.slice(i, i + READ_BATCH).map((n) => this.#store.delete(slotKey(scan.name, n))),
+      );
     }
     if (scan.entry === undefined) return;
-    const kept = [...scan.live.map((s) => s.slot).filter((n) => !ended.has(slotKey(scan.name, n))), ...scan.pending];
+    const kept = [
+      ...scan.live.map((s) => s.slot).filter((n) => !ended.has(slotKey(scan.name, n))),
+      ...scan.pending,
+    ];
     const head = scan.head;
     // Slots reserved lately may not be written yet: never move past the first of them.
     const reserved = this.#now() - head.t < 2 * this.#graceMs ? head.f : head.hi;

@@ -51,7 +51,14 @@ export class UserScanner {
   readonly #graceMs: number;
 
   /** Timing as UserIndex's: `idleMs` shapes lastActiveAt, a slot younger than 2 × `graceMs` may await its session. */
-  constructor(store: SessionStore, heads: UserHeads, codec: RecordCodec, idleMs: number, now: () => number, graceMs: number) {
+  constructor(
+    store: SessionStore,
+    heads: UserHeads,
+    codec: RecordCodec,
+    idleMs: number,
+    now: () => number,
+    graceMs: number,
+  ) {
     this.#store = store;
     this.#heads = heads;
     this.#codec = codec;
@@ -66,15 +73,22 @@ export class UserScanner {
     const scan: Scan = { name, entry, head, live: [], pending: [], dead: [] };
     const now = this.#now();
     for (let first = head.lo; first < head.hi; first += READ_BATCH) {
-      const numbers = Array.from({ length: Math.min(READ_BATCH, head.hi - first) }, (_, i) => first + i);
+      const numbers = Array.from(
+        { length: Math.min(READ_BATCH, head.hi - first) },
+        (_, i) => first + i,
+      );
       const stored = await Promise.all(numbers.map((n) => this.#heads.readSlot(name, n)));
-      const sessions = await Promise.all(stored.map((s) => (s?.slot === undefined ? undefined : this.#store.get(s.slot.key))));
+      const sessions = await Promise.all(
+        stored.map((s) => (s?.slot === undefined ? undefined : this.#store.get(s.slot.key))),
+      );
       numbers.forEach((n, i) => {
         if (stored[i] === undefined) return;
         // A slot that does not open or parse (forged, moved from another key) points at nothing: dead.
         const slot = stored[i]?.slot;
-        const info = slot === undefined ? undefined : this.#describe(userId, n, slot.key, sessions[i], now);
-        if (slot !== undefined && info !== undefined) scan.live.push({ name, slot: n, key: slot.key, info });
+        const info =
+          slot === undefined ? undefined : this.#describe(userId, n, slot.key, sessions[i], now);
+        if (slot !== undefined && info !== undefined)
+          scan.live.push({ name, slot: n, key: slot.key, info });
         // A bind writes its slot just before it creates the session; until then the slot must survive.
         // A bind writes its slot just before it creates the session, or (userIdFrom) just before the record names
         // the user; until then the slot must survive.
@@ -86,16 +100,29 @@ export class UserScanner {
   }
 
   /** What to report about one indexed session, or undefined when it is gone or not this user's (or not this slot's). */
-  #describe(userId: string, slot: number, key: string, session: StoreEntry | undefined, now: number): SessionInfo | undefined {
+  #describe(
+    userId: string,
+    slot: number,
+    key: string,
+    session: StoreEntry | undefined,
+    now: number,
+  ): SessionInfo | undefined {
     if (session === undefined || now >= session.expiresAt) return undefined;
     const plain = this.#codec.open(key, session.value);
     const record = plain === undefined ? undefined : decodeRecord(plain);
     // A slot planted in the index that points at someone else's session, or a second slot for one session, is ignored.
-    if (record === undefined || record.userId !== userId || (record.slot !== undefined && record.slot !== slot)) return undefined;
+    if (
+      record === undefined ||
+      record.userId !== userId ||
+      (record.slot !== undefined && record.slot !== slot)
+    )
+      return undefined;
     return {
       handle: handleFor(key),
       createdAt: new Date(record.createdAt),
-      lastActiveAt: new Date(Math.min(now, Math.max(record.createdAt, session.expiresAt - this.#idleMs))),
+      lastActiveAt: new Date(
+        Math.min(now, Math.max(record.createdAt, session.expiresAt - this.#idleMs)),
+      ),
       expiresAt: new Date(session.expiresAt),
     };
   }

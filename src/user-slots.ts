@@ -54,9 +54,12 @@ export function decodeHead(text: string): Head | LegacyHead {
   const parsed = parseObject(text);
   if (parsed === undefined) return EMPTY_HEAD;
   const { v, lo, hi, n, f, t, s } = parsed;
-  if (v === 2 && isCount(lo) && isCount(hi) && isCount(n) && isCount(f) && isCount(t) && lo <= hi) return { lo, hi, n, f, t };
+  if (v === 2 && isCount(lo) && isCount(hi) && isCount(n) && isCount(f) && isCount(t) && lo <= hi)
+    return { lo, hi, n, f, t };
   if (v === undefined && s !== null && typeof s === 'object' && !Array.isArray(s)) {
-    const legacy = Object.entries(s).filter((e): e is [string, number] => typeof e[1] === 'number' && !e[0].includes(':'));
+    const legacy = Object.entries(s).filter(
+      (e): e is [string, number] => typeof e[1] === 'number' && !e[0].includes(':'),
+    );
     return { legacy };
   }
   return EMPTY_HEAD;
@@ -73,14 +76,23 @@ export function decodeSlot(text: string): Slot | undefined {
   if (parsed === undefined) return undefined;
   const { k, t } = parsed;
   // A slot pointing at an index key could make list() read index records as sessions.
-  if (typeof k !== 'string' || k === '' || k.includes(':') || typeof t !== 'number' || !Number.isFinite(t)) return undefined;
+  if (
+    typeof k !== 'string' ||
+    k === '' ||
+    k.includes(':') ||
+    typeof t !== 'number' ||
+    !Number.isFinite(t)
+  )
+    return undefined;
   return { key: k, at: t };
 }
 
 function parseObject(text: string): Record<string, unknown> | undefined {
   try {
     const parsed: unknown = JSON.parse(text);
-    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

@@ -61,7 +61,11 @@ export class VerifiedCookies {
     if (known !== undefined) return known;
     const verdict = this.#signer.verify(value);
     if (verdict.status !== 'valid') return undefined;
-    const verified: VerifiedCookie = { id: verdict.id, key: storeKeyFor('', verdict.id), rotated: verdict.rotated };
+    const verified: VerifiedCookie = {
+      id: verdict.id,
+      key: storeKeyFor('', verdict.id),
+      rotated: verdict.rotated,
+    };
     this.#remembered.set(value, verified);
     return verified;
   }

@@ -17,7 +17,8 @@ const node = (info: unknown): string => {
   return host === undefined ? 'a node' : `${String(host)}:${String(port)}`;
 };
 // Driver messages name hosts, not URLs; credentials in any URL-like text are cut out all the same.
-const reason = (err: unknown): string => (err instanceof Error ? err.message : String(err)).replace(/\/\/[^@/\s]*@/g, '//');
+const reason = (err: unknown): string =>
+  (err instanceof Error ? err.message : String(err)).replace(/\/\/[^@/\s]*@/g, '//');
 
 const REDIS_EVENTS: Record<string, Describe> = {
   connect: () => 'connected',
@@ -34,9 +35,12 @@ const REDIS_EVENTS: Record<string, Describe> = {
   // A sentinel reports failovers as topology changes.
   'topology-change': (event) => {
     const { type, node: to } = (event ?? {}) as { type?: unknown; node?: unknown };
-    return type === 'MASTER_CHANGE' ? `failover: the master is now ${node(to)}` : `topology change: ${String(type)}`;
+    return type === 'MASTER_CHANGE'
+      ? `failover: the master is now ${node(to)}`
+      : `topology change: ${String(type)}`;
   },
-  'client-error': (event) => `client error: ${reason((event as { error?: unknown } | undefined)?.error)}`,
+  'client-error': (event) =>
+    `client error: ${reason((event as { error?: unknown } | undefined)?.error)}`,
 };
 
 const PG_EVENTS: Record<string, Describe> = {
@@ -52,11 +56,13 @@ const PG_EVENTS: Record<string, Describe> = {
 export function watchConnection(store: 'redis' | 'postgres', emitter: unknown): () => void {
   if (!log.enabled) return () => undefined;
   const target = emitter as Emitter;
-  const listeners = Object.entries(store === 'redis' ? REDIS_EVENTS : PG_EVENTS).map(([event, describe]) => {
-    const listener = (...args: unknown[]): void => log('%s %s', store, describe(...args));
-    target.on(event, listener);
-    return [event, listener] as const;
-  });
+  const listeners = Object.entries(store === 'redis' ? REDIS_EVENTS : PG_EVENTS).map(
+    ([event, describe]) => {
+      const listener = (...args: unknown[]): void => log('%s %s', store, describe(...args));
+      target.on(event, listener);
+      return [event, listener] as const;
+    },
+  );
   return () => {
     for (const [event, listener] of listeners) target.off(event, listener);
   };

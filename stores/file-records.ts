@@ -227,7 +227,11 @@ export class KeyQueue {
 }
 
 /** Calls `fn` on every item with at most `limit` calls in flight. */
-export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function forEachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     for (let i = next++; i < items.length; i = next++) await fn(items[i] as T);
@@ -257,7 +261,10 @@ export class KeyvFileStore extends EventEmitter implements KeyvStoreAdapter {
 
   async set(key: string, value: unknown): Promise<boolean> {
     if (typeof value !== 'string') {
-      throw new KvSessionError('ERR_KVSESSION_BAD_ARGUMENT', 'KeyvFileStore stores text: keep a serializer on the Keyv instance');
+      throw new KvSessionError(
+        'ERR_KVSESSION_BAD_ARGUMENT',
+        'KeyvFileStore stores text: keep a serializer on the Keyv instance',
+      );
     }
     return this.#files.write(key, value);
   }
@@ -269,7 +276,9 @@ export class KeyvFileStore extends EventEmitter implements KeyvStoreAdapter {
   /** Deletes this namespace's records (every record of ours without a namespace). */
   async clear(): Promise<void> {
     const start = this.namespace === undefined ? '' : `${this.namespace}:`;
-    const records = (await this.#files.list()).filter((f) => !f.temp && f.fullKey.startsWith(start));
+    const records = (await this.#files.list()).filter(
+      (f) => !f.temp && f.fullKey.startsWith(start),
+    );
     await forEachLimit(records, FILE_CONCURRENCY, async (f) => {
       await this.#files.remove(f.fullKey);
     });
@@ -281,31 +290,56 @@ export class KeyvFileStore extends EventEmitter implements KeyvStoreAdapter {
 /** The directory a `file:` URL names: `file:./rel`, `file:rel`, `file:/abs`, `file:///abs`, `file://./rel`. */
 export function fileUrlToDir(url: string): string {
   const hint = 'expected file:./sessions or file:///abs/dir';
-  if (!/^file:/i.test(url)) throw new KvSessionError('ERR_KVSESSION_BAD_STORE_URL', `${JSON.stringify(url)} is not a file: URL; ${hint}`);
+  if (!/^file:/i.test(url))
+    throw new KvSessionError(
+      'ERR_KVSESSION_BAD_STORE_URL',
+      `${JSON.stringify(url)} is not a file: URL; ${hint}`,
+    );
   const rest = url.slice('file:'.length);
   let path: string;
   try {
-    if (rest.startsWith('///') || /^\/\/localhost\//i.test(rest)) path = fileURLToPath(`file:${rest}`);
-    else if (rest.startsWith('//') && !rest.startsWith('//.')) throw new Error('a file store cannot be on a remote host');
+    if (rest.startsWith('///') || /^\/\/localhost\//i.test(rest))
+      path = fileURLToPath(`file:${rest}`);
+    else if (rest.startsWith('//') && !rest.startsWith('//.'))
+      throw new Error('a file store cannot be on a remote host');
     else path = decodeURIComponent(rest.startsWith('//') ? rest.slice(2) : rest);
   } catch (err) {
-    throw new KvSessionError('ERR_KVSESSION_BAD_STORE_URL', `${JSON.stringify(url)}: ${String(err)}; ${hint}`, { cause: err });
+    throw new KvSessionError(
+      'ERR_KVSESSION_BAD_STORE_URL',
+      `${JSON.stringify(url)}: ${String(err)}; ${hint}`,
+      { cause: err },
+    );
   }
-  if (path === '') throw new KvSessionError('ERR_KVSESSION_BAD_STORE_URL', `${JSON.stringify(url)} names no directory; ${hint}`);
+  if (path === '')
+    throw new KvSessionError(
+      'ERR_KVSESSION_BAD_STORE_URL',
+      `${JSON.stringify(url)} names no directory; ${hint}`,
+    );
   return resolve(path);
 }
 
 /** The record directory that a URL, a path or `{ dir | url, fsync }` names. */
 export function resolveLocation(options: string | FileLocation): RecordDir {
-  const opts = typeof options !== 'string' ? options : /^file:/i.test(options) ? { url: options } : { dir: options };
+  const opts =
+    typeof options !== 'string'
+      ? options
+      : /^file:/i.test(options)
+        ? { url: options }
+        : { dir: options };
   return new RecordDir(locate(opts), opts.fsync ?? false);
 }
 
 function locate(opts: FileLocation): string {
   if (opts.dir !== undefined && opts.url !== undefined) {
-    throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'give the file store either dir or url, not both');
+    throw new KvSessionError(
+      'ERR_KVSESSION_BAD_OPTION',
+      'give the file store either dir or url, not both',
+    );
   }
   if (opts.dir !== undefined && opts.dir !== '') return resolve(opts.dir);
   if (opts.url !== undefined) return fileUrlToDir(opts.url);
-  throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'the file store needs a directory: { dir: "./sessions" } or file:./sessions');
+  throw new KvSessionError(
+    'ERR_KVSESSION_BAD_OPTION',
+    'the file store needs a directory: { dir: "./sessions" } or file:./sessions',
+  );
 }

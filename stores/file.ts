@@ -1,7 +1,15 @@
 import type { SessionStore, StoreEntry, StoreOptions } from '../src/store.js';
 import { DEFAULT_PREFIX, isSessionKey } from '../src/store.js';
 import { storeUnavailable, storeClosed } from '../src/errors.js';
-import { KeyQueue, RecordDir, FILE_CONCURRENCY, forEachLimit, resolveLocation, type FileLocation, type ListedFile } from './file-records.js';
+import {
+  KeyQueue,
+  RecordDir,
+  FILE_CONCURRENCY,
+  forEachLimit,
+  resolveLocation,
+  type FileLocation,
+  type ListedFile,
+} from './file-records.js';
 
 /** Options of the file store: where (`dir` or `url`, see FileLocation) and the namespace. */
 export interface FileStoreOptions extends StoreOptions, FileLocation {}
@@ -94,7 +102,12 @@ export class FileStore implements SessionStore {
         await this.#queue.run(file.fullKey, async () => {
           const text = await this.#files.read(file.fullKey);
           // An unparseable record can only be debris (writes are atomic), so it goes like an expired one.
-          if (text !== undefined && !isLive(decodeEntry(text)) && (await this.#files.remove(file.fullKey))) removed++;
+          if (
+            text !== undefined &&
+            !isLive(decodeEntry(text)) &&
+            (await this.#files.remove(file.fullKey))
+          )
+            removed++;
         });
       });
       return removed;
@@ -103,7 +116,9 @@ export class FileStore implements SessionStore {
 
   async count(): Promise<number> {
     return this.#run('count', async () => {
-      const sessions = (await this.#mine()).filter((f) => !f.temp && isSessionKey(f.fullKey, this.prefix.length));
+      const sessions = (await this.#mine()).filter(
+        (f) => !f.temp && isSessionKey(f.fullKey, this.prefix.length),
+      );
       let live = 0;
       await forEachLimit(sessions, FILE_CONCURRENCY, async (file) => {
         if (await this.#live(file.fullKey)) live++;
@@ -171,7 +186,8 @@ function decodeEntry(text: string | undefined): StoreEntry | undefined {
   }
   const { value, expires } = (data ?? {}) as { value?: unknown; expires?: unknown };
   if (typeof value !== 'string') return undefined;
-  if (expires === null || expires === undefined) return { value, expiresAt: Number.POSITIVE_INFINITY };
+  if (expires === null || expires === undefined)
+    return { value, expiresAt: Number.POSITIVE_INFINITY };
   return typeof expires === 'number' ? { value, expiresAt: expires } : undefined;
 }
 

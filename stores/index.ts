@@ -30,7 +30,10 @@ export const STORE_SCHEMES = [
 /** Builds a store from a URL such as `sqlite://./sessions.db` or `redis://127.0.0.1:6379`. */
 export function createStore(url: string, options: StoreOptions = {}): FullSessionStore {
   if (typeof url !== 'string') {
-    throw new KvSessionError('ERR_KVSESSION_BAD_STORE_URL', 'a store URL must be a string such as memory:// or sqlite://./sessions.db');
+    throw new KvSessionError(
+      'ERR_KVSESSION_BAD_STORE_URL',
+      'a store URL must be a string such as memory:// or sqlite://./sessions.db',
+    );
   }
   const match = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(url);
   if (match === null) {
@@ -71,14 +74,21 @@ export function createStore(url: string, options: StoreOptions = {}): FullSessio
  */
 export function checkStoreExists(url: string): void {
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(url)?.[1]?.toLowerCase();
-  const path = scheme === 'sqlite' ? sqlitePath(url) : scheme === 'file' ? fileUrlToDir(url) : undefined;
+  const path =
+    scheme === 'sqlite' ? sqlitePath(url) : scheme === 'file' ? fileUrlToDir(url) : undefined;
   if (path === undefined || path === ':memory:' || existsSync(path)) return;
   // The path is not echoed on its own: only the whole URL goes through the message's redaction of credentials.
-  throw new KvSessionError('ERR_KVSESSION_BAD_STORE_URL', `${JSON.stringify(url)} names a path that does not exist; check the path`);
+  throw new KvSessionError(
+    'ERR_KVSESSION_BAD_STORE_URL',
+    `${JSON.stringify(url)} names a path that does not exist; check the path`,
+  );
 }
 
 /** Turns the `store` option (URL, store object or Keyv instance) into a SessionStore. */
-export function resolveStore(store: string | SessionStore | Keyv, options: StoreOptions): SessionStore {
+export function resolveStore(
+  store: string | SessionStore | Keyv,
+  options: StoreOptions,
+): SessionStore {
   if (typeof store === 'string') return createStore(store, options);
   if (isSessionStore(store)) return store;
   if (store !== null && typeof store === 'object' && typeof (store as Keyv).getRaw === 'function') {
@@ -86,10 +96,19 @@ export function resolveStore(store: string | SessionStore | Keyv, options: Store
     if (isKeyvRedis(store as Keyv)) return new KeyvRedisStore(store as Keyv, options);
     return nativeKeyvStore(store as Keyv, options) ?? createKeyvStore(store as Keyv, options);
   }
-  throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'store must be a URL string, a kvsession store or a Keyv instance');
+  throw new KvSessionError(
+    'ERR_KVSESSION_BAD_OPTION',
+    'store must be a URL string, a kvsession store or a Keyv instance',
+  );
 }
 
 function isSessionStore(value: unknown): value is SessionStore {
   const s = value as Partial<SessionStore> | null;
-  return s !== null && typeof s === 'object' && typeof s.create === 'function' && typeof s.update === 'function' && typeof s.touch === 'function';
+  return (
+    s !== null &&
+    typeof s === 'object' &&
+    typeof s.create === 'function' &&
+    typeof s.update === 'function' &&
+    typeof s.touch === 'function'
+  );
 }

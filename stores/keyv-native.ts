@@ -19,7 +19,11 @@ import { toNumbered } from './pg-connection.js';
 
 /** The parts of @keyv/postgres and @keyv/sqlite adapters this module relies on. */
 interface SqlAdapter {
-  readonly opts: { readonly dialect?: unknown; readonly table?: unknown; readonly schema?: unknown };
+  readonly opts: {
+    readonly dialect?: unknown;
+    readonly table?: unknown;
+    readonly schema?: unknown;
+  };
   query(sql: string, ...params: unknown[]): Promise<unknown>;
 }
 
@@ -33,31 +37,45 @@ export function nativeKeyvStore(keyv: Keyv, options: StoreOptions): SessionStore
   if (adapter === undefined || typeof adapter.query !== 'function') return undefined;
   if (typeof adapter.opts !== 'object' || adapter.opts === null) return undefined;
   defaults ??= (({ serialize, deserialize }) => ({ serialize, deserialize }))(new Keyv());
-  const ownFormat = keyv.serialize !== defaults.serialize || keyv.deserialize !== defaults.deserialize;
+  const ownFormat =
+    keyv.serialize !== defaults.serialize || keyv.deserialize !== defaults.deserialize;
   if (ownFormat || keyv.compression !== undefined) return undefined;
   const found = adapterDialect(adapter as SqlAdapter);
   if (found === undefined) return undefined;
   const query = (adapter as SqlAdapter).query.bind(adapter);
   const connection: SqlConnection = {
-    query: async (sql, params) => (await query(found.numbered ? toNumbered(sql) : sql, params)) as readonly SqlRow[],
+    query: async (sql, params) =>
+      (await query(found.numbered ? toNumbered(sql) : sql, params)) as readonly SqlRow[],
     close: async () => {},
   };
-  const dialect: SqlDialect = { ...found.dialect, name: `keyv-${found.dialect.name}`, connect: async () => connection };
+  const dialect: SqlDialect = {
+    ...found.dialect,
+    name: `keyv-${found.dialect.name}`,
+    connect: async () => connection,
+  };
   // Keyv stores `key` as `<namespace>:key` unless told not to; our prefix goes after it.
   const namespace = keyv.namespace !== undefined && keyv.useKeyPrefix ? `${keyv.namespace}:` : '';
-  return new SqlStore(dialect, found.table, { ...options, prefix: namespace + (options.prefix ?? 'sess:') });
+  return new SqlStore(dialect, found.table, {
+    ...options,
+    prefix: namespace + (options.prefix ?? 'sess:'),
+  });
 }
 
-function adapterDialect(adapter: SqlAdapter): { dialect: Omit<SqlDialect, 'connect'>; table: string; numbered: boolean } | undefined {
+function adapterDialect(
+  adapter: SqlAdapter,
+): { dialect: Omit<SqlDialect, 'connect'>; table: string; numbered: boolean } | undefined {
   const { dialect, table, schema } = adapter.opts;
   if (typeof table !== 'string') return undefined;
   try {
     if (dialect === 'postgres') {
       const inPublic = schema === undefined || schema === 'public';
-      const qualified = inPublic ? checkTable(table) : `${checkTable(String(schema))}.${checkTable(table)}`;
+      const qualified = inPublic
+        ? checkTable(table)
+        : `${checkTable(String(schema))}.${checkTable(table)}`;
       return { dialect: postgresDialect, table: qualified, numbered: true };
     }
-    if (dialect === 'sqlite') return { dialect: sqliteDialect, table: checkTable(table), numbered: false };
+    if (dialect === 'sqlite')
+      return { dialect: sqliteDialect, table: checkTable(table), numbered: false };
   } catch {
     return undefined; // a table name we would not splice into SQL: served by the generic path
   }

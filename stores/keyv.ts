@@ -42,7 +42,9 @@ export class KeyvStore implements SessionStore {
   async get(key: string): Promise<StoreEntry | undefined> {
     this.#open();
     const boxed = unbox((await this.#keyv.getRaw<unknown>(this.prefix + key))?.value);
-    return boxed !== undefined && boxed.e > Date.now() ? { value: boxed.v, expiresAt: boxed.e } : undefined;
+    return boxed !== undefined && boxed.e > Date.now()
+      ? { value: boxed.v, expiresAt: boxed.e }
+      : undefined;
   }
 
   async create(key: string, value: string, expiresAt: number): Promise<boolean> {
@@ -115,17 +117,26 @@ export class KeyvStore implements SessionStore {
     let raw: AsyncIterable<unknown[]> | Iterable<unknown[]>;
     if (store instanceof Map) raw = store.entries() as Iterable<unknown[]>;
     else if (hasIterator(store)) raw = store.iterator(keyv.namespace);
-    else throw new KvSessionError('ERR_KVSESSION_UNSUPPORTED', 'this Keyv store cannot list its keys (no iterator), so it cannot prune, count or clear');
+    else
+      throw new KvSessionError(
+        'ERR_KVSESSION_UNSUPPORTED',
+        'this Keyv store cannot list its keys (no iterator), so it cannot prune, count or clear',
+      );
     // Keyv stores keys as `<namespace>:<key>`; it does not prefix a key that already carries it.
-    const namespaced = keyv.namespace === undefined || !keyv.useKeyPrefix ? '' : keyv.namespace + ':';
+    const namespaced =
+      keyv.namespace === undefined || !keyv.useKeyPrefix ? '' : keyv.namespace + ':';
     const out: [string, number][] = [];
     for await (const [rawKey, rawValue] of raw) {
       if (typeof rawKey !== 'string') continue;
       const key = rawKey.startsWith(namespaced) ? rawKey.slice(namespaced.length) : rawKey;
       if (!key.startsWith(this.prefix)) continue;
       // Same rule as Keyv#getRaw: strings go through the serializer, objects are stored as they are.
-      const data: unknown = typeof rawValue === 'string' ? await keyv.deserializeData<unknown>(rawValue) : rawValue;
-      out.push([key, unbox(isObject(data) ? (data as { value?: unknown }).value : undefined)?.e ?? 0]);
+      const data: unknown =
+        typeof rawValue === 'string' ? await keyv.deserializeData<unknown>(rawValue) : rawValue;
+      out.push([
+        key,
+        unbox(isObject(data) ? (data as { value?: unknown }).value : undefined)?.e ?? 0,
+      ]);
     }
     return out;
   }
@@ -158,7 +169,9 @@ function isObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null;
 }
 
-function hasIterator(store: unknown): store is { iterator(namespace?: string): AsyncIterable<unknown[]> } {
+function hasIterator(
+  store: unknown,
+): store is { iterator(namespace?: string): AsyncIterable<unknown[]> } {
   return isObject(store) && typeof (store as { iterator?: unknown }).iterator === 'function';
 }
 

@@ -72,7 +72,12 @@ export class MemoryStore implements SessionStore {
     const now = Date.now();
     let live = 0;
     for (const [key, entry] of this.#map) {
-      if (key.startsWith(this.prefix) && isSessionKey(key, this.prefix.length) && entry.expiresAt > now) live++;
+      if (
+        key.startsWith(this.prefix) &&
+        isSessionKey(key, this.prefix.length) &&
+        entry.expiresAt > now
+      )
+        live++;
     }
     return live;
   }

@@ -34,7 +34,8 @@ export function pgConnection(pool: Pool, options: PgConnectionOptions): SqlConne
       const values = params as unknown[];
       if (named) {
         try {
-          return (await pool.query({ name: statement.name, text: statement.text, values })).rows as SqlRow[];
+          return (await pool.query({ name: statement.name, text: statement.text, values }))
+            .rows as SqlRow[];
         } catch (err) {
           if (!POOLER_CODES.has(String((err as { code?: unknown }).code))) throw err;
           if (named) warnPooler();
@@ -51,7 +52,10 @@ export function pgConnection(pool: Pool, options: PgConnectionOptions): SqlConne
 
 function prepare(sql: string): { name: string; text: string } {
   const text = toNumbered(sql);
-  return { name: `kvsession_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`, text };
+  return {
+    name: `kvsession_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`,
+    text,
+  };
 }
 
 let warned = false;
@@ -83,7 +87,9 @@ export async function ensureTable(pool: Pool, table: string, expires: string): P
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`kvsession:${table}`]);
     // key in the C collation makes the primary key serve byte-order prefix ranges (count, clear).
-    await client.query(`CREATE TABLE IF NOT EXISTS ${table} (key TEXT COLLATE "C" PRIMARY KEY, value TEXT)`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${table} (key TEXT COLLATE "C" PRIMARY KEY, value TEXT)`,
+    );
     await client.query(`CREATE INDEX IF NOT EXISTS ${table}_expires ON ${table} (${expires})`);
     await client.query('COMMIT');
   } catch (err) {

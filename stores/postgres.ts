@@ -50,13 +50,19 @@ export function createPostgresStore(options: string | PostgresStoreOptions): Ful
   const opts: PostgresStoreOptions = typeof options === 'string' ? { url: options } : options;
   const source = checkSource(opts);
   if (opts.max !== undefined && !(Number.isInteger(opts.max) && opts.max > 0)) {
-    throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', `max must be a positive integer, got ${String(opts.max)}`);
+    throw new KvSessionError(
+      'ERR_KVSESSION_BAD_OPTION',
+      `max must be a positive integer, got ${String(opts.max)}`,
+    );
   }
   const table = checkTable(opts.table ?? 'kvsession');
   const timeout = checkTimeout(opts.timeout);
   const prepared = source.preparedStatements ?? opts.preparedStatements ?? true;
   if (typeof prepared !== 'boolean') {
-    throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', `preparedStatements must be true or false, got ${String(prepared)}`);
+    throw new KvSessionError(
+      'ERR_KVSESSION_BAD_OPTION',
+      `preparedStatements must be true or false, got ${String(prepared)}`,
+    );
   }
   const dialect: SqlDialect = {
     ...postgresDialect,
@@ -70,9 +76,14 @@ export function createPostgresStore(options: string | PostgresStoreOptions): Ful
         unwatch();
         throw err;
       }
-      const connection = pgConnection(pool, { preparedStatements: prepared, owned: source.pool === undefined });
+      const connection = pgConnection(pool, {
+        preparedStatements: prepared,
+        owned: source.pool === undefined,
+      });
       // Our own pool keeps its listeners: it ends its connections after end() resolves, and they are logged then.
-      return source.pool === undefined ? connection : { ...connection, close: () => connection.close().finally(unwatch) };
+      return source.pool === undefined
+        ? connection
+        : { ...connection, close: () => connection.close().finally(unwatch) };
     },
   };
   return new SqlStore(dialect, table, opts);
@@ -87,7 +98,8 @@ export const postgresDialect: Omit<SqlDialect, 'connect'> = {
   expires,
   // json (not jsonb) keeps the source text, so -> yields the value's JSON exactly as written.
   valueJson: (column) => `(${column}::json -> 'value')::text`,
-  setExpires: (column) => `json_build_object('value', ${column}::json -> 'value', 'expires', ?::numeric)::text`,
+  setExpires: (column) =>
+    `json_build_object('value', ${column}::json -> 'value', 'expires', ?::numeric)::text`,
   // Under a locale collation ':' and ';' are ignored at first level, so prefix ranges must compare bytes.
   keyOrder: 'key COLLATE "C"',
   find: 'strpos',
@@ -105,8 +117,15 @@ type Source =
 /** Exactly one of url and pool; the URL's own `preparedStatements` parameter is taken out of it. */
 function checkSource(opts: PostgresStoreOptions): Source {
   if (opts.pool !== undefined) {
-    if (opts.url !== undefined) throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'give the PostgreSQL store a url or a pool, not both');
-    if (typeof (opts.pool as Partial<Pool>).query !== 'function' || typeof (opts.pool as Partial<Pool>).connect !== 'function') {
+    if (opts.url !== undefined)
+      throw new KvSessionError(
+        'ERR_KVSESSION_BAD_OPTION',
+        'give the PostgreSQL store a url or a pool, not both',
+      );
+    if (
+      typeof (opts.pool as Partial<Pool>).query !== 'function' ||
+      typeof (opts.pool as Partial<Pool>).connect !== 'function'
+    ) {
       throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'pool must be a pg.Pool');
     }
     return { pool: opts.pool };
@@ -118,7 +137,10 @@ function checkSource(opts: PostgresStoreOptions): Source {
   }
   const param = /([?&])preparedStatements=(true|false)(&|$)/.exec(url);
   if (param === null) return { url };
-  const rest = url.slice(0, param.index) + (param[3] === '&' ? param[1] : '') + url.slice(param.index + param[0].length);
+  const rest =
+    url.slice(0, param.index) +
+    (param[3] === '&' ? param[1] : '') +
+    url.slice(param.index + param[0].length);
   return { url: rest, preparedStatements: param[2] === 'true' };
 }
 

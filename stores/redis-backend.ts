@@ -45,11 +45,17 @@ export interface NodeRedisClient {
 /** The members of a node-redis cluster (createCluster) we use. */
 export interface NodeRedisCluster {
   readonly isOpen: boolean;
-  readonly masters: ReadonlyArray<{ readonly client?: Pick<NodeRedisClient, 'isReady' | 'options' | 'ref' | 'unref'> | undefined }>;
+  readonly masters: ReadonlyArray<{
+    readonly client?: Pick<NodeRedisClient, 'isReady' | 'options' | 'ref' | 'unref'> | undefined;
+  }>;
   // node-redis re-reads slots only on MOVED/ASK; this (typed, public, underscore-named) member lets us do it after a failover.
   readonly _slots?: { rediscover(startWith: { options?: object }): Promise<void> };
   connect(): Promise<unknown>;
-  sendCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: string[]): Promise<unknown>;
+  sendCommand(
+    firstKey: string | undefined,
+    isReadonly: boolean | undefined,
+    args: string[],
+  ): Promise<unknown>;
   nodeClient(node: never): Promise<NodeRedisClient>;
   on(event: 'error', listener: (err: unknown) => void): unknown;
   off(event: 'error', listener: (err: unknown) => void): unknown;
@@ -73,9 +79,14 @@ export interface NodeRedisSentinel {
 const REDISCOVER_EVERY_MS = 250;
 
 /** Wraps whichever kind of node-redis connection `conn` is; `owned`: the store created it and closes it. */
-export function redisBackend(conn: NodeRedisClient | NodeRedisCluster | NodeRedisSentinel, owned: boolean): RedisBackend {
-  if ('masters' in conn && typeof conn.nodeClient === 'function') return new ClusterBackend(conn, owned);
-  if ('getMasterNode' in conn && typeof conn.getMasterNode === 'function') return new SentinelBackend(conn as NodeRedisSentinel, owned);
+export function redisBackend(
+  conn: NodeRedisClient | NodeRedisCluster | NodeRedisSentinel,
+  owned: boolean,
+): RedisBackend {
+  if ('masters' in conn && typeof conn.nodeClient === 'function')
+    return new ClusterBackend(conn, owned);
+  if ('getMasterNode' in conn && typeof conn.getMasterNode === 'function')
+    return new SentinelBackend(conn as NodeRedisSentinel, owned);
   return new ClientBackend(conn as NodeRedisClient, owned);
 }
 
@@ -176,7 +187,8 @@ class ClusterBackend extends BaseBackend<NodeRedisCluster> implements RedisBacke
   override async open(): Promise<void> {
     await super.open();
     // Someone else's connect() may still be discovering slots: wait for it (the caller's timeout bounds this).
-    while (this.conn.isOpen && this.conn.masters.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    while (this.conn.isOpen && this.conn.masters.length === 0)
+      await new Promise((resolve) => setTimeout(resolve, 10));
   }
 
   send(key: string, args: string[]): Promise<unknown> {
@@ -184,7 +196,9 @@ class ClusterBackend extends BaseBackend<NodeRedisCluster> implements RedisBacke
   }
 
   async masters(): Promise<Array<(args: string[]) => Promise<unknown>>> {
-    const clients = await Promise.all(this.conn.masters.map((node) => this.conn.nodeClient(node as never)));
+    const clients = await Promise.all(
+      this.conn.masters.map((node) => this.conn.nodeClient(node as never)),
+    );
     return clients.map((client) => (args: string[]) => client.sendCommand(args));
   }
 
@@ -204,9 +218,16 @@ class ClusterBackend extends BaseBackend<NodeRedisCluster> implements RedisBacke
 
   override failed(): void {
     const slots = this.conn._slots;
-    if (slots === undefined || !this.conn.isOpen || performance.now() - this.#lastRediscover < REDISCOVER_EVERY_MS) return;
+    if (
+      slots === undefined ||
+      !this.conn.isOpen ||
+      performance.now() - this.#lastRediscover < REDISCOVER_EVERY_MS
+    )
+      return;
     // Start from a master that still answers; if none does, node-redis falls back to the root nodes.
-    const start = this.conn.masters.find((node) => node.client?.isReady === true)?.client ?? this.conn.masters[0]?.client;
+    const start =
+      this.conn.masters.find((node) => node.client?.isReady === true)?.client ??
+      this.conn.masters[0]?.client;
     // Without a node's own options node-redis would try its default host, which is not part of this cluster.
     if (start?.options === undefined) return;
     this.#lastRediscover = performance.now();

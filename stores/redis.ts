@@ -60,7 +60,10 @@ export class RedisStore implements SessionStore {
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     this.#timeout = options.timeout ?? 2000;
     if (!(this.#timeout > 0 && Number.isFinite(this.#timeout))) {
-      throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', `the redis store timeout must be a positive number of ms, got ${String(this.#timeout)}`);
+      throw new KvSessionError(
+        'ERR_KVSESSION_BAD_OPTION',
+        `the redis store timeout must be a positive number of ms, got ${String(this.#timeout)}`,
+      );
     }
     if (options.client !== undefined) {
       if (options.url !== undefined || options.tls !== undefined) {
@@ -69,7 +72,11 @@ export class RedisStore implements SessionStore {
           'the redis store takes either `client` or `url`/`tls`, not both: the app configures its own client',
         );
       }
-      if (typeof options.client !== 'object' || options.client === null || typeof options.client.sendCommand !== 'function') {
+      if (
+        typeof options.client !== 'object' ||
+        options.client === null ||
+        typeof options.client.sendCommand !== 'function'
+      ) {
         const why = 'the redis store `client` must be a node-redis v5 client, cluster or sentinel';
         throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', why);
       }
@@ -90,7 +97,8 @@ export class RedisStore implements SessionStore {
     const [value, pexpiretime] = await this.#run('get', (redis) =>
       Promise.all([redis.send(full, ['GET', full]), redis.send(full, ['PEXPIRETIME', full])]),
     );
-    if (typeof value !== 'string' || typeof pexpiretime !== 'number' || pexpiretime === -2) return undefined;
+    if (typeof value !== 'string' || typeof pexpiretime !== 'number' || pexpiretime === -2)
+      return undefined;
     // -1: no expiry at all (written by someone else). Redis keeps a key until now > PXAT; we
     // treat it as gone at now >= expiresAt, as the contract says.
     const expiresAt = pexpiretime < 0 ? Number.POSITIVE_INFINITY : pexpiretime;
@@ -99,12 +107,22 @@ export class RedisStore implements SessionStore {
 
   async create(key: string, value: string, expiresAt: number): Promise<boolean> {
     // A deadline already passed makes SET … NX PXAT answer OK without storing anything.
-    const reply = await this.#send('create', ['SET', this.prefix + key, value, 'NX', 'PXAT', pxat(expiresAt)]);
+    const reply = await this.#send('create', [
+      'SET',
+      this.prefix + key,
+      value,
+      'NX',
+      'PXAT',
+      pxat(expiresAt),
+    ]);
     return reply === 'OK';
   }
 
   async update(key: string, expected: string, value: string, expiresAt: number): Promise<boolean> {
-    return (await this.#eval('update', UPDATE, this.prefix + key, expected, value, pxat(expiresAt))) === 1;
+    return (
+      (await this.#eval('update', UPDATE, this.prefix + key, expected, value, pxat(expiresAt))) ===
+      1
+    );
   }
 
   async touch(key: string, expiresAt: number): Promise<boolean> {
@@ -192,14 +210,19 @@ export class RedisStore implements SessionStore {
       await redis.open();
       this.#assertOpen();
       // The caller has already been told "timeout": a write sent now would land unannounced.
-      if (performance.now() >= deadline) throw new Error('gave up waiting for the first connection');
+      if (performance.now() >= deadline)
+        throw new Error('gave up waiting for the first connection');
       if (!redis.ready) {
         // node-redis would reject with a bare "client is offline"; the connection error says why.
         const why = redis.lastError instanceof Error ? redis.lastError.message : 'not connected';
-        throw new KvSessionError('ERR_KVSESSION_STORE_UNAVAILABLE', `the redis store is unreachable during ${what}: ${why}`, {
-          status: 503,
-          cause: redis.lastError,
-        });
+        throw new KvSessionError(
+          'ERR_KVSESSION_STORE_UNAVAILABLE',
+          `the redis store is unreachable during ${what}: ${why}`,
+          {
+            status: 503,
+            cause: redis.lastError,
+          },
+        );
       }
       return op(redis);
     });
@@ -214,14 +237,16 @@ export class RedisStore implements SessionStore {
     pending.then(forget, (err: unknown) => {
       forget();
       // A failure may mean a cluster master died: the next command should use a fresh slot map.
-      if (!(err instanceof KvSessionError && err.code === 'ERR_KVSESSION_STORE_CLOSED')) this.#raw?.failed();
+      if (!(err instanceof KvSessionError && err.code === 'ERR_KVSESSION_STORE_CLOSED'))
+        this.#raw?.failed();
     });
     return pending;
   }
 
   /** Wraps the app's connection, or builds ours and waits for its first connection attempt, whatever its outcome. */
   async #connect(): Promise<RedisBackend> {
-    if (this.#given !== undefined) return (this.#raw = redisBackend(this.#given as unknown as NodeRedisClient, false));
+    if (this.#given !== undefined)
+      return (this.#raw = redisBackend(this.#given as unknown as NodeRedisClient, false));
     const target = this.#target as RedisTarget;
     const driver = await loadDriver<RedisDriver>('@keyv/redis', 'redis');
     this.#assertOpen();
@@ -231,7 +256,9 @@ export class RedisStore implements SessionStore {
     if (this.#inflight.size === 0) backend.unref();
     // A client's open() ends with its first attempt; a cluster or sentinel connect() settles by itself
     // (if it failed the next command retries), but its first error already says the wait is over.
-    const firstError = new Promise<void>((resolve) => (conn as unknown as EventEmitter).once('error', () => resolve()));
+    const firstError = new Promise<void>((resolve) =>
+      (conn as unknown as EventEmitter).once('error', () => resolve()),
+    );
     await Promise.race([firstError, backend.open().catch(() => undefined)]);
     // A cluster's node clients exist only once slots are discovered.
     if (this.#inflight.size === 0) backend.unref();
@@ -257,7 +284,10 @@ function script(source: string): Script {
 // Redis wants a positive integer; 1 (1970) is as past as any earlier deadline.
 function pxat(expiresAt: number): string {
   if (!Number.isFinite(expiresAt)) {
-    throw new KvSessionError('ERR_KVSESSION_BAD_ARGUMENT', `expiresAt must be a finite time in ms, got ${String(expiresAt)}`);
+    throw new KvSessionError(
+      'ERR_KVSESSION_BAD_ARGUMENT',
+      `expiresAt must be a finite time in ms, got ${String(expiresAt)}`,
+    );
   }
   return String(Math.max(1, Math.ceil(expiresAt)));
 }

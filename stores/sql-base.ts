@@ -42,7 +42,10 @@ export interface SqlDialect {
   /** `key = ANY(?)` for an array parameter: lookups of one turn of the event loop then share a round trip. */
   readonly keyInArray?: string;
   /** A statement merging a save's changed keys into the stored record server-side (see stores/pg-merge.ts). */
-  readonly merge?: { readonly statement: (table: string) => string; readonly cannotMerge: (err: unknown) => boolean };
+  readonly merge?: {
+    readonly statement: (table: string) => string;
+    readonly cannotMerge: (err: unknown) => boolean;
+  };
   /** One connection whose commits are expensive (an fsync): concurrent writes are committed as a group. */
   readonly groupCommit?: boolean;
   /** Opens the connection and makes sure the table and its expiry index exist. */
@@ -56,7 +59,10 @@ const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,54}$/;
 /** Checks a table name once, at construction: it is spliced into SQL, so only plain identifiers pass. */
 export function checkTable(table: string): string {
   if (!TABLE_NAME.test(table)) {
-    throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', `table ${JSON.stringify(table)} must be a plain SQL identifier (letters, digits, _; at most 55 characters)`);
+    throw new KvSessionError(
+      'ERR_KVSESSION_BAD_OPTION',
+      `table ${JSON.stringify(table)} must be a plain SQL identifier (letters, digits, _; at most 55 characters)`,
+    );
   }
   return table;
 }
@@ -65,7 +71,10 @@ export function checkTable(table: string): string {
 export function checkTimeout(timeout: number | undefined): number {
   if (timeout === undefined) return 2000;
   if (!Number.isFinite(timeout) || timeout <= 0) {
-    throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', `timeout must be a positive number of milliseconds, got ${String(timeout)}`);
+    throw new KvSessionError(
+      'ERR_KVSESSION_BAD_OPTION',
+      `timeout must be a positive number of milliseconds, got ${String(timeout)}`,
+    );
   }
   return timeout;
 }
@@ -96,7 +105,8 @@ function statements(t: string, d: SqlDialect, upper: boolean) {
   const inPrefix = upper ? `${d.keyOrder} >= ? AND ${d.keyOrder} < ?` : `${d.keyOrder} >= ?`;
   return {
     get: `SELECT value FROM ${t} WHERE key = ?`,
-    getMany: d.keyInArray === undefined ? undefined : `SELECT key, value FROM ${t} WHERE ${d.keyInArray}`,
+    getMany:
+      d.keyInArray === undefined ? undefined : `SELECT key, value FROM ${t} WHERE ${d.keyInArray}`,
     // An expired row may be replaced; a live one makes the insert a no-op with no RETURNING row.
     create: `INSERT INTO ${t} AS cur (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value
       WHERE ${d.expires('cur.value')} IS NULL OR ${d.expires('cur.value')} <= ? RETURNING key`,
@@ -127,7 +137,12 @@ export class SqlStore implements SessionStore {
   readonly #reads: LookupBatcher<SqlRow> | undefined;
   readonly #writes: GroupCommit<readonly SqlRow[]> | undefined;
   /** Present when the dialect merges on the server; see SessionStore.mergeData. */
-  readonly mergeData?: (key: string, changes: DataChanges, maxBytes: number, expiresAt: number) => Promise<StoreEntry | undefined>;
+  readonly mergeData?: (
+    key: string,
+    changes: DataChanges,
+    maxBytes: number,
+    expiresAt: number,
+  ) => Promise<StoreEntry | undefined>;
 
   /** Builds the store; nothing connects until the first operation. */
   constructor(dialect: SqlDialect, table: string, options: StoreOptions) {
@@ -144,7 +159,8 @@ export class SqlStore implements SessionStore {
         ? undefined
         : new LookupBatcher<SqlRow>(
             async (key) => (await this.#query(get, [key]))[0],
-            async (keys) => new Map((await this.#query(getMany, [keys])).map((row) => [String(row['key']), row])),
+            async (keys) =>
+              new Map((await this.#query(getMany, [keys])).map((row) => [String(row['key']), row])),
           );
     this.#writes = dialect.groupCommit
       ? new GroupCommit({
@@ -154,31 +170,51 @@ export class SqlStore implements SessionStore {
         })
       : undefined;
     if (dialect.merge !== undefined) {
-      const merge: MergeParts = { sql: dialect.merge.statement(table), cannotMerge: dialect.merge.cannotMerge };
-      this.mergeData = (key, changes, maxBytes, expiresAt) => this.#merge(merge, key, changes, maxBytes, expiresAt);
+      const merge: MergeParts = {
+        sql: dialect.merge.statement(table),
+        cannotMerge: dialect.merge.cannotMerge,
+      };
+      this.mergeData = (key, changes, maxBytes, expiresAt) =>
+        this.#merge(merge, key, changes, maxBytes, expiresAt);
     }
   }
 
   async get(key: string): Promise<StoreEntry | undefined> {
     const full = this.prefix + key;
     const reads = this.#reads;
-    const row = reads === undefined ? (await this.#run('get', this.#sql.get, [full]))[0] : await this.#track('get', () => reads.get(full));
+    const row =
+      reads === undefined
+        ? (await this.#run('get', this.#sql.get, [full]))[0]
+        : await this.#track('get', () => reads.get(full));
     const entry = readEnvelope(row?.['value']);
     return entry !== undefined && entry.expiresAt > Date.now() ? entry : undefined;
   }
 
   async create(key: string, value: string, expiresAt: number): Promise<boolean> {
-    const rows = await this.#write('create', this.#sql.create, [this.prefix + key, envelope(value, expiresAt), Date.now()]);
+    const rows = await this.#write('create', this.#sql.create, [
+      this.prefix + key,
+      envelope(value, expiresAt),
+      Date.now(),
+    ]);
     return rows.length === 1;
   }
 
   async update(key: string, expected: string, value: string, expiresAt: number): Promise<boolean> {
-    const params = [envelope(value, expiresAt), this.prefix + key, JSON.stringify(escapeValue(expected)), Date.now()];
+    const params = [
+      envelope(value, expiresAt),
+      this.prefix + key,
+      JSON.stringify(escapeValue(expected)),
+      Date.now(),
+    ];
     return (await this.#write('update', this.#sql.update, params)).length === 1;
   }
 
   async touch(key: string, expiresAt: number): Promise<boolean> {
-    const rows = await this.#write('touch', this.#sql.touch, [JSON.stringify(deadline(expiresAt)), this.prefix + key, Date.now()]);
+    const rows = await this.#write('touch', this.#sql.touch, [
+      JSON.stringify(deadline(expiresAt)),
+      this.prefix + key,
+      Date.now(),
+    ]);
     return rows.length === 1;
   }
 
@@ -187,12 +223,29 @@ export class SqlStore implements SessionStore {
   }
 
   // `merge` is the dialect's; see SessionStore.mergeData. Data the dialect cannot merge resolves undefined.
-  async #merge(merge: MergeParts, key: string, changes: DataChanges, maxBytes: number, expiresAt: number): Promise<StoreEntry | undefined> {
+  async #merge(
+    merge: MergeParts,
+    key: string,
+    changes: DataChanges,
+    maxBytes: number,
+    expiresAt: number,
+  ): Promise<StoreEntry | undefined> {
     const sets = `{${[...changes.set].map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
     const until = JSON.stringify(deadline(expiresAt));
-    const params = [this.prefix + key, Date.now(), changes.clear, changes.delete, sets, sets, until, maxBytes];
+    const params = [
+      this.prefix + key,
+      Date.now(),
+      changes.clear,
+      changes.delete,
+      sets,
+      sets,
+      until,
+      maxBytes,
+    ];
     const attempt = (): Promise<readonly SqlRow[]> =>
-      this.#query(merge.sql, params).catch((err: unknown) => (merge.cannotMerge(err) ? [] : Promise.reject(err)));
+      this.#query(merge.sql, params).catch((err: unknown) =>
+        merge.cannotMerge(err) ? [] : Promise.reject(err),
+      );
     const rows = await this.#track('mergeData', attempt);
     const value = rows[0]?.['value'];
     return typeof value === 'string' ? { value, expiresAt } : undefined;
@@ -202,14 +255,23 @@ export class SqlStore implements SessionStore {
     let removed = 0;
     for (;;) {
       const now = Date.now();
-      const rows = await this.#run('prune', this.#sql.prune, [now, this.#prefixLength, this.prefix, now]);
+      const rows = await this.#run('prune', this.#sql.prune, [
+        now,
+        this.#prefixLength,
+        this.prefix,
+        now,
+      ]);
       removed += rows.length;
       if (rows.length < PRUNE_BATCH) return removed;
     }
   }
 
   async count(): Promise<number> {
-    const [row] = await this.#run('count', this.#sql.count, [...this.#range, this.#prefixLength + 1, Date.now()]);
+    const [row] = await this.#run('count', this.#sql.count, [
+      ...this.#range,
+      this.#prefixLength + 1,
+      Date.now(),
+    ]);
     return Number(row?.['n']); // Postgres returns count(*) as a bigint string
   }
 
@@ -304,14 +366,18 @@ function readEnvelope(text: unknown): StoreEntry | undefined {
   } catch {
     return undefined;
   }
-  if (parsed === null || typeof parsed.value !== 'string' || typeof parsed.expires !== 'number') return undefined;
+  if (parsed === null || typeof parsed.value !== 'string' || typeof parsed.expires !== 'number')
+    return undefined;
   return { value: unescapeValue(parsed.value), expiresAt: parsed.expires };
 }
 
 // A non-finite deadline would serialize as null and leave a row no query can see or prune.
 function deadline(expiresAt: number): number {
   if (!Number.isFinite(expiresAt)) {
-    throw new KvSessionError('ERR_KVSESSION_BAD_ARGUMENT', `expiresAt must be a finite time in ms, got ${String(expiresAt)}`);
+    throw new KvSessionError(
+      'ERR_KVSESSION_BAD_ARGUMENT',
+      `expiresAt must be a finite time in ms, got ${String(expiresAt)}`,
+    );
   }
   return expiresAt;
 }

@@ -26,7 +26,11 @@ export class LookupBatcher<V> {
   #scheduled = false;
 
   /** `one` fetches a single key, `many` up to `max` distinct keys at once (absent keys left out of its map). */
-  constructor(one: (key: string) => Promise<V | undefined>, many: (keys: string[]) => Promise<ReadonlyMap<string, V>>, max = 256) {
+  constructor(
+    one: (key: string) => Promise<V | undefined>,
+    many: (keys: string[]) => Promise<ReadonlyMap<string, V>>,
+    max = 256,
+  ) {
     this.#one = one;
     this.#many = many;
     this.#max = max;
@@ -53,14 +57,18 @@ export class LookupBatcher<V> {
     const keys = [...pending.keys()];
     if (keys.length === 1) {
       const key = keys[0] as string;
-      settle(attempt(() => this.#one(key)), pending.get(key) ?? []);
+      settle(
+        attempt(() => this.#one(key)),
+        pending.get(key) ?? [],
+      );
       return;
     }
     for (let i = 0; i < keys.length; i += this.#max) {
       const chunk = keys.slice(i, i + this.#max);
       attempt(() => this.#many(chunk)).then(
         (found) => {
-          for (const key of chunk) for (const w of pending.get(key) ?? []) w.resolve(found.get(key));
+          for (const key of chunk)
+            for (const w of pending.get(key) ?? []) w.resolve(found.get(key));
         },
         (err: unknown) => {
           for (const key of chunk) for (const w of pending.get(key) ?? []) w.reject(err);

@@ -30,7 +30,10 @@ export function sqlitePath(url: string): string {
   const rest = typeof url === 'string' && /^sqlite:/i.test(url) ? url.slice('sqlite:'.length) : '';
   const path = rest.startsWith('//') ? rest.slice(2) : rest;
   if (path === '') {
-    throw new KvSessionError('ERR_KVSESSION_BAD_STORE_URL', `${JSON.stringify(url)} is not a SQLite URL; expected sqlite://./sessions.db, sqlite:///abs/path.db or sqlite://:memory:`);
+    throw new KvSessionError(
+      'ERR_KVSESSION_BAD_STORE_URL',
+      `${JSON.stringify(url)} is not a SQLite URL; expected sqlite://./sessions.db, sqlite:///abs/path.db or sqlite://:memory:`,
+    );
   }
   return path;
 }
@@ -60,7 +63,10 @@ export function createSqliteStore(options: string | SqliteStoreOptions): FullSes
       try {
         // The default rollback journal lost acknowledged writes with two writer processes; WAL did not.
         if (path !== ':memory:') await query('PRAGMA journal_mode=WAL', []);
-        await query(`CREATE INDEX IF NOT EXISTS ${table}_expires ON ${table} (json_extract(value, '$.expires'))`, []);
+        await query(
+          `CREATE INDEX IF NOT EXISTS ${table}_expires ON ${table} (json_extract(value, '$.expires'))`,
+          [],
+        );
       } catch (err) {
         await adapter.disconnect().catch(() => {});
         throw err;

@@ -14,13 +14,18 @@ describe('CommonJS apps can require() every entry point of the packed package (N
   let dir = '';
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kvsession-cjs-'));
-    const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT });
+    const { stdout } = await run(
+      'npm',
+      ['pack', '--ignore-scripts', '--json', '--pack-destination', dir],
+      { cwd: ROOT },
+    );
     const [{ filename }] = JSON.parse(stdout) as [{ filename: string }];
     const pkg = join(dir, 'node_modules', 'kvsession');
     mkdirSync(pkg, { recursive: true });
     await run('tar', ['-xzf', join(dir, filename), '-C', pkg, '--strip-components=1']);
     // The package's dependencies and the app's own (express), from this checkout's node_modules.
-    for (const dep of ['cookie', 'keyv', 'express']) symlinkSync(join(ROOT, 'node_modules', dep), join(dir, 'node_modules', dep), 'dir');
+    for (const dep of ['cookie', 'keyv', 'express'])
+      symlinkSync(join(ROOT, 'node_modules', dep), join(dir, 'node_modules', dep), 'dir');
     cpSync(join(ROOT, 'test', 'fixtures', 'cjs-app.cjs'), join(dir, 'app.cjs'));
   }, 120_000);
   afterAll(() => {
@@ -33,7 +38,10 @@ describe('CommonJS apps can require() every entry point of the packed package (N
       factory: 'function',
       defaultIsSame: true,
       conformance: 'function',
-      counts: { native: { seen: [1, 2], cookieName: 'sid' }, dropin: { seen: [1, 2], cookieName: 'connect.sid' } },
+      counts: {
+        native: { seen: [1, 2], cookieName: 'sid' },
+        dropin: { seen: [1, 2], cookieName: 'connect.sid' },
+      },
       code: 'ERR_KVSESSION_WEAK_SECRET',
     });
     // No ExperimentalWarning or other noise for the app to see.

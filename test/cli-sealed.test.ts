@@ -14,7 +14,10 @@ afterEach(() => {
 async function cli(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const status = await runCli(args, { out: (t) => (stdout += t + '\n'), err: (t) => (stderr += t + '\n') });
+  const status = await runCli(args, {
+    out: (t) => (stdout += t + '\n'),
+    err: (t) => (stderr += t + '\n'),
+  });
   return { status, stdout, stderr };
 }
 
@@ -24,25 +27,44 @@ await describeWithServer('CLI with sealRecords (redis)', REDIS_URL, () => {
     it('finds and ends a sealed user index with the secret from KVSESSION_SECRET', async () => {
       const prefix = randomPrefix('cli-sealed');
       const store = createRedisStore({ url: REDIS_URL, prefix });
-      const app = await startApp({ session: { store, sealRecords: true }, routes: (e) => mountUserRoutes(e, () => app.sessions) });
+      const app = await startApp({
+        session: { store, sealRecords: true },
+        routes: (e) => mountUserRoutes(e, () => app.sessions),
+      });
       const device = app.client();
       expect((await device.post('/login?user=carol')).status).toBe(200);
       const common = ['--store', REDIS_URL, '--prefix', prefix, '--user', 'carol'];
-      process.env['KVSESSION_SECRET'] = `another-secret-that-is-long-enough-0123456789,${TEST_SECRET}`;
+      process.env['KVSESSION_SECRET'] =
+        `another-secret-that-is-long-enough-0123456789,${TEST_SECRET}`;
       // Without --sealed the CLI looks for the plain index, which a sealed app never writes.
-      expect(await cli('user-sessions', ...common, '--json')).toEqual({ status: 0, stdout: '[]\n', stderr: '' });
+      expect(await cli('user-sessions', ...common, '--json')).toEqual({
+        status: 0,
+        stdout: '[]\n',
+        stderr: '',
+      });
       const listed = await cli('user-sessions', ...common, '--sealed', '--json');
       expect(listed.status).toBe(0);
       expect(JSON.parse(listed.stdout)).toHaveLength(1);
       expect(listed.stdout + listed.stderr).not.toContain(TEST_SECRET);
-      expect(await cli('logout-user', ...common, '--sealed')).toEqual({ status: 0, stdout: '1\n', stderr: '' });
+      expect(await cli('logout-user', ...common, '--sealed')).toEqual({
+        status: 0,
+        stdout: '1\n',
+        stderr: '',
+      });
       expect((await device.get('/me')).json()).toEqual({ userId: null, handle: null });
       await store.clear();
     });
 
     it('--sealed without a valid KVSESSION_SECRET is a usage error (exit 2) that shows no secret', async () => {
       delete process.env['KVSESSION_SECRET'];
-      const missing = await cli('logout-user', '--store', 'memory://', '--user', 'carol', '--sealed');
+      const missing = await cli(
+        'logout-user',
+        '--store',
+        'memory://',
+        '--user',
+        'carol',
+        '--sealed',
+      );
       expect(missing.status).toBe(2);
       expect(missing.stderr).toMatch(/^kvsession: ERR_KVSESSION_NO_SECRET: /);
       process.env['KVSESSION_SECRET'] = 'short-Zx9q';

@@ -30,7 +30,9 @@ function errorCode(stderr: string): string | undefined {
 }
 
 /** Runs the CLI in-process, capturing what it writes. */
-async function cliInProcess(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+async function cliInProcess(
+  ...args: string[]
+): Promise<{ status: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const io: CliIo = { out: (t) => (stdout += t + '\n'), err: (t) => (stderr += t + '\n') };
@@ -63,12 +65,15 @@ describe('kvsession --help / --version', () => {
   it('--help lists every command, exit 0', async () => {
     const run = await cliInProcess('--help');
     expect(run.status).toBe(0);
-    for (const command of ['secret', 'count', 'prune', 'user-sessions', 'logout-user']) expect(run.stdout).toContain(command);
+    for (const command of ['secret', 'count', 'prune', 'user-sessions', 'logout-user'])
+      expect(run.stdout).toContain(command);
     expect((await cliInProcess('-h')).stdout).toBe(run.stdout);
   });
 
   it('--version prints the package version, exit 0', async () => {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
     const run = await cli('--version');
     expect(run.status).toBe(0);
     expect(run.stdout).toBe(pkg.version + '\n');
@@ -119,9 +124,17 @@ describe('bad usage exits 2 with one coded line', () => {
 
   it('a sqlite:// or file: URL naming a path that does not exist is an error, and creates nothing', async () => {
     const dir = mkdtempSync(join(tmp, 'missing-'));
-    for (const url of [`sqlite://${join(dir, 'nope.db')}`, `sqlite://${join(dir, 'no-dir', 'x.db')}`, `file:${join(dir, 'no-dir')}`]) {
+    for (const url of [
+      `sqlite://${join(dir, 'nope.db')}`,
+      `sqlite://${join(dir, 'no-dir', 'x.db')}`,
+      `file:${join(dir, 'no-dir')}`,
+    ]) {
       const run = await cliInProcess('count', '--store', url);
-      expect([url, run.status, errorCode(run.stderr)]).toEqual([url, 2, 'ERR_KVSESSION_BAD_STORE_URL']);
+      expect([url, run.status, errorCode(run.stderr)]).toEqual([
+        url,
+        2,
+        'ERR_KVSESSION_BAD_STORE_URL',
+      ]);
     }
     expect(readdirSync(dir)).toEqual([]);
   });
@@ -242,11 +255,26 @@ describe('user-sessions / logout-user against sqlite', () => {
       expect(table.stdout).not.toContain(id);
     }
 
-    const json = await cli('user-sessions', '--store', url, '--prefix', prefix, '--user', 'alice', '--json');
+    const json = await cli(
+      'user-sessions',
+      '--store',
+      url,
+      '--prefix',
+      prefix,
+      '--user',
+      'alice',
+      '--json',
+    );
     expect(json.status).toBe(0);
-    const listed = JSON.parse(json.stdout) as { handle: string; createdAt: string; lastActiveAt: string; expiresAt: string }[];
+    const listed = JSON.parse(json.stdout) as {
+      handle: string;
+      createdAt: string;
+      lastActiveAt: string;
+      expiresAt: string;
+    }[];
     expect(listed.map((s) => s.handle).sort()).toEqual(handles);
-    for (const s of listed) expect(Date.parse(s.expiresAt)).toBeGreaterThan(Date.parse(s.createdAt));
+    for (const s of listed)
+      expect(Date.parse(s.expiresAt)).toBeGreaterThan(Date.parse(s.createdAt));
 
     const logout = await cli('logout-user', '--store', url, '--prefix', prefix, '--user', 'alice');
     expect(logout).toMatchObject({ status: 0, stdout: '2\n', stderr: '' });

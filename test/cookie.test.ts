@@ -9,10 +9,13 @@ import { mountSessionRoutes } from './helpers/routes.js';
 import { codeOf } from './helpers/codes.js';
 
 async function setup(session: TestSessionOptions = {}, trustProxy?: boolean) {
-  const t = await startApp({ session, routes: mountSessionRoutes, ...(trustProxy === undefined ? {} : { trustProxy }) });
+  const t = await startApp({
+    session,
+    routes: mountSessionRoutes,
+    ...(trustProxy === undefined ? {} : { trustProxy }),
+  });
   return { t, client: t.client() };
 }
-
 
 /** The attributes of one Set-Cookie line, lower-cased, without name=value. */
 function attributes(line: string): string[] {
@@ -59,14 +62,24 @@ describe('cookie options', () => {
   });
 
   it('name, path, domain, sameSite and httpOnly are applied as given', async () => {
-    const { client } = await setup({ cookie: { name: 'app', path: '/', domain: 'example.test', sameSite: 'strict', httpOnly: false } });
+    const { client } = await setup({
+      cookie: {
+        name: 'app',
+        path: '/',
+        domain: 'example.test',
+        sameSite: 'strict',
+        httpOnly: false,
+      },
+    });
     const line = (await client.post('/set/x/1')).rawSetCookies[0] as string;
     expect(line.startsWith('app=')).toBe(true);
     expect(attributes(line)).toEqual(['domain=example.test', 'path=/', 'samesite=strict']);
   });
 
   it('a __Host- name forces Secure, Path=/ and no Domain', async () => {
-    const { client } = await setup({ cookie: { name: '__Host-sid', path: '/app', domain: 'example.test', secure: false } });
+    const { client } = await setup({
+      cookie: { name: '__Host-sid', path: '/app', domain: 'example.test', secure: false },
+    });
     const line = (await client.post('/set/x/1')).rawSetCookies[0] as string;
     expect(line.startsWith('__Host-sid=')).toBe(true);
     expect(attributes(line)).toEqual(['httponly', 'path=/', 'samesite=lax', 'secure']);
@@ -78,15 +91,28 @@ describe('cookie options', () => {
   });
 
   it("sameSite 'none' without secure: true throws ERR_KVSESSION_BAD_OPTION at construction", () => {
-    expect(codeOf(() => kvSession({ secret: TEST_SECRET, cookie: { sameSite: 'none' } }))).toBe('ERR_KVSESSION_BAD_OPTION');
-    expect(codeOf(() => kvSession({ secret: TEST_SECRET, cookie: { sameSite: 'none', secure: 'auto' } }))).toBe('ERR_KVSESSION_BAD_OPTION');
-    expect(codeOf(() => kvSession({ secret: TEST_SECRET, cookie: { sameSite: 'none', secure: false } }))).toBe('ERR_KVSESSION_BAD_OPTION');
+    expect(codeOf(() => kvSession({ secret: TEST_SECRET, cookie: { sameSite: 'none' } }))).toBe(
+      'ERR_KVSESSION_BAD_OPTION',
+    );
+    expect(
+      codeOf(() =>
+        kvSession({ secret: TEST_SECRET, cookie: { sameSite: 'none', secure: 'auto' } }),
+      ),
+    ).toBe('ERR_KVSESSION_BAD_OPTION');
+    expect(
+      codeOf(() => kvSession({ secret: TEST_SECRET, cookie: { sameSite: 'none', secure: false } })),
+    ).toBe('ERR_KVSESSION_BAD_OPTION');
     expect(resolveCookieOptions({ sameSite: 'none', secure: true }).sameSite).toBe('none');
     expect(resolveCookieOptions({ sameSite: 'none', name: '__Host-s' }).secure).toBe(true);
   });
 
   it('an invalid name or sameSite throws ERR_KVSESSION_BAD_OPTION', () => {
-    for (const cookie of [{ name: 'a b' }, { name: '' }, { name: 'a;b' }, { sameSite: 'sometimes' }] as CookieOptions[]) {
+    for (const cookie of [
+      { name: 'a b' },
+      { name: '' },
+      { name: 'a;b' },
+      { sameSite: 'sometimes' },
+    ] as CookieOptions[]) {
       expect(codeOf(() => resolveCookieOptions(cookie))).toBe('ERR_KVSESSION_BAD_OPTION');
     }
   });
@@ -95,7 +121,13 @@ describe('cookie options', () => {
 describe('persistent: true', () => {
   it('sets Max-Age to the remaining lifetime, re-issued when a touch or save extends it', async () => {
     const clock = fakeClock();
-    const { client } = await setup({ now: clock.now, idleTimeout: '30m', absoluteTimeout: '1h', touchInterval: '5m', cookie: { persistent: true } });
+    const { client } = await setup({
+      now: clock.now,
+      idleTimeout: '30m',
+      absoluteTimeout: '1h',
+      touchInterval: '5m',
+      cookie: { persistent: true },
+    });
     const created = await client.post('/set/x/1');
     expect(created.cookie()?.maxAge).toBe(30 * 60);
     clock.advance(2 * 60_000);
@@ -115,7 +147,13 @@ describe('persistent: true', () => {
 
   it('never rounds a live remainder down to Max-Age=0, which would delete the cookie', async () => {
     const clock = fakeClock();
-    const { client } = await setup({ now: clock.now, idleTimeout: '1h', absoluteTimeout: 60_500, touchInterval: '1s', cookie: { persistent: true } });
+    const { client } = await setup({
+      now: clock.now,
+      idleTimeout: '1h',
+      absoluteTimeout: 60_500,
+      touchInterval: '1s',
+      cookie: { persistent: true },
+    });
     await client.post('/set/x/1');
     clock.advance(60_000);
     const reply = await client.post('/set/x/2');
@@ -158,23 +196,40 @@ describe('cookie options are validated at construction (issue 18, point 8)', () 
   ];
   const cases = bad.map((cookie) => [JSON.stringify(cookie), cookie] as const);
   it.each(cases)('kvSession({ cookie: %s }) throws ERR_KVSESSION_BAD_OPTION', (_, cookie) => {
-    expect(codeOf(() => kvSession({ secret: TEST_SECRET, cookie }))).toBe('ERR_KVSESSION_BAD_OPTION');
+    expect(codeOf(() => kvSession({ secret: TEST_SECRET, cookie }))).toBe(
+      'ERR_KVSESSION_BAD_OPTION',
+    );
   });
 
   it('a non-object cookie option throws ERR_KVSESSION_BAD_OPTION', () => {
-    expect(codeOf(() => kvSession({ secret: TEST_SECRET, cookie: 'sid' as unknown as CookieOptions }))).toBe('ERR_KVSESSION_BAD_OPTION');
+    expect(
+      codeOf(() => kvSession({ secret: TEST_SECRET, cookie: 'sid' as unknown as CookieOptions })),
+    ).toBe('ERR_KVSESSION_BAD_OPTION');
   });
 
   it('valid paths and domains are accepted and sent as given', async () => {
     const { client } = await setup({ cookie: { path: '/app/v1', domain: '.example.test' } });
     const line = (await client.post('/set/x/1')).rawSetCookies[0] as string;
-    expect(attributes(line)).toEqual(['domain=.example.test', 'httponly', 'path=/app/v1', 'samesite=lax']);
+    expect(attributes(line)).toEqual([
+      'domain=.example.test',
+      'httponly',
+      'path=/app/v1',
+      'samesite=lax',
+    ]);
   });
 
-  it.each(['__host-sid', '__HOST-sid', '__HoSt-sid'])('a %s name (any case) forces Secure, Path=/ and no Domain', (name) => {
-    const resolved = resolveCookieOptions({ name, path: '/app', domain: 'example.test', secure: false });
-    expect(resolved).toMatchObject({ name, secure: true, path: '/', domain: undefined });
-  });
+  it.each(['__host-sid', '__HOST-sid', '__HoSt-sid'])(
+    'a %s name (any case) forces Secure, Path=/ and no Domain',
+    (name) => {
+      const resolved = resolveCookieOptions({
+        name,
+        path: '/app',
+        domain: 'example.test',
+        secure: false,
+      });
+      expect(resolved).toMatchObject({ name, secure: true, path: '/', domain: undefined });
+    },
+  );
 
   it.each(['__secure-sid', '__SECURE-sid'])('a %s name (any case) forces Secure', (name) => {
     expect(resolveCookieOptions({ name, secure: false }).secure).toBe(true);

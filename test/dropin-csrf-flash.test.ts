@@ -42,7 +42,9 @@ for (const s of DROPIN_STORES) {
       });
       const browser = client();
       const { token } = (await browser.get('/form')).json<{ token: string }>();
-      expect((await browser.post('/submit', { 'x-csrf-token': token })).json()).toEqual({ ok: true });
+      expect((await browser.post('/submit', { 'x-csrf-token': token })).json()).toEqual({
+        ok: true,
+      });
       expect((await browser.post('/submit')).status).toBe(403);
       expect((await client().post('/submit', { 'x-csrf-token': token })).status).toBe(403);
     });
@@ -58,7 +60,9 @@ for (const s of DROPIN_STORES) {
       });
       const browser = client();
       const { token } = (await browser.get('/form')).json<{ token: string }>();
-      expect((await browser.post('/submit', { 'x-csrf-token': token })).json()).toEqual({ ok: true });
+      expect((await browser.post('/submit', { 'x-csrf-token': token })).json()).toEqual({
+        ok: true,
+      });
       expect((await browser.post('/submit', { 'x-csrf-token': `${token}x` })).status).toBe(403);
     });
 
@@ -82,13 +86,21 @@ for (const s of DROPIN_STORES) {
       const browser = client();
       const { token } = (await browser.get('/form')).json<{ token: string }>();
       expect(browser.cookie('connect.sid')).toBeDefined();
-      expect((await browser.post('/submit', { 'x-csrf-token': token })).json()).toEqual({ ok: true });
+      expect((await browser.post('/submit', { 'x-csrf-token': token })).json()).toEqual({
+        ok: true,
+      });
       // Same CSRF cookie and token, another session: refused.
       const other = client();
       other.jar.set('x-csrf-token', browser.jar.get('x-csrf-token') as string);
       expect((await other.post('/submit', { 'x-csrf-token': token })).status).toBe(403);
     });
   };
-  if (s.serverUrl === undefined) describe(`drop-in + connect-flash / csrf-sync / lusca / csrf-csrf on ${s.name}`, block);
-  else await describeWithServer(`drop-in + connect-flash / csrf-sync / lusca / csrf-csrf on ${s.name}`, s.serverUrl, block);
+  if (s.serverUrl === undefined)
+    describe(`drop-in + connect-flash / csrf-sync / lusca / csrf-csrf on ${s.name}`, block);
+  else
+    await describeWithServer(
+      `drop-in + connect-flash / csrf-sync / lusca / csrf-csrf on ${s.name}`,
+      s.serverUrl,
+      block,
+    );
 }

@@ -14,13 +14,20 @@ import type { Client } from './helpers/app.js';
 const grant = grantModule as unknown as { express(): (config: object) => RequestHandler };
 
 /** Follows redirects with the client's cookie jar, across the app and the provider; resolves the final path and body. */
-async function follow(client: Client, start: string, hops = 8): Promise<{ url: string; body: string }> {
+async function follow(
+  client: Client,
+  start: string,
+  hops = 8,
+): Promise<{ url: string; body: string }> {
   let url = new URL(start, client.baseUrl);
   for (let i = 0; i < hops; i++) {
     const sameOrigin = url.origin === client.baseUrl;
-    const res = sameOrigin ? await client.open(url.pathname + url.search) : await fetch(url, { redirect: 'manual' });
+    const res = sameOrigin
+      ? await client.open(url.pathname + url.search)
+      : await fetch(url, { redirect: 'manual' });
     const location = res.headers.get('location');
-    if (res.status < 300 || res.status >= 400 || location === null) return { url: url.toString(), body: await res.text() };
+    if (res.status < 300 || res.status >= 400 || location === null)
+      return { url: url.toString(), body: await res.text() };
     await res.body?.cancel();
     url = new URL(location, url);
   }
@@ -44,8 +51,15 @@ for (const s of DROPIN_STORES) {
         routes: (app) => {
           mount = late(app, '/');
           app.get('/done', (req, res) => {
-            const g = (req.session as unknown as { grant?: { response?: { access_token?: string; error?: unknown } } }).grant;
-            res.json({ token: g?.response?.access_token ?? null, error: g?.response?.error ?? null });
+            const g = (
+              req.session as unknown as {
+                grant?: { response?: { access_token?: string; error?: unknown } };
+              }
+            ).grant;
+            res.json({
+              token: g?.response?.access_token ?? null,
+              error: g?.response?.error ?? null,
+            });
           });
         },
       });
@@ -77,23 +91,46 @@ for (const s of DROPIN_STORES) {
 
     it("openid-client's passport Strategy: state, nonce and PKCE kept in the session, login lands, req.user on the next request", async () => {
       const provider = await startFakeProvider();
-      const config = await oidc.discovery(new URL(provider.issuer), provider.clientId, provider.clientSecret, undefined, {
-        execute: [oidc.allowInsecureRequests],
-      });
+      const config = await oidc.discovery(
+        new URL(provider.issuer),
+        provider.clientId,
+        provider.clientSecret,
+        undefined,
+        {
+          execute: [oidc.allowInsecureRequests],
+        },
+      );
       const auth = new passport.Passport();
       auth.serializeUser((user, done) => done(null, (user as { sub: string }).sub));
       auth.deserializeUser((sub: string, done) => done(null, { sub }));
       let login!: { set(handler: RequestHandler): void };
-      const { client: newClient, url, sessions } = await startDropInApp({
+      const {
+        client: newClient,
+        url,
+        sessions,
+      } = await startDropInApp({
         store: (await s.make()) as SessionStore,
         routes: (app) => {
           app.use(auth.session());
           login = late(app, '/login');
-          app.get('/me', (req, res) => res.json({ user: (req.user as { sub?: string } | undefined)?.sub ?? null }));
+          app.get('/me', (req, res) =>
+            res.json({ user: (req.user as { sub?: string } | undefined)?.sub ?? null }),
+          );
         },
       });
-      auth.use('oidc', new OidcStrategy({ config, scope: 'openid', callbackURL: `${url}/login` }, (tokens, verified) => verified(null, { sub: tokens.claims()?.sub })));
-      login.set(auth.authenticate('oidc', { successRedirect: '/me', failureRedirect: '/failed' }) as RequestHandler);
+      auth.use(
+        'oidc',
+        new OidcStrategy(
+          { config, scope: 'openid', callbackURL: `${url}/login` },
+          (tokens, verified) => verified(null, { sub: tokens.claims()?.sub }),
+        ),
+      );
+      login.set(
+        auth.authenticate('oidc', {
+          successRedirect: '/me',
+          failureRedirect: '/failed',
+        }) as RequestHandler,
+      );
       const browser = newClient();
       const end = await follow(browser, '/login');
       expect(new URL(end.url).pathname).toBe('/me');

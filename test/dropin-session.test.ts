@@ -12,19 +12,27 @@ import type { DropInAppOptions } from './helpers/dropin-app.js';
 type Bag = ExpressSession & Record<string, unknown>;
 const bag = (req: Request): Bag => req.session as unknown as Bag;
 const sid = (req: Request): string => (req as unknown as { sessionID: string }).sessionID;
-const counting = (): CountingStore => new CountingStore(createMemoryStore({ prefix: randomPrefix('dropin') }));
+const counting = (): CountingStore =>
+  new CountingStore(createMemoryStore({ prefix: randomPrefix('dropin') }));
 const SID = 'connect.sid';
 
-async function start(store: CountingStore, options: Omit<DropInAppOptions, 'store'>): ReturnType<typeof startDropInApp> {
+async function start(
+  store: CountingStore,
+  options: Omit<DropInAppOptions, 'store'>,
+): ReturnType<typeof startDropInApp> {
   return startDropInApp({ ...options, store });
 }
 
 describe('drop-in req.session: kvsession guarantees', () => {
   it('a request without a validly signed cookie costs no store operation and gets no cookie, even when it reads', async () => {
     const store = counting();
-    const app = await start(store, { routes: (a) => a.get('/', (req, res) => res.json({ user: bag(req)['user'] ?? null })) });
+    const app = await start(store, {
+      routes: (a) => a.get('/', (req, res) => res.json({ user: bag(req)['user'] ?? null })),
+    });
     expect((await app.client().get('/')).rawSetCookies).toEqual([]);
-    const forged = await app.client().get('/', { cookie: `${SID}=${'a'.repeat(43)}.${'b'.repeat(43)}` });
+    const forged = await app
+      .client()
+      .get('/', { cookie: `${SID}=${'a'.repeat(43)}.${'b'.repeat(43)}` });
     expect(forged.json()).toEqual({ user: null });
     const oldFormat = await app.client().get('/', { cookie: `${SID}=s%3Aabc.def` });
     expect(oldFormat.rawSetCookies).toEqual([]);
@@ -122,7 +130,11 @@ describe('drop-in req.session: kvsession guarantees', () => {
     const client = app.client();
     const { id } = (await client.get('/set')).json<{ id: string }>();
     const stale = client.fork();
-    const regen = (await client.get('/regen')).json<{ before: string; after: string; same: boolean }>();
+    const regen = (await client.get('/regen')).json<{
+      before: string;
+      after: string;
+      same: boolean;
+    }>();
     expect(regen.before).toBe(id);
     expect(regen.after).not.toBe(id);
     expect(regen.same).toBe(true);
@@ -173,17 +185,23 @@ describe('drop-in req.session: kvsession guarantees', () => {
         });
         a.get('/promise', async (req, res) => {
           bag(req)['fn'] = () => 1;
-          const code = await bag(req).save().then(
-            () => null,
-            (err: { code?: string }) => err.code,
-          );
+          const code = await bag(req)
+            .save()
+            .then(
+              () => null,
+              (err: { code?: string }) => err.code,
+            );
           delete bag(req)['fn'];
           res.json({ code });
         });
       },
     });
-    expect((await app.client().get('/cb')).json()).toEqual({ code: 'ERR_KVSESSION_NOT_SERIALIZABLE' });
-    expect((await app.client().get('/promise')).json()).toEqual({ code: 'ERR_KVSESSION_NOT_SERIALIZABLE' });
+    expect((await app.client().get('/cb')).json()).toEqual({
+      code: 'ERR_KVSESSION_NOT_SERIALIZABLE',
+    });
+    expect((await app.client().get('/promise')).json()).toEqual({
+      code: 'ERR_KVSESSION_NOT_SERIALIZABLE',
+    });
   });
 });
 
@@ -220,11 +238,15 @@ describe('drop-in store failures', () => {
 
 describe('drop-in options', () => {
   it('resave: true and cookie.expires are refused with ERR_KVSESSION_BAD_OPTION; a short secret with ERR_KVSESSION_WEAK_SECRET', () => {
-    expect(() => session({ secret: DROPIN_SECRET, resave: true })).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }));
-    expect(() => session({ secret: DROPIN_SECRET, cookie: { expires: new Date() } as never })).toThrow(
+    expect(() => session({ secret: DROPIN_SECRET, resave: true })).toThrow(
       expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }),
     );
-    expect(() => session({ secret: 'keyboard cat' })).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_WEAK_SECRET' }));
+    expect(() =>
+      session({ secret: DROPIN_SECRET, cookie: { expires: new Date() } as never }),
+    ).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }));
+    expect(() => session({ secret: 'keyboard cat' })).toThrow(
+      expect.objectContaining({ code: 'ERR_KVSESSION_WEAK_SECRET' }),
+    );
   });
 
   it('saveUninitialized: true saves a new, unwritten session only once its ID has been read', async () => {
@@ -279,7 +301,8 @@ describe('drop-in options', () => {
     let n = 0;
     const named = await start(counting(), {
       session: { genid: () => `my-session-id-${String(++n).padStart(4, '0')}` },
-      routes: (a) => a.get('/set', (req, res) => void ((bag(req)['v'] = 1), res.json({ id: sid(req) }))),
+      routes: (a) =>
+        a.get('/set', (req, res) => void ((bag(req)['v'] = 1), res.json({ id: sid(req) }))),
     });
     const reply = await named.client().get('/set');
     expect(reply.json()).toEqual({ id: 'my-session-id-0001' });

@@ -32,14 +32,20 @@ for (const s of DROPIN_STORES) {
             req.session.reload((err) => {
               if (err) return ack({ error: (err as { code?: string }).code ?? 'ERR' });
               req.session.count = (req.session.count ?? 0) + 1;
-              req.session.save((saveErr) => ack(saveErr ? { error: 'save' } : { count: req.session.count, id: req.session.id }));
+              req.session.save((saveErr) =>
+                ack(saveErr ? { error: 'save' } : { count: req.session.count, id: req.session.id }),
+              );
             });
           });
         });
         onTestFinished(() => void io.close());
         const browser = app.client();
         const { id } = (await browser.get('/login')).json<{ id: string }>();
-        const socket = connect(app.url, { transports: [transport], extraHeaders: { cookie: `connect.sid=${browser.cookie('connect.sid')}` }, reconnection: false });
+        const socket = connect(app.url, {
+          transports: [transport],
+          extraHeaders: { cookie: `connect.sid=${browser.cookie('connect.sid')}` },
+          reconnection: false,
+        });
         onTestFinished(() => void socket.close());
         const hello = await new Promise<Ack>((resolve, reject) => {
           socket.once('hello', resolve);
@@ -49,7 +55,9 @@ for (const s of DROPIN_STORES) {
         expect(await socket.emitWithAck('incr')).toEqual({ count: 11, id });
         expect(await socket.emitWithAck('incr')).toEqual({ count: 12, id });
         // An HTTP request of the same session sees what the socket saved.
-        app.app.get('/count', (req, res) => res.json({ count: (req.session as unknown as { count: number }).count }));
+        app.app.get('/count', (req, res) =>
+          res.json({ count: (req.session as unknown as { count: number }).count }),
+        );
         expect((await browser.get('/count')).json()).toEqual({ count: 12 });
       });
     }

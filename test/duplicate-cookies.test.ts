@@ -56,7 +56,9 @@ describe('several session cookies in one request (issue 18, point 3)', () => {
 
   it('writing under an ambiguous pair starts a fresh session and touches neither record', async () => {
     const { store, t, victim, attacker } = await setup();
-    const reply = await t.client().post('/set/who/fresh', { cookie: `sid=${attacker}; sid=${victim}` });
+    const reply = await t
+      .client()
+      .post('/set/who/fresh', { cookie: `sid=${attacker}; sid=${victim}` });
     expect(reply.status).toBe(200);
     expect(store.nonZero()).toEqual({ create: 1 });
     expect(await who(t, `sid=${victim}`)).toBe('victim');

@@ -19,7 +19,25 @@ describe('parseDuration(value, option)', () => {
     expect(parseDuration(' 2 m ', 'x')).toBe(120_000);
   });
 
-  const bad: unknown[] = [0, -1, Number.NaN, Number.POSITIVE_INFINITY, '', '30', 'm', '30x', '-5m', '0s', '1e3ms', '30 minutes', 'abc', null, {}, [], true];
+  const bad: unknown[] = [
+    0,
+    -1,
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    '',
+    '30',
+    'm',
+    '30x',
+    '-5m',
+    '0s',
+    '1e3ms',
+    '30 minutes',
+    'abc',
+    null,
+    {},
+    [],
+    true,
+  ];
   for (const value of bad) {
     it(`parseDuration(${typeof value === 'number' ? String(value) : JSON.stringify(value)}) throws ERR_KVSESSION_BAD_OPTION`, () => {
       let caught: unknown;

@@ -13,11 +13,15 @@ function declaredCodes(): string[] {
 
 /** The text of every shipped module, errors.ts without its declaration of the codes. */
 function shippedSources(): string {
-  const errors = readFileSync(join(root, 'src', 'errors.ts'), 'utf8').replace(/export type KvSessionErrorCode =[^;]*;/, '');
+  const errors = readFileSync(join(root, 'src', 'errors.ts'), 'utf8').replace(
+    /export type KvSessionErrorCode =[^;]*;/,
+    '',
+  );
   const texts: string[] = [errors];
   for (const dir of ['src', 'stores']) {
     for (const name of readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' })) {
-      if (name.endsWith('.ts') && !(dir === 'src' && name === 'errors.ts')) texts.push(readFileSync(join(root, dir, name), 'utf8'));
+      if (name.endsWith('.ts') && !(dir === 'src' && name === 'errors.ts'))
+        texts.push(readFileSync(join(root, dir, name), 'utf8'));
     }
   }
   return texts.join('\n');

@@ -33,7 +33,9 @@ describe('isKvSessionError(err, code?)', () => {
     expect(isKvSessionError(err)).toBe(true);
     expect(isKvSessionError(err, 'ERR_KVSESSION_TOO_LARGE')).toBe(true);
     expect(isKvSessionError(err, 'ERR_KVSESSION_CONFLICT')).toBe(false);
-    expect(isKvSessionError(Object.assign(new Error('x'), { code: 'ERR_KVSESSION_TOO_LARGE' }))).toBe(false);
+    expect(
+      isKvSessionError(Object.assign(new Error('x'), { code: 'ERR_KVSESSION_TOO_LARGE' })),
+    ).toBe(false);
     expect(isKvSessionError(undefined)).toBe(false);
   });
 });
@@ -56,7 +58,9 @@ describe('storeUnavailable(err, what)', () => {
 
 describe('withTimeout(store, what, ms, op)', () => {
   it('rejects with ERR_KVSESSION_STORE_TIMEOUT (503) when op does not settle in time', async () => {
-    const err = await withTimeout('test', 'get', 20, () => new Promise(() => {})).catch((e: unknown) => e);
+    const err = await withTimeout('test', 'get', 20, () => new Promise(() => {})).catch(
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ code: 'ERR_KVSESSION_STORE_TIMEOUT', status: 503 });
   });
 
@@ -65,7 +69,9 @@ describe('withTimeout(store, what, ms, op)', () => {
       throw new Error('sync');
     }).catch((e: unknown) => e);
     expect(sync).toMatchObject({ code: 'ERR_KVSESSION_STORE_UNAVAILABLE', status: 503 });
-    const async = await withTimeout('test', 'get', 1000, () => Promise.reject(new Error('async'))).catch((e: unknown) => e);
+    const async = await withTimeout('test', 'get', 1000, () =>
+      Promise.reject(new Error('async')),
+    ).catch((e: unknown) => e);
     expect(async).toMatchObject({ code: 'ERR_KVSESSION_STORE_UNAVAILABLE', status: 503 });
   });
 
@@ -79,18 +85,30 @@ describe('guardStore(store, ms)', () => {
     const inner = new CountingStore(createMemoryStore());
     const guarded = guardStore(inner, 30);
     inner.fault('all', 'fail');
-    await expect(guarded.get('k')).rejects.toMatchObject({ code: 'ERR_KVSESSION_STORE_UNAVAILABLE' });
-    await expect(guarded.create('k', 'v', Date.now() + 1000)).rejects.toMatchObject({ code: 'ERR_KVSESSION_STORE_UNAVAILABLE' });
+    await expect(guarded.get('k')).rejects.toMatchObject({
+      code: 'ERR_KVSESSION_STORE_UNAVAILABLE',
+    });
+    await expect(guarded.create('k', 'v', Date.now() + 1000)).rejects.toMatchObject({
+      code: 'ERR_KVSESSION_STORE_UNAVAILABLE',
+    });
     inner.fault('all', 'hang');
-    await expect(guarded.update('k', 'v', 'w', Date.now() + 1000)).rejects.toMatchObject({ code: 'ERR_KVSESSION_STORE_TIMEOUT' });
-    await expect(guarded.touch('k', Date.now() + 1000)).rejects.toMatchObject({ code: 'ERR_KVSESSION_STORE_TIMEOUT' });
-    await expect(guarded.delete('k')).rejects.toMatchObject({ code: 'ERR_KVSESSION_STORE_TIMEOUT' });
+    await expect(guarded.update('k', 'v', 'w', Date.now() + 1000)).rejects.toMatchObject({
+      code: 'ERR_KVSESSION_STORE_TIMEOUT',
+    });
+    await expect(guarded.touch('k', Date.now() + 1000)).rejects.toMatchObject({
+      code: 'ERR_KVSESSION_STORE_TIMEOUT',
+    });
+    await expect(guarded.delete('k')).rejects.toMatchObject({
+      code: 'ERR_KVSESSION_STORE_TIMEOUT',
+    });
     expect(inner.nonZero()).toEqual({ get: 1, create: 1, update: 1, touch: 1, delete: 1 });
   });
 
   it('keeps the store closed error code of a closed store', async () => {
     const store = createMemoryStore();
     await store.close();
-    await expect(guardStore(store, 1000).get('k')).rejects.toMatchObject({ code: 'ERR_KVSESSION_STORE_CLOSED' });
+    await expect(guardStore(store, 1000).get('k')).rejects.toMatchObject({
+      code: 'ERR_KVSESSION_STORE_CLOSED',
+    });
   });
 });

@@ -19,15 +19,25 @@ export async function setup(): Promise<void> {
   const tag = process.env['KVSESSION_TEST_RUN'] ?? `r${randomBytes(3).toString('hex')}`;
   process.env['KVSESSION_TEST_RUN'] = tag;
   const db = new URL(REDIS_URL).pathname.slice(1) || '0';
-  console.log(`kvsession tests (run ${tag}): Redis ${where(REDIS_URL)} database ${db}, PostgreSQL ${where(DATABASE_URL)}`);
-  await createDatabase().catch((err: unknown) => console.log(`PostgreSQL not prepared: ${err instanceof Error ? err.message : String(err)}`));
+  console.log(
+    `kvsession tests (run ${tag}): Redis ${where(REDIS_URL)} database ${db}, PostgreSQL ${where(DATABASE_URL)}`,
+  );
+  await createDatabase().catch((err: unknown) =>
+    console.log(`PostgreSQL not prepared: ${err instanceof Error ? err.message : String(err)}`),
+  );
 }
 
 /** Runs once after every test file: fails the run if keys or tables named for it are left. */
 export async function teardown(): Promise<void> {
   const tag = process.env['KVSESSION_TEST_RUN'] ?? '';
-  const left = [...(await leftoverKeys(tag).catch(() => [])), ...(await leftoverTables(tag).catch(() => []))];
-  if (left.length > 0) throw new Error(`the test run left ${left.length} keys or tables behind: ${left.slice(0, 10).join(', ')}`);
+  const left = [
+    ...(await leftoverKeys(tag).catch(() => [])),
+    ...(await leftoverTables(tag).catch(() => [])),
+  ];
+  if (left.length > 0)
+    throw new Error(
+      `the test run left ${left.length} keys or tables behind: ${left.slice(0, 10).join(', ')}`,
+    );
 }
 
 async function createDatabase(): Promise<void> {
@@ -49,12 +59,16 @@ async function createDatabase(): Promise<void> {
 }
 
 async function leftoverKeys(tag: string): Promise<string[]> {
-  const client = createClient({ url: REDIS_URL, socket: { connectTimeout: 2000, reconnectStrategy: false } });
+  const client = createClient({
+    url: REDIS_URL,
+    socket: { connectTimeout: 2000, reconnectStrategy: false },
+  });
   client.on('error', () => undefined);
   await client.connect();
   try {
     const keys: string[] = [];
-    for await (const batch of client.scanIterator({ MATCH: `kvtest:${tag}*`, COUNT: 1000 })) keys.push(...batch);
+    for await (const batch of client.scanIterator({ MATCH: `kvtest:${tag}*`, COUNT: 1000 }))
+      keys.push(...batch);
     return keys.map((k) => `redis key ${k}`);
   } finally {
     client.destroy();
@@ -65,7 +79,10 @@ async function leftoverTables(tag: string): Promise<string[]> {
   const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 2000 });
   await client.connect();
   try {
-    const { rows } = await client.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE tablename LIKE '%' || $1 || '%'", [tag]);
+    const { rows } = await client.query<{ tablename: string }>(
+      "SELECT tablename FROM pg_tables WHERE tablename LIKE '%' || $1 || '%'",
+      [tag],
+    );
     return rows.map((r) => `table ${r.tablename}`);
   } finally {
     await client.end();

@@ -50,7 +50,9 @@ describe('isSessionId(id)', () => {
 describe('storeKeyFor(prefix, id)', () => {
   it('is the prefix followed by the base64url SHA-256 of the id', () => {
     const id = createSessionId();
-    expect(storeKeyFor('sess:', id)).toBe(`sess:${createHash('sha256').update(id).digest('base64url')}`);
+    expect(storeKeyFor('sess:', id)).toBe(
+      `sess:${createHash('sha256').update(id).digest('base64url')}`,
+    );
   });
 });
 

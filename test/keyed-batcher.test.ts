@@ -28,7 +28,9 @@ describe('KeyedBatcher', () => {
       runs.push(key);
       return new Array<string>(count).fill(key);
     });
-    expect(await Promise.all([batcher.submit('a'), batcher.submit('b'), batcher.submit('a')])).toEqual(['a', 'b', 'a']);
+    expect(
+      await Promise.all([batcher.submit('a'), batcher.submit('b'), batcher.submit('a')]),
+    ).toEqual(['a', 'b', 'a']);
     expect(runs.sort()).toEqual(['a', 'a', 'b']);
   });
 

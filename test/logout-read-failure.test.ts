@@ -3,7 +3,12 @@ import { CountingStore } from './helpers/counting-store.js';
 import { STORES_UNDER_TEST } from './helpers/stores.js';
 import type { StoreUnderTest } from './helpers/stores.js';
 import { describeWithServer } from './helpers/services.js';
-import { loginClient, randomUser, sessionKey, startUserApp } from './helpers/user-sessions-helpers.js';
+import {
+  loginClient,
+  randomUser,
+  sessionKey,
+  startUserApp,
+} from './helpers/user-sessions-helpers.js';
 
 /**
  * Issue 18, point 2: a logout whose session read fails must still end the session (the store key

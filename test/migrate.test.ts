@@ -16,7 +16,13 @@ import type { LegacyStore } from '../src/legacy-store.js';
 import { createMemoryStore } from '../stores/memory.js';
 import { CountingStore } from './helpers/counting-store.js';
 import { Client } from './helpers/app.js';
-import { DATABASE_URL, REDIS_URL, RUN_ID, describeWithServer, randomPrefix } from './helpers/services.js';
+import {
+  DATABASE_URL,
+  REDIS_URL,
+  RUN_ID,
+  describeWithServer,
+  randomPrefix,
+} from './helpers/services.js';
 import { DROPIN_SECRET, form } from './helpers/dropin-app.js';
 
 const OLD_SECRET = 'keyboard cat';
@@ -25,13 +31,25 @@ const PG_TABLE = `kvsession_mig_${RUN_ID}`;
 /** passport-local with one user, as in passport's README; `user.id` is what lands in the session. */
 function wirePassport(app: Express): void {
   const auth = new passport.Passport();
-  auth.use(new LocalStrategy((username, password, done) => done(null, username === 'alice' && password === 'pw' ? { id: 'u1' } : false)));
+  auth.use(
+    new LocalStrategy((username, password, done) =>
+      done(null, username === 'alice' && password === 'pw' ? { id: 'u1' } : false),
+    ),
+  );
   auth.serializeUser((user, done) => done(null, (user as { id: string }).id));
   auth.deserializeUser((id: string, done) => done(null, { id }));
   app.use(express.urlencoded({ extended: false }));
   app.use(auth.session());
-  app.post('/login', auth.authenticate('local', { successRedirect: '/me', failureRedirect: '/login' }));
-  app.get('/me', (req, res) => res.json({ user: (req.user as { id?: string } | undefined)?.id ?? null, authenticated: req.isAuthenticated() }));
+  app.post(
+    '/login',
+    auth.authenticate('local', { successRedirect: '/me', failureRedirect: '/login' }),
+  );
+  app.get('/me', (req, res) =>
+    res.json({
+      user: (req.user as { id?: string } | undefined)?.id ?? null,
+      authenticated: req.isAuthenticated(),
+    }),
+  );
 }
 
 async function serve(app: Express): Promise<string> {
@@ -45,7 +63,9 @@ async function serve(app: Express): Promise<string> {
 }
 
 /** The app before the switch: real express-session on the old store; logs alice in and leaves a counter. */
-async function loginWithExpressSession(store: expressSession.Store): Promise<{ cookie: string; sid: string }> {
+async function loginWithExpressSession(
+  store: expressSession.Store,
+): Promise<{ cookie: string; sid: string }> {
   const app = express();
   app.use(expressSession({ secret: OLD_SECRET, resave: false, saveUninitialized: false, store }));
   wirePassport(app);
@@ -55,7 +75,9 @@ async function loginWithExpressSession(store: expressSession.Store): Promise<{ c
     res.end();
   });
   const client = new Client(await serve(app));
-  expect((await client.request('/login', form({ username: 'alice', password: 'pw' }))).status).toBe(302);
+  expect((await client.request('/login', form({ username: 'alice', password: 'pw' }))).status).toBe(
+    302,
+  );
   await client.get('/visit');
   expect((await client.get('/me')).json()).toEqual({ user: 'u1', authenticated: true });
   const cookie = client.cookie('connect.sid') as string;
@@ -75,7 +97,9 @@ function countGets(store: expressSession.Store): { store: LegacyStore; gets: () 
 }
 
 function oldRecord(store: expressSession.Store, sid: string): Promise<unknown> {
-  return new Promise((resolve, reject) => store.get(sid, (err, sess) => (err ? reject(err) : resolve(sess ?? null))));
+  return new Promise((resolve, reject) =>
+    store.get(sid, (err, sess) => (err ? reject(err) : resolve(sess ?? null))),
+  );
 }
 
 /** The migration checks, run against one real express-session store. */
@@ -83,11 +107,20 @@ function migrationSuite(makeOld: () => Promise<expressSession.Store>): void {
   it('kvSession({ migrate }): the old cookie is moved, passport user and data kept, a kvsession cookie issued, the old record deleted', async () => {
     const old = await makeOld();
     const { cookie, sid } = await loginWithExpressSession(old);
-    const sessions = kvSession({ secret: DROPIN_SECRET, pruneInterval: false, migrate: { store: old as unknown as LegacyStore, secret: OLD_SECRET } });
+    const sessions = kvSession({
+      secret: DROPIN_SECRET,
+      pruneInterval: false,
+      migrate: { store: old as unknown as LegacyStore, secret: OLD_SECRET },
+    });
     onTestFinished(() => sessions.close());
     const app = express();
     app.use(sessions);
-    app.get('/data', async (req, res) => res.json({ passport: await req.session.get('passport'), visits: await req.session.get('visits') }));
+    app.get('/data', async (req, res) =>
+      res.json({
+        passport: await req.session.get('passport'),
+        visits: await req.session.get('visits'),
+      }),
+    );
     const client = new Client(await serve(app));
     client.jar.set('connect.sid', cookie);
     const first = await client.get('/data');
@@ -126,15 +159,25 @@ function migrationSuite(makeOld: () => Promise<expressSession.Store>): void {
 
   it('the drop-in on the express-session Store itself (not atomic, warned): login, reads, logout', async () => {
     const old = await makeOld();
-    const sessions = dropIn({ secret: DROPIN_SECRET, resave: false, saveUninitialized: false, pruneInterval: false, store: old as unknown as LegacyStore });
+    const sessions = dropIn({
+      secret: DROPIN_SECRET,
+      resave: false,
+      saveUninitialized: false,
+      pruneInterval: false,
+      store: old as unknown as LegacyStore,
+    });
     onTestFinished(() => sessions.close());
     expect(sessions.store.capabilities.atomic).toBe(false);
     const app = express();
     app.use(sessions);
     wirePassport(app);
-    app.post('/logout', (req, res, next) => req.logout((err) => (err ? next(err) : res.redirect('/me'))));
+    app.post('/logout', (req, res, next) =>
+      req.logout((err) => (err ? next(err) : res.redirect('/me'))),
+    );
     const client = new Client(await serve(app));
-    expect((await client.request('/login', form({ username: 'alice', password: 'pw' }))).status).toBe(302);
+    expect(
+      (await client.request('/login', form({ username: 'alice', password: 'pw' }))).status,
+    ).toBe(302);
     expect((await client.get('/me')).json()).toEqual({ user: 'u1', authenticated: true });
     expect(await sessions.listUserSessions('u1')).toHaveLength(1);
     await client.request('/logout', { method: 'POST' });
@@ -146,14 +189,24 @@ function migrationSuite(makeOld: () => Promise<expressSession.Store>): void {
     const { cookie } = await loginWithExpressSession(old);
     const counted = countGets(old);
     const store = new CountingStore(createMemoryStore({ prefix: randomPrefix('mig') }));
-    const sessions = kvSession({ secret: DROPIN_SECRET, pruneInterval: false, store, migrate: { store: counted.store, secret: OLD_SECRET } });
+    const sessions = kvSession({
+      secret: DROPIN_SECRET,
+      pruneInterval: false,
+      store,
+      migrate: { store: counted.store, secret: OLD_SECRET },
+    });
     onTestFinished(() => sessions.close());
     const app = express();
     app.use(sessions);
     app.get('/', (req: Request, res) => res.json({ id: req.session.id ?? null }));
     const url = await serve(app);
     const dot = cookie.lastIndexOf('.');
-    const forged = [`${cookie.slice(0, dot)}.${'A'.repeat(cookie.length - dot - 1)}`, `s:unknown-session.${cookie.slice(dot + 1)}`, 's:', 'garbage'];
+    const forged = [
+      `${cookie.slice(0, dot)}.${'A'.repeat(cookie.length - dot - 1)}`,
+      `s:unknown-session.${cookie.slice(dot + 1)}`,
+      's:',
+      'garbage',
+    ];
     for (const value of forged) {
       const client = new Client(url);
       client.jar.set('connect.sid', value);
@@ -166,38 +219,51 @@ function migrationSuite(makeOld: () => Promise<expressSession.Store>): void {
   });
 }
 
-await describeWithServer('migrate from express-session + connect-redis (records written by real express-session)', REDIS_URL, () => {
-  const client = createClient({ url: REDIS_URL });
-  const ready = client.connect();
-  const prefixes: string[] = [];
-  afterAll(async () => {
-    await ready;
-    for (const prefix of prefixes) {
-      const keys = await client.keys(`${prefix}*`);
-      if (keys.length > 0) await client.del(keys);
-    }
-    await client.close();
-  });
-  migrationSuite(async () => {
-    await ready;
-    const prefix = randomPrefix('connect-redis');
-    prefixes.push(prefix);
-    return new RedisStore({ client, prefix });
-  });
-});
+await describeWithServer(
+  'migrate from express-session + connect-redis (records written by real express-session)',
+  REDIS_URL,
+  () => {
+    const client = createClient({ url: REDIS_URL });
+    const ready = client.connect();
+    const prefixes: string[] = [];
+    afterAll(async () => {
+      await ready;
+      for (const prefix of prefixes) {
+        const keys = await client.keys(`${prefix}*`);
+        if (keys.length > 0) await client.del(keys);
+      }
+      await client.close();
+    });
+    migrationSuite(async () => {
+      await ready;
+      const prefix = randomPrefix('connect-redis');
+      prefixes.push(prefix);
+      return new RedisStore({ client, prefix });
+    });
+  },
+);
 
-await describeWithServer('migrate from express-session + connect-pg-simple (records written by real express-session)', DATABASE_URL, () => {
-  const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 4 });
-  const PgStore = connectPgSimple(expressSession);
-  const stores: { close(): void }[] = [];
-  afterAll(async () => {
-    for (const s of stores) s.close();
-    await pool.query(`DROP TABLE IF EXISTS ${PG_TABLE}`);
-    await pool.end();
-  });
-  migrationSuite(async () => {
-    const store = new PgStore({ pool, tableName: PG_TABLE, createTableIfMissing: true, pruneSessionInterval: false });
-    stores.push(store);
-    return store;
-  });
-});
+await describeWithServer(
+  'migrate from express-session + connect-pg-simple (records written by real express-session)',
+  DATABASE_URL,
+  () => {
+    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 4 });
+    const PgStore = connectPgSimple(expressSession);
+    const stores: { close(): void }[] = [];
+    afterAll(async () => {
+      for (const s of stores) s.close();
+      await pool.query(`DROP TABLE IF EXISTS ${PG_TABLE}`);
+      await pool.end();
+    });
+    migrationSuite(async () => {
+      const store = new PgStore({
+        pool,
+        tableName: PG_TABLE,
+        createTableIfMissing: true,
+        pruneSessionInterval: false,
+      });
+      stores.push(store);
+      return store;
+    });
+  },
+);

@@ -66,7 +66,11 @@ describe('native req.session additions', () => {
           req.session.set('mine', 'kept');
           await gate;
           await req.session.reload();
-          res.json({ first, after: await req.session.get('shared'), mine: await req.session.get('mine') });
+          res.json({
+            first,
+            after: await req.session.get('shared'),
+            mine: await req.session.get('mine'),
+          });
         });
       },
     });
@@ -111,14 +115,19 @@ describe('native req.session additions', () => {
 
   it('userIdFrom moving a stored session to a user lists it there at once (same handle); "log out everywhere" ends it', async () => {
     const app = await startApp({
-      session: { userIdFrom: (data) => (typeof data['uid'] === 'string' ? data['uid'] : undefined) },
+      session: {
+        userIdFrom: (data) => (typeof data['uid'] === 'string' ? data['uid'] : undefined),
+      },
       routes: (a) => {
         a.get('/set/:k/:v', (req, res) => {
           req.session.set(req.params['k'] as string, req.params['v']);
           res.end();
         });
         a.get('/get', async (req, res) => {
-          res.json({ uid: (await req.session.get('uid')) ?? null, handle: req.session.handle ?? null });
+          res.json({
+            uid: (await req.session.get('uid')) ?? null,
+            handle: req.session.handle ?? null,
+          });
         });
       },
     });
@@ -142,17 +151,30 @@ describe('native req.session additions', () => {
     const users = new UserIndex(store, 60_000, () => t, 500);
     const key = 'moving-session';
     // The stored session does not name the user yet: the save binds first, then writes the record.
-    await store.create(key, encodeRecord({ createdAt: t, userId: undefined, data: {} }), t + 60_000);
+    await store.create(
+      key,
+      encodeRecord({ createdAt: t, userId: undefined, data: {} }),
+      t + 60_000,
+    );
     const bound = await users.bind('erin', key, t + 60_000);
     expect(await users.list('erin')).toEqual([]);
     // A list() in between must not free the slot the save is about to name.
     expect(await store.get(slotKey('erin', bound.slot))).toBeDefined();
     const stored = await store.get(key);
-    await store.update(key, stored!.value, encodeRecord({ createdAt: t, userId: 'erin', slot: bound.slot, data: {} }), t + 60_000);
+    await store.update(
+      key,
+      stored!.value,
+      encodeRecord({ createdAt: t, userId: 'erin', slot: bound.slot, data: {} }),
+      t + 60_000,
+    );
     expect(await users.list('erin')).toHaveLength(1);
     // A slot whose session never comes to name the user is dropped once no save could still be writing it.
     const other = 'never-named';
-    await store.create(other, encodeRecord({ createdAt: t, userId: undefined, data: {} }), t + 60_000);
+    await store.create(
+      other,
+      encodeRecord({ createdAt: t, userId: undefined, data: {} }),
+      t + 60_000,
+    );
     const stray = await users.bind('erin', other, t + 60_000);
     t += 1000;
     expect(await users.list('erin')).toHaveLength(1);

@@ -12,7 +12,14 @@ import { CountingStore } from './helpers/counting-store.js';
 import { TEST_SECRET, startApp } from './helpers/app.js';
 import { mountSessionRoutes } from './helpers/routes.js';
 import { createPostgresStore } from '../stores/postgres.js';
-import { DATABASE_URL, REDIS_URL, RUN_ID, describeWithServer, randomPrefix, sparePort } from './helpers/services.js';
+import {
+  DATABASE_URL,
+  REDIS_URL,
+  RUN_ID,
+  describeWithServer,
+  randomPrefix,
+  sparePort,
+} from './helpers/services.js';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..');
@@ -20,7 +27,12 @@ const root = join(import.meta.dirname, '..');
 /** A store whose compare-and-set is refused the next `refusals` times, as if another request kept winning. */
 class RefusingStore extends CountingStore {
   refusals = 0;
-  override async update(key: string, expected: string, value: string, expiresAt: number): Promise<boolean> {
+  override async update(
+    key: string,
+    expected: string,
+    value: string,
+    expiresAt: number,
+  ): Promise<boolean> {
     if (this.refusals === 0) return super.update(key, expected, value, expiresAt);
     this.refusals--;
     return false;
@@ -32,7 +44,8 @@ function recorder(): { events: StoreEvent[]; onStoreEvent: (event: StoreEvent) =
   return { events, onStoreEvent: (event) => events.push(event) };
 }
 
-const ops = (events: StoreEvent[]): string[] => events.flatMap((e) => (e.type === 'operation' ? [`${e.op}:${e.ok ? 'ok' : e.code}`] : []));
+const ops = (events: StoreEvent[]): string[] =>
+  events.flatMap((e) => (e.type === 'operation' ? [`${e.op}:${e.ok ? 'ok' : e.code}`] : []));
 
 describe('onStoreEvent', () => {
   it('reports every store operation of a request with its latency and outcome (memory)', async () => {
@@ -54,7 +67,10 @@ describe('onStoreEvent', () => {
   it('reports a failing operation with ERR_KVSESSION_STORE_UNAVAILABLE and a hanging one with ERR_KVSESSION_STORE_TIMEOUT', async () => {
     const { events, onStoreEvent } = recorder();
     const store = new CountingStore(createMemoryStore({ prefix: randomPrefix('obs') }));
-    const app = await startApp({ session: { store, onStoreEvent, storeTimeout: 50 }, routes: mountSessionRoutes });
+    const app = await startApp({
+      session: { store, onStoreEvent, storeTimeout: 50 },
+      routes: mountSessionRoutes,
+    });
     const client = app.client();
     await client.post('/set/a/1');
     events.length = 0;
@@ -62,11 +78,17 @@ describe('onStoreEvent', () => {
     expect((await client.get('/get/a')).status).toBe(503);
     store.fault('get', 'hang');
     expect((await client.get('/get/a')).status).toBe(503);
-    expect(ops(events)).toEqual(['get:ERR_KVSESSION_STORE_UNAVAILABLE', 'get:ERR_KVSESSION_STORE_TIMEOUT']);
+    expect(ops(events)).toEqual([
+      'get:ERR_KVSESSION_STORE_UNAVAILABLE',
+      'get:ERR_KVSESSION_STORE_TIMEOUT',
+    ]);
     const timedOut = events[1];
     // The timeout's event comes when the request gave up waiting, not before.
     expect(timedOut?.type === 'operation' && timedOut.ms).toBeGreaterThanOrEqual(45);
-    expect(app.errors.map((e) => e.code)).toEqual(['ERR_KVSESSION_STORE_UNAVAILABLE', 'ERR_KVSESSION_STORE_TIMEOUT']);
+    expect(app.errors.map((e) => e.code)).toEqual([
+      'ERR_KVSESSION_STORE_UNAVAILABLE',
+      'ERR_KVSESSION_STORE_TIMEOUT',
+    ]);
   });
 
   it('reports each refused compare-and-set as a conflict, then the retry that succeeded', async () => {
@@ -83,13 +105,23 @@ describe('onStoreEvent', () => {
       { type: 'conflict', store: 'memory', attempt: 1, outcome: 'retry' },
     ]);
     // Load, then (refused update, re-read) twice, then the update that landed.
-    expect(ops(events)).toEqual(['get:ok', 'update:ok', 'get:ok', 'update:ok', 'get:ok', 'update:ok']);
+    expect(ops(events)).toEqual([
+      'get:ok',
+      'update:ok',
+      'get:ok',
+      'update:ok',
+      'get:ok',
+      'update:ok',
+    ]);
   });
 
   it("reports a save that gives up as a 'gave-up' conflict, next to its ERR_KVSESSION_CONFLICT", async () => {
     const { events, onStoreEvent } = recorder();
     const store = new RefusingStore(createMemoryStore({ prefix: randomPrefix('obs') }));
-    const app = await startApp({ session: { store, onStoreEvent, storeTimeout: 100 }, routes: mountSessionRoutes });
+    const app = await startApp({
+      session: { store, onStoreEvent, storeTimeout: 100 },
+      routes: mountSessionRoutes,
+    });
     const client = app.client();
     await client.post('/set/a/1');
     store.refusals = Infinity;
@@ -103,11 +135,17 @@ describe('onStoreEvent', () => {
   it('reports the number of records a prune removed', async () => {
     const { events, onStoreEvent } = recorder();
     const map = new Map<string, StoreEntry>();
-    const app = await startApp({ session: { store: new MemoryStore({ map }), onStoreEvent }, routes: mountSessionRoutes });
+    const app = await startApp({
+      session: { store: new MemoryStore({ map }), onStoreEvent },
+      routes: mountSessionRoutes,
+    });
     const expired = Date.now() - 1000;
-    for (const key of ['sess:a', 'sess:b', 'sess:c']) map.set(key, { value: '{}', expiresAt: expired });
+    for (const key of ['sess:a', 'sess:b', 'sess:c'])
+      map.set(key, { value: '{}', expiresAt: expired });
     expect(await app.sessions.prune()).toBe(3);
-    expect(events.filter((e) => e.type === 'prune')).toEqual([{ type: 'prune', store: 'memory', deleted: 3, ms: expect.any(Number) }]);
+    expect(events.filter((e) => e.type === 'prune')).toEqual([
+      { type: 'prune', store: 'memory', deleted: 3, ms: expect.any(Number) },
+    ]);
     expect(ops(events)).toEqual(['prune:ok']);
   });
 
@@ -119,7 +157,10 @@ describe('onStoreEvent', () => {
       const listener = vi.fn(() => {
         throw new Error('metrics backend down');
       });
-      const app = await startApp({ session: { onStoreEvent: listener }, routes: mountSessionRoutes });
+      const app = await startApp({
+        session: { onStoreEvent: listener },
+        routes: mountSessionRoutes,
+      });
       const client = app.client();
       expect((await client.post('/set/a/1')).status).toBe(200);
       expect((await client.get('/get/a')).json()).toEqual({ value: '1' });
@@ -133,19 +174,26 @@ describe('onStoreEvent', () => {
 
   it('rejects a listener that is no function with ERR_KVSESSION_BAD_OPTION', async () => {
     const { kvSession } = await import('../src/middleware.js');
-    expect(() => kvSession({ secret: TEST_SECRET, onStoreEvent: 'log' as never })).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }));
+    expect(() => kvSession({ secret: TEST_SECRET, onStoreEvent: 'log' as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }),
+    );
   });
 });
 
 await describeWithServer('onStoreEvent on Redis', REDIS_URL, () => {
   it('reports the operations of a real request with latency', async () => {
     const { events, onStoreEvent } = recorder();
-    const app = await startApp({ session: { store: REDIS_URL, prefix: randomPrefix('obs'), onStoreEvent }, routes: mountSessionRoutes });
+    const app = await startApp({
+      session: { store: REDIS_URL, prefix: randomPrefix('obs'), onStoreEvent },
+      routes: mountSessionRoutes,
+    });
     const client = app.client();
     expect((await client.post('/set/a/1')).status).toBe(200);
     expect((await client.get('/get/a')).json()).toEqual({ value: '1' });
     expect(ops(events)).toEqual(['create:ok', 'get:ok']);
-    expect(events.every((e) => e.type === 'operation' && e.store === 'redis' && e.ms >= 0)).toBe(true);
+    expect(events.every((e) => e.type === 'operation' && e.store === 'redis' && e.ms >= 0)).toBe(
+      true,
+    );
   });
 });
 
@@ -173,15 +221,29 @@ await describeWithServer('DEBUG=kvsession on PostgreSQL', DATABASE_URL, () => {
 
   it('logs the pool opening and closing connections, and no session ID', async () => {
     const lines = captureDebug('kvsession');
-    const store = createPostgresStore({ url: DATABASE_URL, table, prefix: randomPrefix('obs'), max: 1 });
-    const app = await startApp({ session: { store, storeTimeout: 5000 }, routes: mountSessionRoutes });
+    const store = createPostgresStore({
+      url: DATABASE_URL,
+      table,
+      prefix: randomPrefix('obs'),
+      max: 1,
+    });
+    const app = await startApp({
+      session: { store, storeTimeout: 5000 },
+      routes: mountSessionRoutes,
+    });
     const client = app.client();
     expect((await client.post('/set/a/1')).status).toBe(200);
     await app.close();
     // max: 1, so one connection served the schema check and the request, and is logged once.
-    expect(lines.filter((line) => line.includes('kvsession postgres pool opened a connection'))).toHaveLength(1);
+    expect(
+      lines.filter((line) => line.includes('kvsession postgres pool opened a connection')),
+    ).toHaveLength(1);
     // pg ends a pool's connections just after pool.end() has resolved.
-    await vi.waitFor(() => expect(lines.some((line) => line.includes('kvsession postgres pool closed a connection'))).toBe(true));
+    await vi.waitFor(() =>
+      expect(
+        lines.some((line) => line.includes('kvsession postgres pool closed a connection')),
+      ).toBe(true),
+    );
     const cookie = decodeURIComponent(client.cookie() as string);
     for (const line of lines) expect(line).not.toContain(cookie.slice(0, cookie.lastIndexOf('.')));
   });
@@ -194,9 +256,19 @@ describe('DEBUG=kvsession*', () => {
   beforeAll(async () => {
     await mkdir(join(root, 'node_modules', '.cache'), { recursive: true });
     build = await mkdtemp(join(root, 'node_modules', '.cache', 'kvsession-obs-'));
-    await run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', build], {
-      cwd: root,
-    });
+    await run(
+      process.execPath,
+      [
+        join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+        '-p',
+        'tsconfig.build.json',
+        '--outDir',
+        build,
+      ],
+      {
+        cwd: root,
+      },
+    );
   }, 120_000);
 
   afterAll(async () => {
@@ -220,7 +292,8 @@ describe('DEBUG=kvsession*', () => {
     expect(stderr).toMatch(/kvsession redis reconnecting/);
     const id = decodeURIComponent(cookie).slice(0, decodeURIComponent(cookie).lastIndexOf('.'));
     expect(id.length).toBeGreaterThan(20);
-    for (const secret of [TEST_SECRET, 'hunter2-password', id]) expect(stderr).not.toContain(secret);
+    for (const secret of [TEST_SECRET, 'hunter2-password', id])
+      expect(stderr).not.toContain(secret);
   }, 60_000);
 });
 

@@ -4,7 +4,6 @@ import type { KvSessionOptions } from '../src/options.js';
 import { TEST_SECRET } from './helpers/app.js';
 import { codeOf } from './helpers/codes.js';
 
-
 describe('resolveOptions(options)', () => {
   it('fills in every documented default', () => {
     const r = resolveOptions({ secret: TEST_SECRET });
@@ -18,7 +17,15 @@ describe('resolveOptions(options)', () => {
     expect(r.pruneMs).toBe(3_600_000);
     expect(r.prefix).toBe('sess:');
     expect(r.now).toBe(Date.now);
-    expect(r.cookie).toEqual({ name: 'sid', path: '/', domain: undefined, httpOnly: true, secure: 'auto', sameSite: 'lax', persistent: false });
+    expect(r.cookie).toEqual({
+      name: 'sid',
+      path: '/',
+      domain: undefined,
+      httpOnly: true,
+      secure: 'auto',
+      sameSite: 'lax',
+      persistent: false,
+    });
   });
 
   it('touchInterval defaults to idleTimeout / 10, rounded up', () => {
@@ -46,7 +53,9 @@ describe('resolveOptions(options)', () => {
   ];
   for (const [what, options] of bad) {
     it(`${what} throws ERR_KVSESSION_BAD_OPTION`, () => {
-      expect(codeOf(() => resolveOptions({ secret: TEST_SECRET, ...options }))).toBe('ERR_KVSESSION_BAD_OPTION');
+      expect(codeOf(() => resolveOptions({ secret: TEST_SECRET, ...options }))).toBe(
+        'ERR_KVSESSION_BAD_OPTION',
+      );
     });
   }
 });

@@ -19,7 +19,10 @@ let files: string[];
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'kvsession-pack-'));
-  const packed = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: root, timeout: NPM_TIMEOUT_MS });
+  const packed = await run('npm', ['pack', '--json', '--pack-destination', work], {
+    cwd: root,
+    timeout: NPM_TIMEOUT_MS,
+  });
   packOutput = packed.stderr;
   const [info] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
   tarball = join(work, info!.filename);
@@ -36,11 +39,21 @@ describe('the packed tarball', () => {
   });
 
   it('holds the package and nothing else: no source maps, no benchmarks, demo or tests', () => {
-    for (const needed of ['LICENSE', 'README.md', 'package.json', 'dist/src/index.js', 'dist/src/cli.js', 'dist/conformance/index.js']) {
+    for (const needed of [
+      'LICENSE',
+      'README.md',
+      'package.json',
+      'dist/src/index.js',
+      'dist/src/cli.js',
+      'dist/conformance/index.js',
+    ]) {
       expect(files).toContain(needed);
     }
-    for (const store of ['memory', 'file', 'sqlite', 'redis', 'postgres', 'keyv']) expect(files).toContain(`dist/stores/${store}.js`);
-    expect(files.filter((f) => f.endsWith('.map') || /^dist\/(benchmarks|demo|test)\//.test(f))).toEqual([]);
+    for (const store of ['memory', 'file', 'sqlite', 'redis', 'postgres', 'keyv'])
+      expect(files).toContain(`dist/stores/${store}.js`);
+    expect(
+      files.filter((f) => f.endsWith('.map') || /^dist\/(benchmarks|demo|test)\//.test(f)),
+    ).toEqual([]);
   });
 
   it('README.md references no image the tarball lacks', async () => {
@@ -49,13 +62,22 @@ describe('the packed tarball', () => {
     expect(images.filter((src) => !/^https?:/.test(src) && !files.includes(src))).toEqual([]);
   });
 
-  it('installs into a fresh app without warnings, and its entry points load', async () => {
-    const app = join(work, 'app');
-    await mkdir(app);
-    await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'fresh-app', private: true, type: 'module' }));
-    const installed = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: app, timeout: NPM_TIMEOUT_MS });
-    expect(installed.stderr.split('\n').filter((line) => /warn/i.test(line))).toEqual([]);
-    const script = `
+  it(
+    'installs into a fresh app without warnings, and its entry points load',
+    async () => {
+      const app = join(work, 'app');
+      await mkdir(app);
+      await writeFile(
+        join(app, 'package.json'),
+        JSON.stringify({ name: 'fresh-app', private: true, type: 'module' }),
+      );
+      const installed = await run(
+        'npm',
+        ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball],
+        { cwd: app, timeout: NPM_TIMEOUT_MS },
+      );
+      expect(installed.stderr.split('\n').filter((line) => /warn/i.test(line))).toEqual([]);
+      const script = `
       const { kvSession, createStore } = await import('kvsession');
       const { createMemoryStore } = await import('kvsession/stores/memory');
       const { runStoreConformance, runBasicTests } = await import('kvsession/conformance');
@@ -63,40 +85,59 @@ describe('the packed tarball', () => {
       await sessions.close();
       await createStore('memory://').close();
       console.log([typeof sessions, typeof createMemoryStore, typeof runStoreConformance, typeof runBasicTests].join(' '));`;
-    const loaded = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: app });
-    expect(loaded.stdout.trim()).toBe('function function function function');
-  }, NPM_TIMEOUT_MS);
+      const loaded = await run(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: app,
+      });
+      expect(loaded.stdout.trim()).toBe('function function function function');
+    },
+    NPM_TIMEOUT_MS,
+  );
 
-  it('every ```ts block in README.md and docs/*.md type-checks under strict against the packed package', async () => {
-    // Inside the repository, so express, vitest and the @types resolve from its node_modules; the package
-    // itself resolves from the extracted tarball next to the blocks, never from the source tree.
-    const check = await mkdtemp(join(root, '.doc-check-'));
-    try {
-      await mkdir(join(check, 'node_modules', 'kvsession'), { recursive: true });
-      await run('tar', ['-xzf', tarball, '-C', join(check, 'node_modules', 'kvsession'), '--strip-components=1']);
-      const blocks = await docBlocks();
-      expect(blocks.length).toBeGreaterThanOrEqual(4);
-      // A block that augments SessionData would retype every other block in one program: it gets its own.
-      const programs = new Map<string, string[]>();
-      for (const [i, block] of blocks.entries()) {
-        const name = `block-${i}.ts`;
-        await writeFile(join(check, name), `// ${block.from}\n${block.code}`);
-        const program = block.code.includes('declare module') ? name : 'shared';
-        programs.set(program, [...(programs.get(program) ?? []), name]);
+  it(
+    'every ```ts block in README.md and docs/*.md type-checks under strict against the packed package',
+    async () => {
+      // Inside the repository, so express, vitest and the @types resolve from its node_modules; the package
+      // itself resolves from the extracted tarball next to the blocks, never from the source tree.
+      const check = await mkdtemp(join(root, '.doc-check-'));
+      try {
+        await mkdir(join(check, 'node_modules', 'kvsession'), { recursive: true });
+        await run('tar', [
+          '-xzf',
+          tarball,
+          '-C',
+          join(check, 'node_modules', 'kvsession'),
+          '--strip-components=1',
+        ]);
+        const blocks = await docBlocks();
+        expect(blocks.length).toBeGreaterThanOrEqual(4);
+        // A block that augments SessionData would retype every other block in one program: it gets its own.
+        const programs = new Map<string, string[]>();
+        for (const [i, block] of blocks.entries()) {
+          const name = `block-${i}.ts`;
+          await writeFile(join(check, name), `// ${block.from}\n${block.code}`);
+          const program = block.code.includes('declare module') ? name : 'shared';
+          programs.set(program, [...(programs.get(program) ?? []), name]);
+        }
+        const errors: string[] = [];
+        for (const [program, names] of programs) {
+          await writeFile(
+            join(check, `tsconfig.${program}.json`),
+            JSON.stringify({ ...DOC_TSCONFIG, include: names }),
+          );
+          const result = await run(
+            process.execPath,
+            [TSC, '-p', join(check, `tsconfig.${program}.json`)],
+            { cwd: check },
+          ).catch((err: { stdout?: string }) => err);
+          if (result.stdout) errors.push(result.stdout);
+        }
+        expect(errors).toEqual([]);
+      } finally {
+        await rm(check, { recursive: true, force: true });
       }
-      const errors: string[] = [];
-      for (const [program, names] of programs) {
-        await writeFile(join(check, `tsconfig.${program}.json`), JSON.stringify({ ...DOC_TSCONFIG, include: names }));
-        const result = await run(process.execPath, [TSC, '-p', join(check, `tsconfig.${program}.json`)], { cwd: check }).catch(
-          (err: { stdout?: string }) => err,
-        );
-        if (result.stdout) errors.push(result.stdout);
-      }
-      expect(errors).toEqual([]);
-    } finally {
-      await rm(check, { recursive: true, force: true });
-    }
-  }, NPM_TIMEOUT_MS);
+    },
+    NPM_TIMEOUT_MS,
+  );
 });
 
 const DOC_TSCONFIG = {
@@ -115,11 +156,14 @@ const DOC_TSCONFIG = {
 
 /** Every ```ts block of README.md and docs/*.md, with where it came from. */
 async function docBlocks(): Promise<{ from: string; code: string }[]> {
-  const docs = (await readdir(join(root, 'docs'))).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`);
+  const docs = (await readdir(join(root, 'docs')))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`);
   const blocks: { from: string; code: string }[] = [];
   for (const file of ['README.md', ...docs]) {
     const text = await readFile(join(root, file), 'utf8');
-    for (const m of text.matchAll(/^```ts\n([\s\S]*?)^```$/gm)) blocks.push({ from: file, code: m[1] as string });
+    for (const m of text.matchAll(/^```ts\n([\s\S]*?)^```$/gm))
+      blocks.push({ from: file, code: m[1] as string });
   }
   return blocks;
 }

@@ -10,7 +10,10 @@ describe('PendingChanges', () => {
     expect(changes.current('a', stored)).toBe(1);
     expect(changes.current('missing', stored)).toBeUndefined();
     expect(changes.current('a', undefined)).toBeUndefined();
-    expect([...changes.applyTo(stored)]).toEqual([['a', 1], ['b', 'two']]);
+    expect([...changes.applyTo(stored)]).toEqual([
+      ['a', 1],
+      ['b', 'two'],
+    ]);
   });
 
   it('a set or delete shadows the stored value of that key only', () => {
@@ -19,14 +22,22 @@ describe('PendingChanges', () => {
     changes.delete('b');
     changes.set('c', [3]);
     expect(changes.any).toBe(true);
-    expect([changes.current('a', stored), changes.current('b', stored), changes.current('c', stored)]).toEqual([10, undefined, [3]]);
+    expect([
+      changes.current('a', stored),
+      changes.current('b', stored),
+      changes.current('c', stored),
+    ]).toEqual([10, undefined, [3]]);
     expect(Object.fromEntries(changes.applyTo(stored))).toEqual({ a: 10, c: [3] });
   });
 
   it('re-applies onto whatever is stored now: keys another request changed meanwhile survive', () => {
     const changes = new PendingChanges();
     changes.set('a', 10);
-    expect(Object.fromEntries(changes.applyTo({ a: 1, b: 'changed elsewhere', z: true }))).toEqual({ a: 10, b: 'changed elsewhere', z: true });
+    expect(Object.fromEntries(changes.applyTo({ a: 1, b: 'changed elsewhere', z: true }))).toEqual({
+      a: 10,
+      b: 'changed elsewhere',
+      z: true,
+    });
   });
 
   it('clear() drops every stored key and earlier changes; later changes still count', () => {

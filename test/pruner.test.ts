@@ -59,7 +59,8 @@ async function seed(store: FullSessionStore, live: number, expiring: number): Pr
   const later = Date.now() + 3_600_000;
   const liveKeys = Array.from({ length: live }, (_, i) => `live${i}`);
   for (const key of liveKeys) expect(await store.create(key, '{"c":0,"d":{}}', later)).toBe(true);
-  for (let i = 0; i < expiring; i++) expect(await store.create(`old${i}`, '{"c":0,"d":{}}', soon)).toBe(true);
+  for (let i = 0; i < expiring; i++)
+    expect(await store.create(`old${i}`, '{"c":0,"d":{}}', soon)).toBe(true);
   await sleep(Math.max(0, soon - Date.now() + 10));
   return liveKeys;
 }
@@ -142,11 +143,14 @@ function backgroundPruning(entry: StoreUnderTest): void {
     const prefix = randomPrefix('many');
     const stores = await peers(entry, prefix);
     const first = stores[0] as FullSessionStore;
-    const tallies = [0, 1, 2].map((i) => new PruneTally(stores[i % stores.length] as FullSessionStore));
+    const tallies = [0, 1, 2].map(
+      (i) => new PruneTally(stores[i % stores.length] as FullSessionStore),
+    );
     const middlewares: KvSessionMiddleware[] = [];
     try {
       const liveKeys = await seed(first, 5, 20);
-      for (const tally of tallies) middlewares.push(kvSession({ secret: SECRET, store: tally, pruneInterval: 10 }));
+      for (const tally of tallies)
+        middlewares.push(kvSession({ secret: SECRET, store: tally, pruneInterval: 10 }));
       const deleted = (): number => tallies.reduce((sum, t) => sum + t.deleted, 0);
       await waitFor(() => deleted() >= 20, 'the expired records to be pruned');
       // Let the instances overlap a while longer on a store with nothing left to prune.

@@ -28,7 +28,14 @@ describe('SealingCodec', () => {
       flipped[i] = (flipped[i] as number) ^ 1;
       expect(codec.open('k', `s1.${flipped.toString('base64url')}`)).toBeUndefined();
     }
-    for (const text of [sealed.slice(0, -4), 's1.', 's1.AAAA', PLAIN, '', `s2.${sealed.slice(3)}`]) {
+    for (const text of [
+      sealed.slice(0, -4),
+      's1.',
+      's1.AAAA',
+      PLAIN,
+      '',
+      `s2.${sealed.slice(3)}`,
+    ]) {
       expect(codec.open('k', text)).toBeUndefined();
     }
     expect(new SealingCodec([OLD]).open('k', sealed)).toBeUndefined();

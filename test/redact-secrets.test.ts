@@ -16,7 +16,14 @@ import { createMemoryStore } from '../stores/memory.js';
 
 // Issue 18, point 7. Every piece of every credential below must be absent from every surface.
 const PIECES = ['Zx9q', 'Secr3t'];
-const PASSWORDS = ['Zx9qSecr3t', 'Zx9q/Secr3t', 'Zx9q@Secr3t', 'Zx9q Secr3t', 'Zx9q"Secr3t', 'Zx9q%40Secr3t'];
+const PASSWORDS = [
+  'Zx9qSecr3t',
+  'Zx9q/Secr3t',
+  'Zx9q@Secr3t',
+  'Zx9q Secr3t',
+  'Zx9q"Secr3t',
+  'Zx9q%40Secr3t',
+];
 // Every scheme createStore knows, the two forms being added for Redis Cluster/Sentinel, an upper-case one and an unknown one.
 const KNOWN = ['memory', 'file', 'sqlite', 'redis', 'rediss', 'postgres', 'postgresql'];
 const SCHEMES = [...KNOWN, 'redis-cluster', 'redis-sentinel', 'REDIS', 'mongodb'];
@@ -40,7 +47,11 @@ function urlsFor(scheme: string): string[] {
   ];
   return urls;
 }
-const ALL_URLS = [...SCHEMES.flatMap(urlsFor), 'user:Zx9qSecr3t@host', 'host=127.0.0.1 port=1 password=Zx9qSecr3t'];
+const ALL_URLS = [
+  ...SCHEMES.flatMap(urlsFor),
+  'user:Zx9qSecr3t@host',
+  'host=127.0.0.1 port=1 password=Zx9qSecr3t',
+];
 // Schemes whose stores connect to HOST: an operation shows what the driver's errors say.
 const NETWORK = /^(redis|rediss|postgres|postgresql|redis-cluster|redis-sentinel):/i;
 
@@ -52,7 +63,10 @@ function expectClean(surface: string, text: string): void {
 function expectCleanError(surface: string, err: unknown): void {
   expect(err, surface).toBeInstanceOf(KvSessionError);
   const e = err as KvSessionError;
-  expectClean(surface, `${e.message}\n${String(e)}\n${e.stack ?? ''}\n${inspect(e, { depth: 5 })}\n${JSON.stringify(e)}`);
+  expectClean(
+    surface,
+    `${e.message}\n${String(e)}\n${e.stack ?? ''}\n${inspect(e, { depth: 5 })}\n${JSON.stringify(e)}`,
+  );
 }
 
 let home: string;
@@ -82,14 +96,22 @@ describe('no password or token from a store URL in errors, logs or CLI output', 
       }
       let sessions: ReturnType<typeof kvSession> | undefined;
       try {
-        sessions = kvSession({ secret: TEST_SECRET, store: url, storeTimeout: 300, pruneInterval: false });
+        sessions = kvSession({
+          secret: TEST_SECRET,
+          store: url,
+          storeTimeout: 300,
+          pruneInterval: false,
+        });
       } catch (err) {
         failures++;
         expectCleanError(`kvSession(${url})`, err);
         continue;
       }
       if (NETWORK.test(url)) {
-        const err = await sessions.store.get('k').then(() => undefined, (e: unknown) => e);
+        const err = await sessions.store.get('k').then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(err, `get() on ${url}`).toBeDefined();
         failures++;
         expectCleanError(`get() on ${url}`, err);
@@ -105,7 +127,10 @@ describe('no password or token from a store URL in errors, logs or CLI output', 
     for (const url of ALL_URLS) {
       let stderr = '';
       let stdout = '';
-      const status = await runCli(['count', '--store', url, '--timeout', '300'], { out: (t) => (stdout += t), err: (t) => (stderr += t) });
+      const status = await runCli(['count', '--store', url, '--timeout', '300'], {
+        out: (t) => (stdout += t),
+        err: (t) => (stderr += t),
+      });
       if (status !== 0) expect(stderr, url).toMatch(/^kvsession: ERR_KVSESSION_[A-Z_]+: /);
       expectClean(`cli count --store ${url}`, stderr + stdout);
     }
@@ -118,7 +143,11 @@ describe('no password or token from a store URL in errors, logs or CLI output', 
       `postgresql://u:Zx9qSecr3t@${HOST}/db`,
     ];
     for (const url of urls) {
-      const result = await runFromSource('src/cli.ts', ['count', '--store', url, '--timeout', '500'], { cwd: home });
+      const result = await runFromSource(
+        'src/cli.ts',
+        ['count', '--store', url, '--timeout', '500'],
+        { cwd: home },
+      );
       expect(result.status, url).not.toBe(0);
       expect(result.stderr).toMatch(/^kvsession: ERR_KVSESSION_[A-Z_]+: [^\n]*\n$/);
       expectClean(url, result.stderr + result.stdout);
@@ -134,30 +163,47 @@ describe('no password or token from a store URL in errors, logs or CLI output', 
       }
       throw new Error('new URL did not throw');
     })();
-    const pgLike = Object.assign(new Error('connect failed for postgres://app:Zx9qSecr3t@db.internal:5432/app'), {
-      code: 'ECONNREFUSED',
-      errno: -111,
-    });
+    const pgLike = Object.assign(
+      new Error('connect failed for postgres://app:Zx9qSecr3t@db.internal:5432/app'),
+      {
+        code: 'ECONNREFUSED',
+        errno: -111,
+      },
+    );
     const nested = new Error('pool failed', { cause: new Error('password=Zx9qSecr3t rejected') });
     const libpq = new Error('bad conninfo "host=db user=app password=Zx9qSecr3t"');
-    for (const driverError of [invalidUrl, pgLike, nested, libpq, 'redis://:Zx9qSecr3t@h:6379 refused']) {
+    for (const driverError of [
+      invalidUrl,
+      pgLike,
+      nested,
+      libpq,
+      'redis://:Zx9qSecr3t@h:6379 refused',
+    ]) {
       const err = storeUnavailable(driverError, 'get');
       expect(err.code).toBe('ERR_KVSESSION_STORE_UNAVAILABLE');
       expectCleanError(String(driverError), err);
     }
     // What identifies the failure survives.
     expect((storeUnavailable(pgLike, 'get').cause as { code?: unknown }).code).toBe('ECONNREFUSED');
-    expect(storeUnavailable(pgLike, 'get').message).toContain('postgres://***@db.internal:5432/app');
+    expect(storeUnavailable(pgLike, 'get').message).toContain(
+      'postgres://***@db.internal:5432/app',
+    );
   });
 
   it('the background prune warning (a log line) does not show a password a driver put in its error', async () => {
     class LeakyPrune extends StoreDecorator {
       protected override intercept<T>(op: StoreOperation, call: () => Promise<T>): Promise<T> {
-        return op === 'prune' ? Promise.reject(new Error('prune failed on postgres://app:Zx9qSecr3t@db.internal/app')) : call();
+        return op === 'prune'
+          ? Promise.reject(new Error('prune failed on postgres://app:Zx9qSecr3t@db.internal/app'))
+          : call();
       }
     }
     const seen = new Promise<Error>((resolve) => process.once('warning', resolve));
-    const sessions = kvSession({ secret: TEST_SECRET, store: new LeakyPrune(createMemoryStore()), pruneInterval: 10 });
+    const sessions = kvSession({
+      secret: TEST_SECRET,
+      store: new LeakyPrune(createMemoryStore()),
+      pruneInterval: 10,
+    });
     try {
       const warning = await seen;
       expect(warning.message).toContain('background prune failed');
@@ -176,16 +222,22 @@ describe('no password or token from a store URL in errors, logs or CLI output', 
   });
 
   it('an error with nothing to hide keeps its original cause object', () => {
-    const plain = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
+    const plain = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), {
+      code: 'ECONNREFUSED',
+    });
     expect(storeUnavailable(plain, 'get').cause).toBe(plain);
   });
 
   it('redactSecrets keeps the parts that help: scheme, host, port, database, other parameters', () => {
-    expect(redactSecrets('"postgres://app:Zx9q@Secr3t@db:5432/app?sslmode=require&password=Zx9q" bad')).toBe(
-      '"postgres://***@db:5432/app?sslmode=require&password=***" bad',
+    expect(
+      redactSecrets('"postgres://app:Zx9q@Secr3t@db:5432/app?sslmode=require&password=Zx9q" bad'),
+    ).toBe('"postgres://***@db:5432/app?sslmode=require&password=***" bad');
+    expect(redactSecrets('redis://default:Zx9qSecr3t@cache.internal:6380/2 down')).toBe(
+      'redis://***@cache.internal:6380/2 down',
     );
-    expect(redactSecrets('redis://default:Zx9qSecr3t@cache.internal:6380/2 down')).toBe('redis://***@cache.internal:6380/2 down');
-    expect(redactSecrets('expected redis://[user:password@]host:port/db')).toContain('redis://[user:');
+    expect(redactSecrets('expected redis://[user:password@]host:port/db')).toContain(
+      'redis://[user:',
+    );
     expect(redactSecrets('the redis store failed during get: ECONNREFUSED 127.0.0.1:6379')).toBe(
       'the redis store failed during get: ECONNREFUSED 127.0.0.1:6379',
     );

@@ -11,7 +11,12 @@ describe('createRedisStore({ client }) types', () => {
 
   it('rejects objects that are not connections, and tls takes PEM strings or Buffers', () => {
     expectTypeOf({ url: 'redis://h' }).not.toExtend<RedisConnection>();
-    expectTypeOf<{ ca: Buffer; cert: string; key: Buffer; servername: string }>().toExtend<RedisTlsOptions>();
+    expectTypeOf<{
+      ca: Buffer;
+      cert: string;
+      key: Buffer;
+      servername: string;
+    }>().toExtend<RedisTlsOptions>();
     expectTypeOf<RedisStoreOptions['tls']>().toEqualTypeOf<RedisTlsOptions | undefined>();
   });
 });

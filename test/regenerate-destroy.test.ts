@@ -116,14 +116,25 @@ describe('destroy()', () => {
     const { memory, store, client } = await setup(() => {}, { cookie });
     const created = await client.post('/set/x/1');
     const set = created.cookie('app.sid');
-    expect(set).toMatchObject({ path: '/', domain: 'example.test', httpOnly: true, sameSite: 'lax' });
+    expect(set).toMatchObject({
+      path: '/',
+      domain: 'example.test',
+      httpOnly: true,
+      sameSite: 'lax',
+    });
     store.reset();
     const reply = await client.post('/destroy');
     expect(store.nonZero()).toEqual({ get: 1, delete: 1 });
     expect(memory.size).toBe(0);
     expect(reply.setCookies).toHaveLength(1);
     const cleared = reply.cookie('app.sid');
-    expect(cleared).toMatchObject({ name: 'app.sid', value: '', path: '/', domain: 'example.test', maxAge: 0 });
+    expect(cleared).toMatchObject({
+      name: 'app.sid',
+      value: '',
+      path: '/',
+      domain: 'example.test',
+      maxAge: 0,
+    });
     expect(cleared?.expires?.getTime()).toBe(0);
     expect(client.cookie('app.sid')).toBeUndefined();
   });

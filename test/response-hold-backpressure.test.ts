@@ -12,7 +12,11 @@ const MB = 1024 * 1024;
 describe('backpressure while a response is held', () => {
   it("write() answers false past writableHighWaterMark while held, and 'drain' fires only after the save", async () => {
     const store = new CountingStore(createMemoryStore());
-    const seen: { answers: boolean[]; hwm: number; drainedBeforeSave: boolean } = { answers: [], hwm: 0, drainedBeforeSave: false };
+    const seen: { answers: boolean[]; hwm: number; drainedBeforeSave: boolean } = {
+      answers: [],
+      hwm: 0,
+      drainedBeforeSave: false,
+    };
     const drained = deferred();
     let saved = false;
     const t = await startApp({
@@ -49,12 +53,21 @@ describe('backpressure while a response is held', () => {
     });
 
     it('raises the server RSS by less than 16 MB, and every byte arrives', async () => {
-      child = startFromSource('test/reliability/children/piped-download.ts', [], { env: { KVSESSION_TEST_SECRET: TEST_SECRET } });
-      const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })[Symbol.asyncIterator]();
+      child = startFromSource('test/reliability/children/piped-download.ts', [], {
+        env: { KVSESSION_TEST_SECRET: TEST_SECRET },
+      });
+      const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })[
+        Symbol.asyncIterator
+      ]();
       const next = async (): Promise<string> => String((await lines.next()).value);
       const [, port] = (await next()).split(' ');
-      const download = async (mb: number, session: boolean): Promise<{ bytes: number; rss: number }> => {
-        const res = await fetch(`http://127.0.0.1:${port}/stream?mb=${mb}&session=${session ? 1 : 0}`);
+      const download = async (
+        mb: number,
+        session: boolean,
+      ): Promise<{ bytes: number; rss: number }> => {
+        const res = await fetch(
+          `http://127.0.0.1:${port}/stream?mb=${mb}&session=${session ? 1 : 0}`,
+        );
         let bytes = 0;
         for await (const chunk of res.body as AsyncIterable<Uint8Array>) bytes += chunk.byteLength;
         const [, rss] = (await next()).split(' ');

@@ -32,7 +32,10 @@ function runHoldErrorSuite(under: StoreUnderTest): void {
       await store.warm?.();
       await store.close();
     });
-    async function setup(extra: (app: Express) => void, session: { maxSessionBytes?: number } = {}) {
+    async function setup(
+      extra: (app: Express) => void,
+      session: { maxSessionBytes?: number } = {},
+    ) {
       const store = new CountingStore(await under.make());
       const t = await startApp({
         session: { store, ...session },
@@ -45,7 +48,9 @@ function runHoldErrorSuite(under: StoreUnderTest): void {
     }
 
     /** The server still answers, its session still works, and nothing reached the process. */
-    async function expectHealthy(client: ReturnType<Awaited<ReturnType<typeof setup>>['t']['client']>): Promise<void> {
+    async function expectHealthy(
+      client: ReturnType<Awaited<ReturnType<typeof setup>>['t']['client']>,
+    ): Promise<void> {
       expect((await client.get('/none')).status).toBe(200);
       expect((await client.post('/set/after/ok')).status).toBe(200);
       expect((await client.get('/get/after')).json()).toEqual({ value: 'ok' });
@@ -166,7 +171,11 @@ function runHoldErrorSuite(under: StoreUnderTest): void {
       await client.post('/set/x/before');
       const held = store.hold('update');
       const aborted = new AbortController();
-      const reply = fetch(`${t.url}/go`, { method: 'POST', headers: { cookie: `sid=${client.cookie()}` }, signal: aborted.signal });
+      const reply = fetch(`${t.url}/go`, {
+        method: 'POST',
+        headers: { cookie: `sid=${client.cookie()}` },
+        signal: aborted.signal,
+      });
       await held.reached;
       aborted.abort();
       await expect(reply).rejects.toThrow();
@@ -250,5 +259,8 @@ function runHoldErrorSuite(under: StoreUnderTest): void {
 
 for (const under of STORES_UNDER_TEST.filter((s) => s.name === 'memory' || s.name === 'redis')) {
   if (under.serverUrl === undefined) runHoldErrorSuite(under);
-  else await describeWithServer(`${under.name} server`, under.serverUrl, () => runHoldErrorSuite(under));
+  else
+    await describeWithServer(`${under.name} server`, under.serverUrl, () =>
+      runHoldErrorSuite(under),
+    );
 }

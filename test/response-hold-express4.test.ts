@@ -28,10 +28,17 @@ async function startExpress4() {
     // Express 4 takes any number here; Node rejects it when the held response is replayed.
     res.status(1000).send('bad');
   });
-  app.use((err: { code?: string; status?: number }, _req: Request, res: Response, _next: NextFunction) => {
-    errors.push(err.code ?? 'UNKNOWN');
-    res.status(err.status ?? 500).json({ code: err.code ?? 'UNKNOWN' });
-  });
+  app.use(
+    (
+      err: { code?: string; status?: number },
+      _req: Request,
+      res: Response,
+      _next: NextFunction,
+    ) => {
+      errors.push(err.code ?? 'UNKNOWN');
+      res.status(err.status ?? 500).json({ code: err.code ?? 'UNKNOWN' });
+    },
+  );
   const server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   onTestFinished(async () => {
@@ -39,7 +46,11 @@ async function startExpress4() {
     await new Promise((resolve) => server.close(resolve));
     await sessions.close();
   });
-  return { store, errors, client: new Client(`http://127.0.0.1:${(server.address() as AddressInfo).port}`) };
+  return {
+    store,
+    errors,
+    client: new Client(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+  };
 }
 
 describe('the response hold on Express 4', () => {
@@ -55,7 +66,12 @@ describe('the response hold on Express 4', () => {
     held.release();
     const res = await reply;
     expect(res.status).toBe(302);
-    expect(res.headers.getSetCookie().map((line) => line.split('=')[0]).sort()).toEqual(['sid', 'theme']);
+    expect(
+      res.headers
+        .getSetCookie()
+        .map((line) => line.split('=')[0])
+        .sort(),
+    ).toEqual(['sid', 'theme']);
     expect((await client.get('/get')).json()).toEqual({ value: 'saved' });
   });
 

@@ -17,7 +17,8 @@ function prototypeMethods(): Record<string, unknown> {
     ['ServerResponse', ServerResponse.prototype],
     ['express.response', express.response],
   ] as const) {
-    for (const name of Object.getOwnPropertyNames(proto)) out[`${label}.${name}`] = Object.getOwnPropertyDescriptor(proto, name)?.value;
+    for (const name of Object.getOwnPropertyNames(proto))
+      out[`${label}.${name}`] = Object.getOwnPropertyDescriptor(proto, name)?.value;
   }
   return out;
 }
@@ -40,7 +41,8 @@ describe('the response hold changes no prototype', () => {
       },
     });
     const client = t.client();
-    for (let n = 0; n < SAVING_REQUESTS; n++) expect((await client.post(`/save/${n}`)).status).toBe(n % 2 === 0 ? 302 : 200);
+    for (let n = 0; n < SAVING_REQUESTS; n++)
+      expect((await client.post(`/save/${n}`)).status).toBe(n % 2 === 0 ? 302 : 200);
     expect(ServerResponse.prototype.writeHead).toBe(writeHead);
     expect(ServerResponse.prototype.write).toBe(write);
     expect(ServerResponse.prototype.end).toBe(end);
@@ -61,7 +63,8 @@ describe('the response hold changes no prototype', () => {
             const code = line.replace(/\/\/.*$/, '').trim();
             if (code.startsWith('*') || code.startsWith('/*')) return;
             const reaches = /\.prototype\b/.test(code) && !comparison.test(code);
-            if (reaches || /setPrototypeOf|__proto__\s*=[^=]|\.__proto__\b/.test(code)) offending.push(`${dir}/${file}:${i + 1}`);
+            if (reaches || /setPrototypeOf|__proto__\s*=[^=]|\.__proto__\b/.test(code))
+              offending.push(`${dir}/${file}:${i + 1}`);
           });
       }
     }

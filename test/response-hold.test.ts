@@ -26,14 +26,20 @@ async function setup(extra: (app: Express) => void) {
 }
 
 /** Opens `path`, and the moment the status line and headers arrive, reads key x over the same jar. */
-async function followImmediately(client: ReturnType<Awaited<ReturnType<typeof setup>>['t']['client']>, path: string) {
+async function followImmediately(
+  client: ReturnType<Awaited<ReturnType<typeof setup>>['t']['client']>,
+  path: string,
+) {
   const res = await client.open(path, { method: 'POST' });
   const seen = await client.get('/get/x');
   return { res, seen: seen.json<{ value: unknown }>().value };
 }
 
 /** Stores x = 'before', slows the next update down, then opens `path` and reads x the moment headers arrive. */
-async function followWhileUpdateIsSlow({ store, client }: Pick<Awaited<ReturnType<typeof setup>>, 'store' | 'client'>, path: string) {
+async function followWhileUpdateIsSlow(
+  { store, client }: Pick<Awaited<ReturnType<typeof setup>>, 'store' | 'client'>,
+  path: string,
+) {
   await client.post('/set/x/before');
   store.delay('update', SLOW_WRITE_MS);
   return followImmediately(client, path);
@@ -206,7 +212,8 @@ describe('the save completes before the response leaves', () => {
         req.session.set('x', 'wrapped');
         const write = res.write;
         const end = res.end;
-        const upper = (chunk: unknown): unknown => (typeof chunk === 'string' ? chunk.toUpperCase() : chunk);
+        const upper = (chunk: unknown): unknown =>
+          typeof chunk === 'string' ? chunk.toUpperCase() : chunk;
         res.write = function (this: typeof res, chunk: unknown, ...rest: unknown[]) {
           return (write as (...a: unknown[]) => boolean).call(this, upper(chunk), ...rest);
         } as typeof res.write;
@@ -215,10 +222,13 @@ describe('the save completes before the response leaves', () => {
         } as typeof res.end;
         res.write('a');
         // Well after the save has landed and the hold has let go.
-        setTimeout(() => {
-          res.write('b');
-          res.end('c');
-        }, SLOW_WRITE_MS / 4 + 100);
+        setTimeout(
+          () => {
+            res.write('b');
+            res.end('c');
+          },
+          SLOW_WRITE_MS / 4 + 100,
+        );
       }),
     );
     await client.post('/set/x/before');

@@ -27,7 +27,9 @@ describe('SaveCoalescer', () => {
     const saves = new SaveCoalescer<string>();
     const { calls, save, releaseNext } = gatedSave();
     const first = saves.run('k', changes({ a: 1 }), save);
-    const rest = [changes({ b: 2 }), changes({ b: 3, c: 4 }), changes({ d: 5 }, true)].map((c) => saves.run('k', c, save));
+    const rest = [changes({ b: 2 }), changes({ b: 3, c: 4 }), changes({ d: 5 }, true)].map((c) =>
+      saves.run('k', c, save),
+    );
     await tick();
     expect(calls).toEqual([{ base: 0, a: 1 }]);
     releaseNext();
@@ -53,7 +55,9 @@ describe('SaveCoalescer', () => {
     const { save: gated, releaseNext } = gatedSave();
     const save = (c: PendingChanges): Promise<string> => {
       const data = Object.fromEntries(c.applyTo(undefined));
-      return 'bad' in data ? Promise.reject(new Error('too large')) : Promise.resolve(JSON.stringify(data));
+      return 'bad' in data
+        ? Promise.reject(new Error('too large'))
+        : Promise.resolve(JSON.stringify(data));
     };
     const first = saves.run('k', changes({ a: 1 }), gated);
     const good = saves.run('k', changes({ g: 1 }), save);

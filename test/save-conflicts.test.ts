@@ -11,7 +11,12 @@ import { DATABASE_URL, RUN_ID, describeWithServer, randomPrefix } from './helper
 /** A store whose compare-and-set reports a conflict the next `refusals` times, as if other requests kept winning. */
 class RefusingStore extends CountingStore {
   refusals = 0;
-  override async update(key: string, expected: string, value: string, expiresAt: number): Promise<boolean> {
+  override async update(
+    key: string,
+    expected: string,
+    value: string,
+    expiresAt: number,
+  ): Promise<boolean> {
     if (this.refusals === 0) return super.update(key, expected, value, expiresAt);
     this.refusals--;
     this.counts.update++;
@@ -22,7 +27,10 @@ class RefusingStore extends CountingStore {
 describe('a save whose compare-and-set conflicts', () => {
   it('retries past 16 conflicts in a row (the old fixed limit) and succeeds while storeTimeout lasts', async () => {
     const store = new RefusingStore(createMemoryStore({ prefix: randomPrefix('refuse') }));
-    const app = await startApp({ session: { store, storeTimeout: 30_000 }, routes: mountSessionRoutes });
+    const app = await startApp({
+      session: { store, storeTimeout: 30_000 },
+      routes: mountSessionRoutes,
+    });
     const client = app.client();
     expect((await client.post('/set/a/1')).status).toBe(200);
     store.reset();
@@ -35,12 +43,18 @@ describe('a save whose compare-and-set conflicts', () => {
 
   it('fails with ERR_KVSESSION_CONFLICT (503) once storeTimeout has passed, and stores nothing', async () => {
     const store = new RefusingStore(createMemoryStore({ prefix: randomPrefix('refuse') }));
-    const app = await startApp({ session: { store, storeTimeout: 200 }, routes: mountSessionRoutes });
+    const app = await startApp({
+      session: { store, storeTimeout: 200 },
+      routes: mountSessionRoutes,
+    });
     const client = app.client();
     expect((await client.post('/set/a/1')).status).toBe(200);
     store.refusals = Number.POSITIVE_INFINITY;
     const reply = await client.post('/set/b/2');
-    expect({ status: reply.status, body: reply.json() }).toEqual({ status: 503, body: { code: 'ERR_KVSESSION_CONFLICT' } });
+    expect({ status: reply.status, body: reply.json() }).toEqual({
+      status: 503,
+      body: { code: 'ERR_KVSESSION_CONFLICT' },
+    });
     expect(store.counts.update).toBeGreaterThan(1);
     store.refusals = 0;
     expect((await client.get('/all')).json()).toEqual({ a: '1' });
@@ -48,39 +62,57 @@ describe('a save whose compare-and-set conflicts', () => {
 });
 
 const table = `kvsession_merge_${RUN_ID}`;
-await describeWithServer('a save on a store that merges on its server (postgres)', DATABASE_URL, () => {
-  afterAll(async () => {
-    const client = new pg.Client(DATABASE_URL);
-    await client.connect();
-    await client.query(`DROP TABLE IF EXISTS ${table}`);
-    await client.end();
-  });
-
-  it('a loaded session\'s save is one mergeData round trip: no compare-and-set, no re-read', async () => {
-    const store = createPostgresStore({ url: DATABASE_URL, table, prefix: randomPrefix('merge'), max: 2 });
-    const app = await startApp({ session: { store }, routes: mountSessionRoutes });
-    const client = app.client();
-    expect((await client.post('/set/a/1')).status).toBe(200);
-    const merge = vi.spyOn(store as Required<SessionStore>, 'mergeData');
-    const calls = { get: vi.spyOn(store, 'get'), update: vi.spyOn(store, 'update'), merge };
-    expect((await client.post('/set/b/2')).status).toBe(200);
-    expect((await client.post('/delete/a')).status).toBe(200);
-    expect({ get: calls.get.mock.calls.length, update: calls.update.mock.calls.length, merge: calls.merge.mock.calls.length }).toEqual({
-      get: 2,
-      update: 0,
-      merge: 2,
+await describeWithServer(
+  'a save on a store that merges on its server (postgres)',
+  DATABASE_URL,
+  () => {
+    afterAll(async () => {
+      const client = new pg.Client(DATABASE_URL);
+      await client.connect();
+      await client.query(`DROP TABLE IF EXISTS ${table}`);
+      await client.end();
     });
-    expect((await client.get('/all')).json()).toEqual({ b: '2' });
-  });
 
-  it('data the server cannot merge (\\u0000 in a key) is saved by compare-and-set instead', async () => {
-    const store = createPostgresStore({ url: DATABASE_URL, table, prefix: randomPrefix('merge'), max: 2 });
-    const app = await startApp({ session: { store }, routes: mountSessionRoutes });
-    const client = app.client();
-    expect((await client.post('/set/a/1')).status).toBe(200);
-    const update = vi.spyOn(store, 'update');
-    expect((await client.post(`/set/${encodeURIComponent('nul\u0000key')}/2`)).status).toBe(200);
-    expect(update).toHaveBeenCalledTimes(1);
-    expect((await client.get('/all')).json()).toEqual({ a: '1', 'nul\u0000key': '2' });
-  });
-});
+    it("a loaded session's save is one mergeData round trip: no compare-and-set, no re-read", async () => {
+      const store = createPostgresStore({
+        url: DATABASE_URL,
+        table,
+        prefix: randomPrefix('merge'),
+        max: 2,
+      });
+      const app = await startApp({ session: { store }, routes: mountSessionRoutes });
+      const client = app.client();
+      expect((await client.post('/set/a/1')).status).toBe(200);
+      const merge = vi.spyOn(store as Required<SessionStore>, 'mergeData');
+      const calls = { get: vi.spyOn(store, 'get'), update: vi.spyOn(store, 'update'), merge };
+      expect((await client.post('/set/b/2')).status).toBe(200);
+      expect((await client.post('/delete/a')).status).toBe(200);
+      expect({
+        get: calls.get.mock.calls.length,
+        update: calls.update.mock.calls.length,
+        merge: calls.merge.mock.calls.length,
+      }).toEqual({
+        get: 2,
+        update: 0,
+        merge: 2,
+      });
+      expect((await client.get('/all')).json()).toEqual({ b: '2' });
+    });
+
+    it('data the server cannot merge (\\u0000 in a key) is saved by compare-and-set instead', async () => {
+      const store = createPostgresStore({
+        url: DATABASE_URL,
+        table,
+        prefix: randomPrefix('merge'),
+        max: 2,
+      });
+      const app = await startApp({ session: { store }, routes: mountSessionRoutes });
+      const client = app.client();
+      expect((await client.post('/set/a/1')).status).toBe(200);
+      const update = vi.spyOn(store, 'update');
+      expect((await client.post(`/set/${encodeURIComponent('nul\u0000key')}/2`)).status).toBe(200);
+      expect(update).toHaveBeenCalledTimes(1);
+      expect((await client.get('/all')).json()).toEqual({ a: '1', 'nul\u0000key': '2' });
+    });
+  },
+);

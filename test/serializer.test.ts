@@ -11,7 +11,6 @@ function roundTrip(value: unknown): unknown {
   return decodeValue(JSON.parse(JSON.stringify(encodeValue(value))) as Encoded);
 }
 
-
 class Point {
   constructor(
     readonly x: number,
@@ -21,7 +20,17 @@ class Point {
 
 describe('encodeValue / decodeValue round trip', () => {
   it('keeps strings, finite numbers, booleans, null, arrays and plain objects', () => {
-    const value = { s: 'é\u0000"', n: 1.5, neg: -3, big: Number.MAX_SAFE_INTEGER, t: true, f: false, z: null, a: [1, 'two', [3], { four: 4 }], o: {} };
+    const value = {
+      s: 'é\u0000"',
+      n: 1.5,
+      neg: -3,
+      big: Number.MAX_SAFE_INTEGER,
+      t: true,
+      f: false,
+      z: null,
+      a: [1, 'two', [3], { four: 4 }],
+      o: {},
+    };
     expect(roundTrip(value)).toEqual(value);
   });
 
@@ -58,7 +67,10 @@ describe('encodeValue / decodeValue round trip', () => {
 
   it('accepts the same object twice when it is not a cycle', () => {
     const shared = { k: 1 };
-    expect(roundTrip({ a: shared, b: [shared, shared] })).toEqual({ a: { k: 1 }, b: [{ k: 1 }, { k: 1 }] });
+    expect(roundTrip({ a: shared, b: [shared, shared] })).toEqual({
+      a: { k: 1 },
+      b: [{ k: 1 }, { k: 1 }],
+    });
   });
 
   it('accepts null-prototype objects, restoring them as plain objects', () => {
@@ -67,7 +79,12 @@ describe('encodeValue / decodeValue round trip', () => {
   });
 
   it('keeps a user object that looks like an internal tag as plain data', () => {
-    const lookalikes = [{ $kv: 'date', v: 0 }, { $kv: 'bytes', v: 'AAEC' }, { $kv: 'obj', v: {} }, { $kv: 'nonsense' }];
+    const lookalikes = [
+      { $kv: 'date', v: 0 },
+      { $kv: 'bytes', v: 'AAEC' },
+      { $kv: 'obj', v: {} },
+      { $kv: 'nonsense' },
+    ];
     for (const value of lookalikes) {
       const back = roundTrip(value);
       expect(back).toEqual(value);
@@ -76,11 +93,19 @@ describe('encodeValue / decodeValue round trip', () => {
   });
 
   it('stores __proto__, constructor and prototype keys as data without touching any prototype', () => {
-    const value = JSON.parse('{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"prototype":1}') as object;
+    const value = JSON.parse(
+      '{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"prototype":1}',
+    ) as object;
     const back = roundTrip({ nested: value, ...{} }) as { nested: Record<string, unknown> };
     expect(Object.getPrototypeOf(back.nested)).toBe(Object.prototype);
-    expect(Object.getOwnPropertyNames(back.nested).sort()).toEqual(['__proto__', 'constructor', 'prototype']);
-    expect(Object.getOwnPropertyDescriptor(back.nested, '__proto__')?.value).toEqual({ polluted: true });
+    expect(Object.getOwnPropertyNames(back.nested).sort()).toEqual([
+      '__proto__',
+      'constructor',
+      'prototype',
+    ]);
+    expect(Object.getOwnPropertyDescriptor(back.nested, '__proto__')?.value).toEqual({
+      polluted: true,
+    });
     expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
     expect(Object.prototype).not.toHaveProperty('polluted');
   });
@@ -140,7 +165,9 @@ describe('encodeValue rejects what would not round-trip with ERR_KVSESSION_NOT_S
 describe('decodeValue(encoded)', () => {
   it('throws ERR_KVSESSION_CORRUPT_RECORD for an unknown tag', () => {
     expect(codeOf(() => decodeValue({ $kv: 'nope', v: 1 }))).toBe('ERR_KVSESSION_CORRUPT_RECORD');
-    expect(codeOf(() => decodeValue({ $kv: 'date', v: 'not a number' }))).toBe('ERR_KVSESSION_CORRUPT_RECORD');
+    expect(codeOf(() => decodeValue({ $kv: 'date', v: 'not a number' }))).toBe(
+      'ERR_KVSESSION_CORRUPT_RECORD',
+    );
   });
 });
 
@@ -177,7 +204,11 @@ describe('nestsDeeperThan(value, max) and decodeRecord depth', () => {
 });
 
 describe('decodeRecordCached(cache, text)', () => {
-  const text = encodeRecord({ createdAt: 5, userId: 'u1', data: { list: encodeValue([1, { a: 2 }]) } });
+  const text = encodeRecord({
+    createdAt: 5,
+    userId: 'u1',
+    data: { list: encodeValue([1, { a: 2 }]) },
+  });
 
   it('parses a text once and hands the same frozen record to every later read of that text', () => {
     const cache = new BoundedCache<string, SessionRecord>(8);
@@ -195,13 +226,19 @@ describe('decodeRecordCached(cache, text)', () => {
     const list = decodeValue(record.data['list'] as Encoded) as [number, { a: number }];
     list[1].a = 99;
     list.push(3);
-    expect(decodeValue((decodeRecordCached(cache, text) as SessionRecord).data['list'] as Encoded)).toEqual([1, { a: 2 }]);
+    expect(
+      decodeValue((decodeRecordCached(cache, text) as SessionRecord).data['list'] as Encoded),
+    ).toEqual([1, { a: 2 }]);
   });
 
   it('never remembers text that is not a record, nor records over 2 KB of text', () => {
     const cache = new BoundedCache<string, SessionRecord>(8);
     expect(decodeRecordCached(cache, '{"foreign":true}')).toBeUndefined();
-    const big = encodeRecord({ createdAt: 1, userId: undefined, data: { s: encodeValue('x'.repeat(3000)) } });
+    const big = encodeRecord({
+      createdAt: 1,
+      userId: undefined,
+      data: { s: encodeValue('x'.repeat(3000)) },
+    });
     expect(decodeRecordCached(cache, big)?.createdAt).toBe(1);
     expect(cache.size).toBe(0);
   });

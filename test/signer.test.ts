@@ -12,7 +12,6 @@ const NEW = 'new-secret-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 const OLD = 'old-secret-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
-
 describe('Signer.sign(id)', () => {
   it('returns id + "." + base64url HMAC-SHA-256 of the id under the first secret', () => {
     const id = createSessionId();
@@ -25,23 +24,40 @@ describe('Signer.sign(id)', () => {
 describe('Signer.verify(value)', () => {
   it('accepts a value signed with the first secret, not rotated', () => {
     const id = createSessionId();
-    expect(new Signer([NEW, OLD]).verify(new Signer(NEW).sign(id))).toEqual({ status: 'valid', id, rotated: false });
+    expect(new Signer([NEW, OLD]).verify(new Signer(NEW).sign(id))).toEqual({
+      status: 'valid',
+      id,
+      rotated: false,
+    });
   });
 
   it('accepts a value signed with an older secret, marked rotated', () => {
     const id = createSessionId();
-    expect(new Signer([NEW, OLD]).verify(new Signer(OLD).sign(id))).toEqual({ status: 'valid', id, rotated: true });
+    expect(new Signer([NEW, OLD]).verify(new Signer(OLD).sign(id))).toEqual({
+      status: 'valid',
+      id,
+      rotated: true,
+    });
   });
 
   it('rejects a value signed with a secret no longer listed', () => {
-    expect(new Signer(NEW).verify(new Signer(OLD).sign(createSessionId()))).toEqual({ status: 'tampered' });
+    expect(new Signer(NEW).verify(new Signer(OLD).sign(createSessionId()))).toEqual({
+      status: 'tampered',
+    });
   });
 
   it('returns absent for undefined and the empty string, tampered for garbage', () => {
     const signer = new Signer(NEW);
     expect(signer.verify(undefined)).toEqual({ status: 'absent' });
     expect(signer.verify('')).toEqual({ status: 'absent' });
-    for (const junk of ['x', '.', 'abc.def', `.${'A'.repeat(43)}`, createSessionId(), `${createSessionId()}.`]) {
+    for (const junk of [
+      'x',
+      '.',
+      'abc.def',
+      `.${'A'.repeat(43)}`,
+      createSessionId(),
+      `${createSessionId()}.`,
+    ]) {
       expect(signer.verify(junk)).toEqual({ status: 'tampered' });
     }
   });
@@ -81,7 +97,9 @@ describe('Signer.verify(value)', () => {
     const sig = good.slice(good.lastIndexOf('.') + 1);
     const last = ALPHABET.indexOf(sig.slice(-1));
     // 43 base64 chars carry 258 bits for 256: the last char's 2 low bits are padding.
-    const twins = [0, 1, 2, 3].map((low) => ALPHABET[(last & ~3) | low] as string).filter((c) => c !== sig.slice(-1));
+    const twins = [0, 1, 2, 3]
+      .map((low) => ALPHABET[(last & ~3) | low] as string)
+      .filter((c) => c !== sig.slice(-1));
     expect(twins).toHaveLength(3);
     for (const twin of twins) {
       const bad = good.slice(0, -1) + twin;
@@ -108,20 +126,28 @@ describe('new Signer(secret)', () => {
   it('throws coded errors for secrets that are not strings', () => {
     expect(codeOf(() => new Signer(null as unknown as string))).toBe('ERR_KVSESSION_NO_SECRET');
     expect(codeOf(() => new Signer(12345 as unknown as string))).toBe('ERR_KVSESSION_WEAK_SECRET');
-    expect(codeOf(() => new Signer([NEW, 42] as unknown as string[]))).toBe('ERR_KVSESSION_WEAK_SECRET');
+    expect(codeOf(() => new Signer([NEW, 42] as unknown as string[]))).toBe(
+      'ERR_KVSESSION_WEAK_SECRET',
+    );
   });
 
   it('kvSession() throws the same codes at construction', () => {
     expect(codeOf(() => kvSession({ secret: undefined }))).toBe('ERR_KVSESSION_NO_SECRET');
     expect(codeOf(() => kvSession({ secret: 'short' }))).toBe('ERR_KVSESSION_WEAK_SECRET');
-    expect(codeOf(() => kvSession(undefined as unknown as { secret: string }))).toBe('ERR_KVSESSION_NO_SECRET');
+    expect(codeOf(() => kvSession(undefined as unknown as { secret: string }))).toBe(
+      'ERR_KVSESSION_NO_SECRET',
+    );
   });
 });
 
 describe('secret rotation through the middleware', () => {
   async function sessionUnder(secret: string | string[]) {
     const store = createMemoryStore();
-    const old = await startApp({ session: { secret, store }, routes: mountSessionRoutes, keepStore: true });
+    const old = await startApp({
+      session: { secret, store },
+      routes: mountSessionRoutes,
+      keepStore: true,
+    });
     const client = old.client();
     await client.post('/set/x/1');
     await old.close();
@@ -131,7 +157,10 @@ describe('secret rotation through the middleware', () => {
   it('a cookie valid only under an older secret is re-issued signed with the newest when read', async () => {
     const { store, client } = await sessionUnder(OLD);
     const oldCookie = client.cookie() as string;
-    const t = await startApp({ session: { secret: [NEW, OLD], store }, routes: mountSessionRoutes });
+    const t = await startApp({
+      session: { secret: [NEW, OLD], store },
+      routes: mountSessionRoutes,
+    });
     const reply = await t.client().get('/get/x', { cookie: `sid=${oldCookie}` });
     expect(reply.json()).toEqual({ value: '1' });
     const reissued = reply.cookie()?.value as string;
@@ -142,7 +171,10 @@ describe('secret rotation through the middleware', () => {
 
   it('a cookie under the newest secret is not re-issued', async () => {
     const { store, client } = await sessionUnder(NEW);
-    const t = await startApp({ session: { secret: [NEW, OLD], store }, routes: mountSessionRoutes });
+    const t = await startApp({
+      session: { secret: [NEW, OLD], store },
+      routes: mountSessionRoutes,
+    });
     const reply = await t.client().get('/get/x', { cookie: `sid=${client.cookie() as string}` });
     expect(reply.json()).toEqual({ value: '1' });
     expect(reply.rawSetCookies).toEqual([]);
@@ -150,7 +182,10 @@ describe('secret rotation through the middleware', () => {
 
   it('an old-secret cookie on a route that never touches the session is left alone', async () => {
     const { store, client } = await sessionUnder(OLD);
-    const t = await startApp({ session: { secret: [NEW, OLD], store }, routes: mountSessionRoutes });
+    const t = await startApp({
+      session: { secret: [NEW, OLD], store },
+      routes: mountSessionRoutes,
+    });
     const reply = await t.client().get('/none', { cookie: `sid=${client.cookie() as string}` });
     expect(reply.rawSetCookies).toEqual([]);
   });

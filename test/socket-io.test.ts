@@ -29,7 +29,10 @@ interface IoApp {
  * middleware does to the session: `create` sets n, `read` reads it (a re-sign or a touch follows from
  * the cookie), `save` awaits save() before next(), as docs/response-hold.md asks on WebSocket upgrades.
  */
-async function startIo(store: SessionStore, options: { secret?: string[]; persistent?: boolean } = {}): Promise<IoApp> {
+async function startIo(
+  store: SessionStore,
+  options: { secret?: string[]; persistent?: boolean } = {},
+): Promise<IoApp> {
   const sessions = kvSession({
     secret: options.secret ?? TEST_SECRET,
     store,
@@ -44,20 +47,26 @@ async function startIo(store: SessionStore, options: { secret?: string[]; persis
   const errors: unknown[] = [];
   const record = (transport: Transport, req: IncomingMessage, value: unknown): void => {
     if (!isHandshake(req)) return;
-    for (const line of [value].flat()) if (typeof line === 'string' && line.startsWith('sid=')) sent.push({ transport, line });
+    for (const line of [value].flat())
+      if (typeof line === 'string' && line.startsWith('sid=')) sent.push({ transport, line });
   };
   // What a polling response carried once Node sent it; what engine.io put into a WebSocket's 101.
   io.engine.use((req: IncomingMessage, res: unknown, next: () => void) => {
-    if (res instanceof ServerResponse) res.once('finish', () => record('polling', req, res.getHeader('set-cookie')));
+    if (res instanceof ServerResponse)
+      res.once('finish', () => record('polling', req, res.getHeader('set-cookie')));
     next();
   });
-  io.engine.on('headers', (headers: Record<string, unknown>, req: IncomingMessage) => record('websocket', req, headers['Set-Cookie']));
+  io.engine.on('headers', (headers: Record<string, unknown>, req: IncomingMessage) =>
+    record('websocket', req, headers['Set-Cookie']),
+  );
   io.engine.on('connection_error', (err: unknown) => errors.push(err));
   io.engine.use(sessions);
   io.engine.use(async (req: SessionRequest, _res: unknown, next: (err?: unknown) => void) => {
     try {
       // Later polling requests of a connection carry no cookie here (this client keeps no jar): only the handshake acts.
-      const act = isHandshake(req) ? new URL(req.url ?? '/', 'http://localhost').searchParams.get('act') : null;
+      const act = isHandshake(req)
+        ? new URL(req.url ?? '/', 'http://localhost').searchParams.get('act')
+        : null;
       if (act === 'create' || act === 'create-save') req.session.set('n', 'created');
       if (act === 'read' || act === 'read-save') await req.session.get('n');
       if (act?.endsWith('-save') === true) await req.session.save();
@@ -87,7 +96,12 @@ function isHandshake(req: IncomingMessage): boolean {
 }
 
 /** Connects over one transport only, with an optional sid cookie; resolves what the server read. */
-async function visit(app: IoApp, transport: Transport, act: string, sid?: string): Promise<unknown> {
+async function visit(
+  app: IoApp,
+  transport: Transport,
+  act: string,
+  sid?: string,
+): Promise<unknown> {
   const socket = connect(app.url, {
     transports: [transport],
     query: { act },
@@ -136,10 +150,15 @@ function runSocketIoSuite(under: StoreUnderTest): void {
 
       it(`${transport}: re-signs a cookie signed with an older secret`, async () => {
         const store = await under.make();
-        const old = await startApp({ session: { secret: OLD_SECRET, store }, keepStore: true, routes: (a) => a.post('/make', (req, res) => {
-          req.session.set('n', 'from-old');
-          res.send('ok');
-        }) });
+        const old = await startApp({
+          session: { secret: OLD_SECRET, store },
+          keepStore: true,
+          routes: (a) =>
+            a.post('/make', (req, res) => {
+              req.session.set('n', 'from-old');
+              res.send('ok');
+            }),
+        });
         const browser = old.client();
         await browser.post('/make');
         const oldCookie = browser.cookie() as string;
@@ -192,5 +211,8 @@ function runSocketIoSuite(under: StoreUnderTest): void {
 
 for (const under of STORES_UNDER_TEST.filter((s) => s.name === 'memory' || s.name === 'redis')) {
   if (under.serverUrl === undefined) runSocketIoSuite(under);
-  else await describeWithServer(`${under.name} server`, under.serverUrl, () => runSocketIoSuite(under));
+  else
+    await describeWithServer(`${under.name} server`, under.serverUrl, () =>
+      runSocketIoSuite(under),
+    );
 }

@@ -54,7 +54,9 @@ describe('LookupBatcher', () => {
       },
     );
     const outcomes = await Promise.allSettled([batcher.get('a'), batcher.get('b')]);
-    expect(outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error).message : o.value))).toEqual(['connection lost', 'connection lost']);
+    expect(
+      outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error).message : o.value)),
+    ).toEqual(['connection lost', 'connection lost']);
     fail = false;
     expect(await Promise.all([batcher.get('a'), batcher.get('b')])).toEqual(['A', 'B']);
   });
@@ -112,7 +114,13 @@ describe('GroupCommit', () => {
     // Arrives while the first group is being written.
     await tick();
     const late = [write('d'), write('e')];
-    expect(await Promise.all([...first, ...late])).toEqual(['a done', 'b done', 'c done', 'd done', 'e done']);
+    expect(await Promise.all([...first, ...late])).toEqual([
+      'a done',
+      'b done',
+      'c done',
+      'd done',
+      'e done',
+    ]);
     expect(log).toEqual(['BEGIN', 'a', 'b', 'c', 'COMMIT', 'BEGIN', 'd', 'e', 'COMMIT']);
   });
 
@@ -125,11 +133,18 @@ describe('GroupCommit', () => {
 
   it('a statement that throws instead of rejecting fails only its own caller, and the store keeps taking writes', async () => {
     const log: string[] = [];
-    const commit = new GroupCommit<string>({ begin: async () => log.push('BEGIN'), commit: async () => log.push('COMMIT'), rollback: async () => log.push('ROLLBACK') });
+    const commit = new GroupCommit<string>({
+      begin: async () => log.push('BEGIN'),
+      commit: async () => log.push('COMMIT'),
+      rollback: async () => log.push('ROLLBACK'),
+    });
     const throwing = (): Promise<string> => {
       throw new Error('sync');
     };
-    const outcomes = await Promise.allSettled([commit.write(throwing), commit.write(async () => 'ok')]);
+    const outcomes = await Promise.allSettled([
+      commit.write(throwing),
+      commit.write(async () => 'ok'),
+    ]);
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'fulfilled']);
     expect(log).toEqual(['BEGIN', 'COMMIT']);
     expect(await commit.write(async () => 'later')).toBe('later');
@@ -138,10 +153,9 @@ describe('GroupCommit', () => {
   it('a failed COMMIT rolls back and fails every write of the group: none of them is durable', async () => {
     const { log, write } = group({ failCommit: true });
     const outcomes = await Promise.allSettled([write('a'), write('b')]);
-    expect(outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error).message : o.value))).toEqual([
-      'SQLITE_FULL: disk is full',
-      'SQLITE_FULL: disk is full',
-    ]);
+    expect(
+      outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error).message : o.value)),
+    ).toEqual(['SQLITE_FULL: disk is full', 'SQLITE_FULL: disk is full']);
     expect(log).toEqual(['BEGIN', 'a', 'b', 'COMMIT', 'ROLLBACK']);
   });
 

@@ -25,7 +25,10 @@ function requiredOnly(): SessionStore {
 
 describe('store contract tiers', () => {
   it('kvSession(options) serves sessions from a store with the required tier only; prune() resolves 0', async () => {
-    const app = await startApp({ session: { store: requiredOnly(), pruneInterval: 10 }, routes: mountSessionRoutes });
+    const app = await startApp({
+      session: { store: requiredOnly(), pruneInterval: 10 },
+      routes: mountSessionRoutes,
+    });
     const client = app.client();
     expect((await client.post('/set/cart/3')).status).toBe(200);
     expect((await client.get('/get/cart')).json()).toEqual({ value: '3' });
@@ -56,10 +59,20 @@ describe('store contract tiers', () => {
     await counting.prune();
     await counting.clear();
     await counting.close();
-    expect(counting.nonZero()).toEqual({ get: 1, create: 1, update: 1, touch: 1, count: 1, delete: 1, prune: 1, clear: 1, close: 1 });
+    expect(counting.nonZero()).toEqual({
+      get: 1,
+      create: 1,
+      update: 1,
+      touch: 1,
+      count: 1,
+      delete: 1,
+      prune: 1,
+      clear: 1,
+      close: 1,
+    });
   });
 
-  it('isSessionKey(key) is false for the core\'s index records only', () => {
+  it("isSessionKey(key) is false for the core's index records only", () => {
     expect(isSessionKey('bHVja3ktc2Vzc2lvbi1rZXk')).toBe(true);
     expect(isSessionKey('user:abc')).toBe(false);
     expect(isSessionKey('sess:abc', 'sess:'.length)).toBe(true);

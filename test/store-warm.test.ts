@@ -67,13 +67,20 @@ describe('a store that cannot start is reported once, at startup', () => {
       await sleep(20);
       await sessions.close();
     }, 20);
-    expect(warnings.map((w) => [w.name, (w as { code?: string }).code])).toEqual([['KvSessionWarning', 'ERR_KVSESSION_STORE_UNAVAILABLE']]);
+    expect(warnings.map((w) => [w.name, (w as { code?: string }).code])).toEqual([
+      ['KvSessionWarning', 'ERR_KVSESSION_STORE_UNAVAILABLE'],
+    ]);
     expect(warnings[0]?.message).toContain('backend down at start');
   });
 
   it('kvSession({ store: postgres:// on a closed port }) warns with the address and without the password', async () => {
     const warnings = await warningsDuring(async () => {
-      const sessions = kvSession({ secret: SECRET, store: 'postgres://postgres:hunter2-secret@127.0.0.1:1/test', pruneInterval: false, storeTimeout: 1000 });
+      const sessions = kvSession({
+        secret: SECRET,
+        store: 'postgres://postgres:hunter2-secret@127.0.0.1:1/test',
+        pruneInterval: false,
+        storeTimeout: 1000,
+      });
       await sleep(1500);
       await sessions.close();
     }, 20);
@@ -89,7 +96,11 @@ await describeWithServer('redis store warm-up', REDIS_URL, () => {
     await up.warm();
     expect(await up.get('missing')).toBeUndefined();
     await up.close();
-    const down = createRedisStore({ url: 'redis://127.0.0.1:1', prefix: randomPrefix('warm'), timeout: 500 });
+    const down = createRedisStore({
+      url: 'redis://127.0.0.1:1',
+      prefix: randomPrefix('warm'),
+      timeout: 500,
+    });
     await down.warm();
     await expect(down.get('x')).rejects.toMatchObject({ code: 'ERR_KVSESSION_STORE_UNAVAILABLE' });
     await down.close();

@@ -15,7 +15,10 @@ async function setup(session: TestSessionOptions) {
   const clock = fakeClock();
   const map = new Map<string, StoreEntry>();
   const store = new CountingStore(new MemoryStore({ map }));
-  const t = await startApp({ session: { store, now: clock.now, ...session }, routes: mountSessionRoutes });
+  const t = await startApp({
+    session: { store, now: clock.now, ...session },
+    routes: mountSessionRoutes,
+  });
   const client = t.client();
   /** The store expiry of the client's session, read straight from the Map. */
   const expiryOf = (c: Client = client): number | undefined => {
@@ -65,7 +68,11 @@ describe('idleTimeout', () => {
 
 describe('absoluteTimeout', () => {
   it("'7d': an active session is gone 7 days after creation however often it is used", async () => {
-    const { clock, client } = await setup({ idleTimeout: '1d', absoluteTimeout: '7d', touchInterval: '1h' });
+    const { clock, client } = await setup({
+      idleTimeout: '1d',
+      absoluteTimeout: '7d',
+      touchInterval: '1h',
+    });
     await client.post('/set/x/1');
     for (let day = 1; day < 7; day++) {
       clock.advance(20 * HOUR);
@@ -80,7 +87,11 @@ describe('absoluteTimeout', () => {
   });
 
   it('counts from creation even when the store expiry has not passed', async () => {
-    const { clock, store, client } = await setup({ idleTimeout: '1h', absoluteTimeout: '2h', touchInterval: '1m' });
+    const { clock, store, client } = await setup({
+      idleTimeout: '1h',
+      absoluteTimeout: '2h',
+      touchInterval: '1m',
+    });
     await client.post('/set/x/1');
     clock.advance(59 * MIN);
     expect(await valueOf(client)).toBe('1');
@@ -95,7 +106,11 @@ describe('absoluteTimeout', () => {
 
 describe('store expiry', () => {
   it('always equals min(lastActive + idle, created + absolute)', async () => {
-    const { clock, client, expiryOf } = await setup({ idleTimeout: '1h', absoluteTimeout: '3h', touchInterval: '10m' });
+    const { clock, client, expiryOf } = await setup({
+      idleTimeout: '1h',
+      absoluteTimeout: '3h',
+      touchInterval: '10m',
+    });
     const created = clock.now();
     await client.post('/set/x/1');
     expect(expiryOf()).toBe(created + HOUR);
@@ -117,7 +132,10 @@ describe('store expiry', () => {
 
 describe('touchInterval', () => {
   it('read-only requests touch only once the idle deadline gains at least touchInterval', async () => {
-    const { clock, store, client, expiryOf } = await setup({ idleTimeout: '30m', touchInterval: '5m' });
+    const { clock, store, client, expiryOf } = await setup({
+      idleTimeout: '30m',
+      touchInterval: '5m',
+    });
     await client.post('/set/x/1');
     const first = expiryOf() as number;
     store.reset();

@@ -34,7 +34,9 @@ describe('SessionData augmentation', () => {
     expectTypeOf(req.session.get('userId')).toEqualTypeOf<Promise<number | undefined>>();
     expectTypeOf(req.session.get('cart')).toEqualTypeOf<Promise<string[] | undefined>>();
     expectTypeOf(req.session.has('cart')).toEqualTypeOf<Promise<boolean>>();
-    expectTypeOf(req.session.all()).resolves.toEqualTypeOf<Readonly<Partial<{ userId: number; cart: string[] }>>>();
+    expectTypeOf(req.session.all()).resolves.toEqualTypeOf<
+      Readonly<Partial<{ userId: number; cart: string[] }>>
+    >();
     expectTypeOf(req.session.set<'userId'>).parameters.toEqualTypeOf<['userId', number]>();
     req.session.set('userId', 1);
     req.session.set('cart', ['a']);
@@ -79,9 +81,15 @@ describe('nothing public is any', () => {
     expectTypeOf<KvSessionMiddleware>().toMatchTypeOf<RequestHandler>();
     expectTypeOf<KvSessionMiddleware['store']>().toEqualTypeOf<SessionStore>();
     expectTypeOf<KvSessionMiddleware['prune']>().returns.toEqualTypeOf<Promise<number>>();
-    expectTypeOf<KvSessionMiddleware['listUserSessions']>().returns.toEqualTypeOf<Promise<SessionInfo[]>>();
-    expectTypeOf<KvSessionMiddleware['destroyUserSessions']>().returns.toEqualTypeOf<Promise<number>>();
-    expectTypeOf<KvSessionMiddleware['destroyUserSessions']>().parameter(1).toEqualTypeOf<DestroyUserSessionsOptions | undefined>();
+    expectTypeOf<KvSessionMiddleware['listUserSessions']>().returns.toEqualTypeOf<
+      Promise<SessionInfo[]>
+    >();
+    expectTypeOf<KvSessionMiddleware['destroyUserSessions']>().returns.toEqualTypeOf<
+      Promise<number>
+    >();
+    expectTypeOf<KvSessionMiddleware['destroyUserSessions']>()
+      .parameter(1)
+      .toEqualTypeOf<DestroyUserSessionsOptions | undefined>();
     // @ts-expect-error `except` may not be undefined: `req.session.id` before the session was read would end every session
     void sessions.destroyUserSessions('u', { except: req.session.id });
   });

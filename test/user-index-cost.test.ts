@@ -59,7 +59,11 @@ function costTests(target: StoreUnderTest, sealed: boolean): void {
 }
 
 /** Logs a fresh client in as `userId`, saves one value, logs out; the cost of each step. */
-async function lifecycle(app: TestApp, store: ByteCountingStore, userId: string): Promise<Record<'login' | 'save' | 'logout', Cost>> {
+async function lifecycle(
+  app: TestApp,
+  store: ByteCountingStore,
+  userId: string,
+): Promise<Record<'login' | 'save' | 'logout', Cost>> {
   const client = app.client();
   const login = await measure(store, client, loginPath(userId));
   const save = await measure(store, client, '/set/cart/apple');
@@ -74,11 +78,18 @@ async function measure(store: ByteCountingStore, client: Client, path: string): 
 }
 
 /** Binds `n` sessions to `userId` the way login() does (index first), `SEED_BATCH` at a time. */
-async function seed(store: SessionStore, codec: RecordCodec, userId: string, n: number): Promise<void> {
+async function seed(
+  store: SessionStore,
+  codec: RecordCodec,
+  userId: string,
+  n: number,
+): Promise<void> {
   const index = new UserIndex(store, 24 * HOUR, Date.now, undefined, { codec });
   const now = Date.now();
   for (let done = 0; done < n; done += SEED_BATCH) {
-    const batch = Array.from({ length: Math.min(SEED_BATCH, n - done) }, () => storeKeyFor('', createSessionId()));
+    const batch = Array.from({ length: Math.min(SEED_BATCH, n - done) }, () =>
+      storeKeyFor('', createSessionId()),
+    );
     await Promise.all(
       batch.map(async (key) => {
         const { slot } = await index.bind(userId, key, now + 7 * 24 * HOUR);
@@ -109,7 +120,12 @@ class ByteCountingStore extends CountingStore {
     return super.create(key, value, expiresAt);
   }
 
-  override update(key: string, expected: string, value: string, expiresAt: number): Promise<boolean> {
+  override update(
+    key: string,
+    expected: string,
+    value: string,
+    expiresAt: number,
+  ): Promise<boolean> {
     this.bytes += size(key) + size(expected) + size(value);
     return super.update(key, expected, value, expiresAt);
   }

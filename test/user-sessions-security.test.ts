@@ -8,7 +8,14 @@ import { describeWithServer } from './helpers/services.js';
 import { startApp } from './helpers/app.js';
 import { fakeClock } from './helpers/clock.js';
 import { CountingStore } from './helpers/counting-store.js';
-import { cookieId, indexedHandles, loginClient, loginPath, mountUserRoutes, randomUser } from './helpers/user-sessions-helpers.js';
+import {
+  cookieId,
+  indexedHandles,
+  loginClient,
+  loginPath,
+  mountUserRoutes,
+  randomUser,
+} from './helpers/user-sessions-helpers.js';
 import { kvSession } from '../src/middleware.js';
 import { TEST_SECRET } from './helpers/app.js';
 
@@ -28,19 +35,31 @@ for (const target of STORES_UNDER_TEST) {
  * The user routes plus POST /login-keep?user=U&keep=a,b (login with `keep`) and
  * POST /login-raw?v=JSON (login with any JSON value, or the words undefined / NaN / Infinity).
  */
-async function startSecurityApp(store: SessionStore, session: TestSessionOptions = {}): Promise<TestApp> {
+async function startSecurityApp(
+  store: SessionStore,
+  session: TestSessionOptions = {},
+): Promise<TestApp> {
   const app: TestApp = await startApp({
     session: { ...session, store },
     routes: (express) => {
       mountUserRoutes(express, () => app.sessions);
       express.post('/login-keep', async (req, res) => {
-        const keep = String(req.query['keep'] ?? '').split(',').filter((k) => k !== '');
+        const keep = String(req.query['keep'] ?? '')
+          .split(',')
+          .filter((k) => k !== '');
         await req.session.login(String(req.query['user']), { keep });
         res.json({ userId: (await req.session.userId()) ?? null });
       });
       express.post('/login-raw', async (req, res) => {
         const raw = String(req.query['v']);
-        const value: unknown = raw === 'undefined' ? undefined : raw === 'NaN' ? NaN : raw === 'Infinity' ? Infinity : JSON.parse(raw);
+        const value: unknown =
+          raw === 'undefined'
+            ? undefined
+            : raw === 'NaN'
+              ? NaN
+              : raw === 'Infinity'
+                ? Infinity
+                : JSON.parse(raw);
         await req.session.login(value as string);
         res.json({ userId: (await req.session.userId()) ?? null });
       });
@@ -54,20 +73,28 @@ function securityTests(target: StoreUnderTest): void {
   const concurrent = 250;
 
   it(`after ${concurrent} concurrent logins of one user, every session that got a cookie is listed and ended by destroyUserSessions`, async () => {
-    const app = await startSecurityApp(await target.make(), { maxSessionsPerUser: false, storeTimeout: BURST_STORE_TIMEOUT });
+    const app = await startSecurityApp(await target.make(), {
+      maxSessionsPerUser: false,
+      storeTimeout: BURST_STORE_TIMEOUT,
+    });
     const user = randomUser();
     const clients = Array.from({ length: concurrent }, () => app.client());
     const replies = await Promise.all(clients.map((c) => c.post(loginPath(user))));
     const cookied = clients.filter((_, i) => replies[i]!.cookie('sid')?.value);
     // No login may hand out a cookie and fail: a 503 carries no session cookie.
-    for (const reply of replies) expect(reply.status === 200).toBe(reply.cookie('sid')?.value !== undefined);
+    for (const reply of replies)
+      expect(reply.status === 200).toBe(reply.cookie('sid')?.value !== undefined);
     // Concurrent logins of one user come in bursts: none may fail with ERR_KVSESSION_CONFLICT. On this shared test
     // machine a store command can still time out at the store client's own bound; that is all that may fail.
-    const failed = replies.filter((r) => r.status !== 200).map((r) => r.json<{ code: string }>().code);
+    const failed = replies
+      .filter((r) => r.status !== 200)
+      .map((r) => r.json<{ code: string }>().code);
     expect(failed.filter((code) => code !== 'ERR_KVSESSION_STORE_TIMEOUT')).toEqual([]);
     expect(cookied.length).toBeGreaterThanOrEqual(concurrent * 0.9);
     const handles = replies.filter((r) => r.status === 200).map((r) => r.json<Me>().handle);
-    expect((await app.sessions.listUserSessions(user)).map((s) => s.handle).sort()).toEqual(handles.sort());
+    expect((await app.sessions.listUserSessions(user)).map((s) => s.handle).sort()).toEqual(
+      handles.sort(),
+    );
     expect(await app.sessions.destroyUserSessions(user)).toBe(cookied.length);
     const after = await Promise.all(cookied.map((c) => c.get('/me')));
     expect(after.map((r) => r.json())).toEqual(cookied.map(() => NOBODY));
@@ -75,11 +102,15 @@ function securityTests(target: StoreUnderTest): void {
   }, 120_000);
 
   it(`${concurrent} concurrent logins of one user under maxSessionsPerUser: 100 leave exactly the 100 newest; every other cookie is dead`, async () => {
-    const app = await startSecurityApp(await target.make(), { maxSessionsPerUser: 100, storeTimeout: BURST_STORE_TIMEOUT });
+    const app = await startSecurityApp(await target.make(), {
+      maxSessionsPerUser: 100,
+      storeTimeout: BURST_STORE_TIMEOUT,
+    });
     const user = randomUser();
     const clients = Array.from({ length: concurrent }, () => app.client());
     const replies = await Promise.all(clients.map((c) => c.post(loginPath(user))));
-    for (const reply of replies) expect(reply.status === 200).toBe(reply.cookie('sid')?.value !== undefined);
+    for (const reply of replies)
+      expect(reply.status === 200).toBe(reply.cookie('sid')?.value !== undefined);
     const listed = new Set((await app.sessions.listUserSessions(user)).map((s) => s.handle));
     expect(listed.size).toBe(100);
     const now = await Promise.all(clients.map((c) => c.get('/me')));
@@ -101,7 +132,9 @@ function securityTests(target: StoreUnderTest): void {
     expect(reply.status).toBe(503);
     expect(reply.cookie('sid')).toBeUndefined();
     expect(await counting.count()).toBe(sessionsBefore);
-    expect((await app.sessions.listUserSessions(user)).map((s) => s.handle)).toEqual([first.me.handle]);
+    expect((await app.sessions.listUserSessions(user)).map((s) => s.handle)).toEqual([
+      first.me.handle,
+    ]);
     expect(await indexedHandles(counting, user)).toEqual([first.me.handle]);
   });
 
@@ -124,9 +157,13 @@ function securityTests(target: StoreUnderTest): void {
     const user = randomUser();
     const logins = [];
     for (let i = 0; i < 5; i++) logins.push(await loginClient(app, user));
-    for (const { client } of logins.slice(0, 2)) expect((await client.get('/me')).json()).toEqual(NOBODY);
-    for (const { client, me } of logins.slice(2)) expect((await client.get('/me')).json()).toEqual(me);
-    expect((await app.sessions.listUserSessions(user)).map((s) => s.handle)).toEqual(logins.slice(2).map((l) => l.me.handle));
+    for (const { client } of logins.slice(0, 2))
+      expect((await client.get('/me')).json()).toEqual(NOBODY);
+    for (const { client, me } of logins.slice(2))
+      expect((await client.get('/me')).json()).toEqual(me);
+    expect((await app.sessions.listUserSessions(user)).map((s) => s.handle)).toEqual(
+      logins.slice(2).map((l) => l.me.handle),
+    );
   });
 
   it('maxSessionsPerUser counts live sessions: logged-out ones do not push a live one out', async () => {
@@ -136,7 +173,10 @@ function securityTests(target: StoreUnderTest): void {
     for (let i = 0; i < 3; i++) await (await loginClient(app, user)).client.post('/destroy');
     const latest = await loginClient(app, user);
     expect((await kept.client.get('/me')).json()).toEqual(kept.me);
-    expect((await app.sessions.listUserSessions(user)).map((s) => s.handle)).toEqual([kept.me.handle, latest.me.handle]);
+    expect((await app.sessions.listUserSessions(user)).map((s) => s.handle)).toEqual([
+      kept.me.handle,
+      latest.me.handle,
+    ]);
   });
 
   it('maxSessionsPerUser: a re-login from the oldest session at the cap keeps its new session (the cap ends the old one)', async () => {
@@ -147,7 +187,10 @@ function securityTests(target: StoreUnderTest): void {
     const again = (await a.client.post(loginPath(user))).json<Me>();
     expect(again.userId).toBe(user);
     expect((await a.client.get('/me')).json()).toEqual(again);
-    expect((await app.sessions.listUserSessions(user)).map((s) => s.handle)).toEqual([b.me.handle, again.handle]);
+    expect((await app.sessions.listUserSessions(user)).map((s) => s.handle)).toEqual([
+      b.me.handle,
+      again.handle,
+    ]);
   });
 
   it('login(userId, { keep }) carries only the named keys; a value planted before login does not survive it', async () => {
@@ -162,7 +205,11 @@ function securityTests(target: StoreUnderTest): void {
 
   it('regenerate() keeps data and the absolute deadline; only login() starts a new one', async () => {
     const clock = fakeClock();
-    const app = await startSecurityApp(await target.make(), { now: clock.now, idleTimeout: 8 * HOUR, absoluteTimeout: 10 * HOUR });
+    const app = await startSecurityApp(await target.make(), {
+      now: clock.now,
+      idleTimeout: 8 * HOUR,
+      absoluteTimeout: 10 * HOUR,
+    });
     const user = randomUser();
     const renewed = await loginClient(app, user);
     const relogged = await loginClient(app, user);
@@ -180,12 +227,16 @@ function securityTests(target: StoreUnderTest): void {
     expect((await relogged.client.get('/me')).json<Me>().userId).toBe(user);
   });
 
-  it('login() of undefined, null, {}, [], NaN, Infinity, true or \'\' fails with ERR_KVSESSION_BAD_ARGUMENT and sets no cookie', async () => {
+  it("login() of undefined, null, {}, [], NaN, Infinity, true or '' fails with ERR_KVSESSION_BAD_ARGUMENT and sets no cookie", async () => {
     const app = await startSecurityApp(await target.make());
     for (const raw of ['undefined', 'null', '{}', '[]', 'NaN', 'Infinity', 'true', '""']) {
       const client = app.client();
       const reply = await client.post(`/login-raw?v=${encodeURIComponent(raw)}`);
-      expect({ raw, status: reply.status, body: reply.json() }).toEqual({ raw, status: 500, body: { code: 'ERR_KVSESSION_BAD_ARGUMENT' } });
+      expect({ raw, status: reply.status, body: reply.json() }).toEqual({
+        raw,
+        status: 500,
+        body: { code: 'ERR_KVSESSION_BAD_ARGUMENT' },
+      });
       expect(reply.cookie('sid')).toBeUndefined();
     }
     const numeric = await app.client().post('/login-raw?v=42');
@@ -196,15 +247,34 @@ function securityTests(target: StoreUnderTest): void {
   it('destroyUserSessions(userId, { except }) takes a handle or the current session id; anything else ends nothing and throws', async () => {
     const app = await startSecurityApp(await target.make());
     const user = randomUser();
-    const [mine, other, third] = [await loginClient(app, user), await loginClient(app, user), await loginClient(app, user)];
-    for (const except of [undefined, '', 'not-a-handle', 42, null, {}, cookieId(mine.client).slice(1), `${mine.me.handle!}x`]) {
-      const err = await app.sessions.destroyUserSessions(user, { except } as { except: string }).catch((e: unknown) => e);
-      expect({ except, code: (err as { code?: string }).code }).toEqual({ except, code: 'ERR_KVSESSION_BAD_ARGUMENT' });
+    const [mine, other, third] = [
+      await loginClient(app, user),
+      await loginClient(app, user),
+      await loginClient(app, user),
+    ];
+    for (const except of [
+      undefined,
+      '',
+      'not-a-handle',
+      42,
+      null,
+      {},
+      cookieId(mine.client).slice(1),
+      `${mine.me.handle!}x`,
+    ]) {
+      const err = await app.sessions
+        .destroyUserSessions(user, { except } as { except: string })
+        .catch((e: unknown) => e);
+      expect({ except, code: (err as { code?: string }).code }).toEqual({
+        except,
+        code: 'ERR_KVSESSION_BAD_ARGUMENT',
+      });
     }
     expect(await app.sessions.listUserSessions(user)).toHaveLength(3);
     // By session id, as `req.session.id` gives it.
     expect(await app.sessions.destroyUserSessions(user, { except: cookieId(mine.client) })).toBe(2);
-    for (const { client } of [other, third]) expect((await client.get('/me')).json()).toEqual(NOBODY);
+    for (const { client } of [other, third])
+      expect((await client.get('/me')).json()).toEqual(NOBODY);
     expect((await mine.client.get('/me')).json()).toEqual(mine.me);
     // By handle, as listUserSessions gives it.
     const fourth = await loginClient(app, user);
@@ -216,7 +286,10 @@ function securityTests(target: StoreUnderTest): void {
   it('listUserSessions / destroyUserSessions reject a user id that is not a non-empty string or finite number', async () => {
     const app = await startSecurityApp(await target.make());
     for (const userId of [undefined, null, '', NaN, {}]) {
-      for (const call of [() => app.sessions.listUserSessions(userId as string), () => app.sessions.destroyUserSessions(userId as string)]) {
+      for (const call of [
+        () => app.sessions.listUserSessions(userId as string),
+        () => app.sessions.destroyUserSessions(userId as string),
+      ]) {
         const err = await call().catch((e: unknown) => e);
         expect((err as { code?: string }).code).toBe('ERR_KVSESSION_BAD_ARGUMENT');
       }
@@ -229,7 +302,8 @@ class FailSessionCreates extends CountingStore {
   failing = false;
 
   override create(key: string, value: string, expiresAt: number): Promise<boolean> {
-    if (this.failing && !key.includes(':')) return Promise.reject(new Error('injected session create failure'));
+    if (this.failing && !key.includes(':'))
+      return Promise.reject(new Error('injected session create failure'));
     return super.create(key, value, expiresAt);
   }
 }
@@ -237,12 +311,16 @@ class FailSessionCreates extends CountingStore {
 describe('maxSessionsPerUser option', () => {
   it('rejects 0, -1, 1.5, NaN and a string with ERR_KVSESSION_BAD_OPTION; accepts a positive integer, false and Infinity', () => {
     for (const bad of [0, -1, 1.5, NaN, '10']) {
-      expect(() => kvSession({ secret: TEST_SECRET, maxSessionsPerUser: bad as number, pruneInterval: false })).toThrow(
-        expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }),
-      );
+      expect(() =>
+        kvSession({ secret: TEST_SECRET, maxSessionsPerUser: bad as number, pruneInterval: false }),
+      ).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }));
     }
     for (const good of [1, 100, false, Infinity] as const) {
-      const sessions = kvSession({ secret: TEST_SECRET, maxSessionsPerUser: good, pruneInterval: false });
+      const sessions = kvSession({
+        secret: TEST_SECRET,
+        maxSessionsPerUser: good,
+        pruneInterval: false,
+      });
       void sessions.close();
     }
   });

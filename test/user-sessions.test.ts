@@ -7,7 +7,15 @@ import { describeWithServer, randomPrefix } from './helpers/services.js';
 import { sleep } from './helpers/app.js';
 import { fakeClock } from './helpers/clock.js';
 import { CountingStore } from './helpers/counting-store.js';
-import { cookieId, indexedHandles, loginClient, loginPath, randomUser, sessionKey, startUserApp } from './helpers/user-sessions-helpers.js';
+import {
+  cookieId,
+  indexedHandles,
+  loginClient,
+  loginPath,
+  randomUser,
+  sessionKey,
+  startUserApp,
+} from './helpers/user-sessions-helpers.js';
 import { UserIndex } from '../src/user-index.js';
 import { encodeHead, encodeSlot, indexKey, slotKey } from '../src/user-slots.js';
 import { encodeRecord } from '../src/record.js';
@@ -25,7 +33,8 @@ for (const target of STORES_UNDER_TEST) {
 }
 
 function userSessionTests(target: StoreUnderTest): void {
-  const start = async (options: Parameters<typeof startUserApp>[1] = {}) => startUserApp(await target.make(), options);
+  const start = async (options: Parameters<typeof startUserApp>[1] = {}) =>
+    startUserApp(await target.make(), options);
 
   it('login(userId) issues a new ID: the old cookie gives an empty session, the new one has the user and no pre-login data', async () => {
     const app = await start();
@@ -80,7 +89,7 @@ function userSessionTests(target: StoreUnderTest): void {
     expect(await indexedHandles(app.sessions.store, user)).toEqual([again.handle]);
   });
 
-  it('a session past its idleTimeout disappears from its user\'s list while an active one stays', async () => {
+  it("a session past its idleTimeout disappears from its user's list while an active one stays", async () => {
     const app = await start({ idleTimeout: 1000, storeTimeout: STORE_TIMEOUT });
     const user = randomUser();
     const [idle, active] = [await loginClient(app, user), await loginClient(app, user)];
@@ -88,14 +97,20 @@ function userSessionTests(target: StoreUnderTest): void {
     await sleep(700);
     expect((await active.client.get('/me')).json<Me>().userId).toBe(user);
     await sleep(400);
-    expect((await app.sessions.listUserSessions(user)).map((s) => s.handle)).toEqual([active.me.handle]);
+    expect((await app.sessions.listUserSessions(user)).map((s) => s.handle)).toEqual([
+      active.me.handle,
+    ]);
     expect((await idle.client.get('/me')).json()).toEqual(NOBODY);
   });
 
   it('listUserSessions(userId) reports handle, createdAt, lastActiveAt and expiresAt, never an ID or store key', async () => {
     const app = await start();
     const user = randomUser();
-    const logins = [await loginClient(app, user), await loginClient(app, user), await loginClient(app, user)];
+    const logins = [
+      await loginClient(app, user),
+      await loginClient(app, user),
+      await loginClient(app, user),
+    ];
     const listed = await app.sessions.listUserSessions(user);
     const now = Date.now();
     expect(listed.map((s) => s.handle).sort()).toEqual(logins.map((l) => l.me.handle).sort());
@@ -129,11 +144,17 @@ function userSessionTests(target: StoreUnderTest): void {
   it('destroyUserSessions(userId, { except }) ends every other session and resolves how many', async () => {
     const app = await start();
     const user = randomUser();
-    const [keep, ...others] = [await loginClient(app, user), await loginClient(app, user), await loginClient(app, user)];
+    const [keep, ...others] = [
+      await loginClient(app, user),
+      await loginClient(app, user),
+      await loginClient(app, user),
+    ];
     expect((await keep!.client.post('/logout-others')).json()).toEqual({ ended: 2 });
     for (const { client } of others) expect((await client.get('/me')).json()).toEqual(NOBODY);
     expect((await keep!.client.get('/me')).json()).toEqual(keep!.me);
-    expect((await app.sessions.listUserSessions(user)).map((s) => s.handle)).toEqual([keep!.me.handle]);
+    expect((await app.sessions.listUserSessions(user)).map((s) => s.handle)).toEqual([
+      keep!.me.handle,
+    ]);
   });
 
   it('destroyUserSessions(userId) without except ends all of them and leaves an empty list', async () => {
@@ -172,11 +193,17 @@ function userSessionTests(target: StoreUnderTest): void {
     const user = randomUser();
     const [gone, kept] = [await loginClient(app, user), await loginClient(app, user)];
     expect(await app.sessions.store.delete(sessionKey(gone.client))).toBe(true);
-    expect((await app.sessions.listUserSessions(user)).map((s) => s.handle)).toEqual([kept.me.handle]);
+    expect((await app.sessions.listUserSessions(user)).map((s) => s.handle)).toEqual([
+      kept.me.handle,
+    ]);
     // Within twice the store timeout a slot without its session may be a login between indexing and creating: kept.
-    expect(await indexedHandles(app.sessions.store, user)).toEqual([gone.me.handle, kept.me.handle].sort());
+    expect(await indexedHandles(app.sessions.store, user)).toEqual(
+      [gone.me.handle, kept.me.handle].sort(),
+    );
     clock.advance(2 * STORE_TIMEOUT);
-    expect((await app.sessions.listUserSessions(user)).map((s) => s.handle)).toEqual([kept.me.handle]);
+    expect((await app.sessions.listUserSessions(user)).map((s) => s.handle)).toEqual([
+      kept.me.handle,
+    ]);
     expect(await indexedHandles(app.sessions.store, user)).toEqual([kept.me.handle]);
   });
 
@@ -198,7 +225,12 @@ function userSessionTests(target: StoreUnderTest): void {
 
   it('a slot record expires with its session (gone after one prune() at most); the head is fixed-size and holds no session key', async () => {
     // A frozen clock makes session and index deadlines count from the same instant.
-    const app = await start({ idleTimeout: 1500, absoluteTimeout: 3000, storeTimeout: STORE_TIMEOUT, now: fakeClock().now });
+    const app = await start({
+      idleTimeout: 1500,
+      absoluteTimeout: 3000,
+      storeTimeout: STORE_TIMEOUT,
+      now: fakeClock().now,
+    });
     const user = randomUser();
     const { client } = await loginClient(app, user);
     const store = app.sessions.store;
@@ -211,19 +243,20 @@ function userSessionTests(target: StoreUnderTest): void {
     expect(head!.value).not.toContain(sessionKey(client));
     expect(head!.value.length).toBeLessThan(64);
     await sleep(slot!.expiresAt - Date.now() + 50);
-    if (!store.capabilities.nativeExpiry) expect(await app.sessions.prune()).toBeGreaterThanOrEqual(2);
+    if (!store.capabilities.nativeExpiry)
+      expect(await app.sessions.prune()).toBeGreaterThanOrEqual(2);
     expect(await store.get(slotKey(indexKey(user), 0))).toBeUndefined();
     expect(await app.sessions.listUserSessions(user)).toEqual([]);
   });
 
-  it('login(\'\') fails with ERR_KVSESSION_BAD_ARGUMENT and binds nothing', async () => {
+  it("login('') fails with ERR_KVSESSION_BAD_ARGUMENT and binds nothing", async () => {
     const app = await start();
     const reply = await app.client().post(loginPath(''));
     expect(reply.json()).toEqual({ code: 'ERR_KVSESSION_BAD_ARGUMENT' });
     expect(await app.sessions.store.get(indexKey(''))).toBeUndefined();
   });
 
-  it('destroyUserSessions(userA, { except: a handle of userB }) ends all of userA\'s sessions and none of userB\'s', async () => {
+  it("destroyUserSessions(userA, { except: a handle of userB }) ends all of userA's sessions and none of userB's", async () => {
     const app = await start();
     const [alice, bob] = [randomUser('alice'), randomUser('bob')];
     const aliceLogins = [await loginClient(app, alice), await loginClient(app, alice)];
@@ -233,7 +266,7 @@ function userSessionTests(target: StoreUnderTest): void {
     expect((await bobs.client.get('/me')).json()).toEqual(bobs.me);
   });
 
-  it('a key of userB\'s session planted in userA\'s index is neither listed nor ended for userA', async () => {
+  it("a key of userB's session planted in userA's index is neither listed nor ended for userA", async () => {
     const app = await start();
     const [alice, bob] = [randomUser('alice'), randomUser('bob')];
     const a = await loginClient(app, alice);
@@ -242,9 +275,20 @@ function userSessionTests(target: StoreUnderTest): void {
     const entry = await store.get(indexKey(alice));
     // A slot of alice's pointing at bob's session, covered by her head.
     const planted = encodeSlot({ key: sessionKey(b.client), at: 0 });
-    expect(await store.create(slotKey(indexKey(alice), 1), planted, Date.now() + 3_600_000)).toBe(true);
-    expect(await store.update(indexKey(alice), entry!.value, encodeHead({ lo: 0, hi: 2, n: 2, f: 2, t: 0 }), entry!.expiresAt)).toBe(true);
-    expect((await app.sessions.listUserSessions(alice)).map((s) => s.handle)).toEqual([a.me.handle]);
+    expect(await store.create(slotKey(indexKey(alice), 1), planted, Date.now() + 3_600_000)).toBe(
+      true,
+    );
+    expect(
+      await store.update(
+        indexKey(alice),
+        entry!.value,
+        encodeHead({ lo: 0, hi: 2, n: 2, f: 2, t: 0 }),
+        entry!.expiresAt,
+      ),
+    ).toBe(true);
+    expect((await app.sessions.listUserSessions(alice)).map((s) => s.handle)).toEqual([
+      a.me.handle,
+    ]);
     expect(await app.sessions.destroyUserSessions(alice)).toBe(1);
     expect((await b.client.get('/me')).json()).toEqual(b.me);
   });
@@ -300,7 +344,9 @@ describe('user index keys', () => {
     const keys = [...map.keys()] as string[];
     // Two sessions, the head and two slots.
     expect(keys).toHaveLength(5);
-    expect(keys.filter((k) => k.includes(user) || k.includes(encodeURIComponent(user)))).toEqual([]);
+    expect(keys.filter((k) => k.includes(user) || k.includes(encodeURIComponent(user)))).toEqual(
+      [],
+    );
     expect(keys.filter((k) => k.endsWith(indexKey(user)))).toHaveLength(1);
     expect(keys.filter((k) => k.includes(`${indexKey(user)}:`))).toHaveLength(2);
   });
@@ -314,6 +360,10 @@ async function seedOtherUsers(store: SessionStore, n: number): Promise<void> {
     const userId = `other-${i}`;
     const key = storeKeyFor('', createSessionId());
     const { slot } = await index.bind(userId, key, now + 86_400_000);
-    await store.create(key, encodeRecord({ createdAt: now, userId, slot, data: {} }), now + 3_600_000);
+    await store.create(
+      key,
+      encodeRecord({ createdAt: now, userId, slot, data: {} }),
+      now + 3_600_000,
+    );
   }
 }

@@ -57,7 +57,10 @@ describe('set(key, value) values', () => {
         const nested = (await req.session.get('nested')) as { when: unknown[] };
         res.json({
           date: date instanceof Date ? date.toISOString() : 'not a Date',
-          bytes: bytes instanceof Uint8Array && !Buffer.isBuffer(bytes) ? [...bytes] : 'not a Uint8Array',
+          bytes:
+            bytes instanceof Uint8Array && !Buffer.isBuffer(bytes)
+              ? [...bytes]
+              : 'not a Uint8Array',
           buffer: Buffer.isBuffer(buffer) ? buffer.toString() : 'not a Buffer',
           nested: nested.when[0] instanceof Date,
         });
@@ -119,7 +122,12 @@ describe('keys that name prototype members', () => {
         req.session.set('__proto__', JSON.parse('{"polluted":true}'));
         req.session.set('constructor', 'c');
         req.session.set('prototype', { polluted: true });
-        req.session.set('nested', JSON.parse('{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}'));
+        req.session.set(
+          'nested',
+          JSON.parse(
+            '{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}',
+          ),
+        );
         res.json({ ok: true });
       });
       app.get('/proto', async (req, res) => {
@@ -160,7 +168,12 @@ describe('keys that name prototype members', () => {
         res.json(out);
       }),
     );
-    const empty = { constructor: [null, false], toString: [null, false], __proto__: [null, false], hasOwnProperty: [null, false] };
+    const empty = {
+      constructor: [null, false],
+      toString: [null, false],
+      __proto__: [null, false],
+      hasOwnProperty: [null, false],
+    };
     expect((await client.get('/inherited')).json()).toEqual(empty);
     await client.post('/set/x/1');
     expect((await client.get('/inherited')).json()).toEqual(empty);

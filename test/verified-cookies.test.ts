@@ -25,7 +25,11 @@ describe('VerifiedCookies.read(req)', () => {
   it('returns the ID, its store key and rotated: false for a cookie signed with the newest secret', () => {
     const id = createSessionId();
     const cookies = new VerifiedCookies(new Signer([NEW, OLD]), 'sid');
-    expect(cookies.read(request(`a=1; sid=${new Signer(NEW).sign(id)}`))).toEqual({ id, key: storeKeyFor('', id), rotated: false });
+    expect(cookies.read(request(`a=1; sid=${new Signer(NEW).sign(id)}`))).toEqual({
+      id,
+      key: storeKeyFor('', id),
+      rotated: false,
+    });
   });
 
   it('runs the HMAC check once per cookie value; a returning client is answered from memory, same verdict', () => {
@@ -46,7 +50,14 @@ describe('VerifiedCookies.read(req)', () => {
     const valid = signer.sign(createSessionId());
     expect(cookies.read(request(`sid=${valid}`))).toBeDefined();
     const forged = `${valid.slice(0, -1)}${valid.endsWith('A') ? 'B' : 'A'}`;
-    for (const header of [`sid=${forged}`, `sid=${forged}`, 'sid=garbage', 'sid=', 'other=1', undefined]) {
+    for (const header of [
+      `sid=${forged}`,
+      `sid=${forged}`,
+      'sid=garbage',
+      'sid=',
+      'other=1',
+      undefined,
+    ]) {
       expect(cookies.read(request(header))).toBeUndefined();
     }
     // 1 for the valid cookie, then the forged value twice, 'garbage' and the empty value; no cookie at all never gets that far.

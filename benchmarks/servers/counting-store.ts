@@ -5,7 +5,14 @@ import type { ServerStats } from './harness.js';
 import { countOp } from './harness.js';
 
 // Maintenance calls (count, clear, close) are no part of a request's cost.
-const COUNTED: ReadonlySet<StoreOperation> = new Set(['get', 'create', 'update', 'touch', 'delete', 'prune']);
+const COUNTED: ReadonlySet<StoreOperation> = new Set([
+  'get',
+  'create',
+  'update',
+  'touch',
+  'delete',
+  'prune',
+]);
 
 /**
  * Counts every session operation in `stats` under its method name. Each is one backend round trip

@@ -17,7 +17,13 @@ function start(): void {
   let sessions: ExpressSessionMiddleware;
   try {
     const store = countingStore(createStore(url, { prefix }), stats);
-    sessions = session({ secret: BENCH_SECRET, store, resave: false, saveUninitialized: false, name: 'sid' });
+    sessions = session({
+      secret: BENCH_SECRET,
+      store,
+      resave: false,
+      saveUninitialized: false,
+      name: 'sid',
+    });
   } catch (err) {
     unavailable(err instanceof Error ? err.message : String(err));
     return;

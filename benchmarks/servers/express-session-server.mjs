@@ -3,11 +3,14 @@
 // The shared harness is imported from the build output: run through `npm run bench`, which builds first.
 import session from 'express-session';
 
-const harness = await import(new URL('../../dist/benchmarks/servers/harness.js', import.meta.url).href);
+const harness = await import(
+  new URL('../../dist/benchmarks/servers/harness.js', import.meta.url).href
+);
 const { BENCH_SECRET, SETUP_DATA, createBenchApp, countOp, serve, unavailable } = harness;
 const { createExpressSessionStore } = await import('./express-session-stores.mjs');
 
-const [kind = 'memory', runId = 'dev', tmpDir = '.', redisUrl = '', postgresUrl = ''] = process.argv.slice(2);
+const [kind = 'memory', runId = 'dev', tmpDir = '.', redisUrl = '', postgresUrl = ''] =
+  process.argv.slice(2);
 
 // Each wrapped method is one backend round trip for these stores.
 const COUNTED = ['get', 'set', 'touch', 'destroy'];
@@ -16,7 +19,12 @@ async function start() {
   const { app, stats } = createBenchApp();
   let built;
   try {
-    built = await createExpressSessionStore(kind, session, { runId, tmpDir, redisUrl, postgresUrl });
+    built = await createExpressSessionStore(kind, session, {
+      runId,
+      tmpDir,
+      redisUrl,
+      postgresUrl,
+    });
   } catch (err) {
     unavailable(err instanceof Error ? err.message : String(err));
     return;
@@ -31,7 +39,9 @@ async function start() {
     };
   }
   // The recommended configuration: no forced resave, no empty sessions for anonymous visitors.
-  app.use(session({ secret: BENCH_SECRET, store, resave: false, saveUninitialized: false, name: 'sid' }));
+  app.use(
+    session({ secret: BENCH_SECRET, store, resave: false, saveUninitialized: false, name: 'sid' }),
+  );
 
   app.get('/__setup', (req, res) => {
     Object.assign(req.session, structuredClone(SETUP_DATA));

@@ -5,7 +5,11 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Builds the store for `kind`; resolves { store, cleanup } or throws with a readable reason. */
-export async function createExpressSessionStore(kind, session, { runId, tmpDir, redisUrl, postgresUrl }) {
+export async function createExpressSessionStore(
+  kind,
+  session,
+  { runId, tmpDir, redisUrl, postgresUrl },
+) {
   switch (kind) {
     case 'memory':
       return { store: new session.MemoryStore(), cleanup: async () => {} };
@@ -42,7 +46,12 @@ async function postgresStore(session, connectionString, tableName) {
   const pool = new pg.Pool({ connectionString, connectionTimeoutMillis: 2000 });
   await pool.query('SELECT 1');
   const PgStore = connectPgSimple(session);
-  const store = new PgStore({ pool, tableName, createTableIfMissing: true, pruneSessionInterval: false });
+  const store = new PgStore({
+    pool,
+    tableName,
+    createTableIfMissing: true,
+    pruneSessionInterval: false,
+  });
   const cleanup = async () => {
     store.close();
     await pool.query(`DROP TABLE IF EXISTS "${tableName}"`);

@@ -3,7 +3,8 @@ import type { Express, NextFunction, Request, Response } from 'express';
 import type { AddressInfo } from 'node:net';
 
 /** Messages a benchmark server sends its parent over the IPC channel. */
-export type ServerMessage = { type: 'ready'; port: number } | { type: 'unavailable'; reason: string };
+export type ServerMessage =
+  { type: 'ready'; port: number } | { type: 'unavailable'; reason: string };
 
 /** What /__stats answers: requests served on the benchmark routes and store calls by method. */
 export interface ServerStats {
@@ -67,7 +68,11 @@ export function countOp(stats: ServerStats, op: string): void {
  * Listens on a free loopback port, reports it to the parent once `beforeReady` has settled, and
  * shuts down cleanly on 'close'.
  */
-export function serve(app: Express, cleanup: () => Promise<void>, beforeReady?: () => Promise<void>): void {
+export function serve(
+  app: Express,
+  cleanup: () => Promise<void>,
+  beforeReady?: () => Promise<void>,
+): void {
   // Listening first: a store's warm() never holds the process open by itself (src/store.ts).
   const server = app.listen(0, '127.0.0.1', () => {
     (beforeReady?.() ?? Promise.resolve()).then(

@@ -79,7 +79,8 @@ export class SessionCookie {
   }
 
   set maxAge(ms: number | null) {
-    if (ms !== null && (typeof ms !== 'number' || !Number.isFinite(ms))) throw new TypeError('cookie.maxAge must be a number of ms or null');
+    if (ms !== null && (typeof ms !== 'number' || !Number.isFinite(ms)))
+      throw new TypeError('cookie.maxAge must be a number of ms or null');
     this.expires = ms === null ? null : new Date(Date.now() + ms);
   }
 
@@ -103,7 +104,12 @@ export class SessionCookie {
   }
 
   /** The Set-Cookie line carrying `value`, or undefined when a `secure: true` cookie must not go over this plain-HTTP request. */
-  serialize(name: string, value: string, req: IncomingMessage, proxy: boolean | undefined): string | undefined {
+  serialize(
+    name: string,
+    value: string,
+    req: IncomingMessage,
+    proxy: boolean | undefined,
+  ): string | undefined {
     const https = isSecure(req, proxy);
     if (this.secure === true && !https) return undefined;
     return stringifySetCookie(name, value, {
@@ -115,7 +121,9 @@ export class SessionCookie {
       ...(this.partitioned ? { partitioned: true } : {}),
       ...(this.priority === undefined ? {} : { priority: this.priority }),
       // Rounded up, as express-session's cookie module does not: Max-Age=0 would delete a live cookie.
-      ...(this.#expires === null ? {} : { expires: this.#expires, maxAge: Math.max(1, Math.ceil((this.maxAge ?? 0) / 1000)) }),
+      ...(this.#expires === null
+        ? {}
+        : { expires: this.#expires, maxAge: Math.max(1, Math.ceil((this.maxAge ?? 0) / 1000)) }),
     });
   }
 }

@@ -11,7 +11,11 @@ let warned = false;
  * expiry (which reads `cookie.expires`) still applies. Its API has no conditional write, so
  * create/update/touch are read-then-write: NOT atomic, and said so once at construction.
  */
-export function legacyStoreAdapter(store: LegacyStore, prefix: string | undefined, timeoutMs: number): SessionStore {
+export function legacyStoreAdapter(
+  store: LegacyStore,
+  prefix: string | undefined,
+  timeoutMs: number,
+): SessionStore {
   if (!warned) {
     warned = true;
     process.emitWarning(
@@ -19,7 +23,10 @@ export function legacyStoreAdapter(store: LegacyStore, prefix: string | undefine
     );
   }
   const p = prefix ?? '';
-  const call = <T>(what: string, fn: (done: (err: unknown, value?: T) => void) => void): Promise<T | undefined> => callLegacy<T>(what, timeoutMs, fn);
+  const call = <T>(
+    what: string,
+    fn: (done: (err: unknown, value?: T) => void) => void,
+  ): Promise<T | undefined> => callLegacy<T>(what, timeoutMs, fn);
   const read = async (key: string): Promise<StoreEntry | undefined> => {
     const sess = await call<LegacySessionData | null>('get', (done) => store.get(p + key, done));
     const text = (sess as { kvsession?: unknown } | null | undefined)?.kvsession;
@@ -30,7 +37,10 @@ export function legacyStoreAdapter(store: LegacyStore, prefix: string | undefine
   };
   const write = (key: string, value: string, expiresAt: number): Promise<unknown> => {
     const sess: LegacySessionData & { kvsession: string } = {
-      cookie: { originalMaxAge: expiresAt - Date.now(), expires: new Date(expiresAt).toISOString() },
+      cookie: {
+        originalMaxAge: expiresAt - Date.now(),
+        expires: new Date(expiresAt).toISOString(),
+      },
       kvsession: value,
     };
     return call('set', (done) => store.set(p + key, sess, done));
@@ -65,9 +75,15 @@ export function legacyStoreAdapter(store: LegacyStore, prefix: string | undefine
     // The store expires its records by itself (cookie.expires).
     prune: () => Promise.resolve(0),
     count(): Promise<number> {
-      const length = (store as { length?: (cb: (err: unknown, n?: number) => void) => void }).length;
+      const length = (store as { length?: (cb: (err: unknown, n?: number) => void) => void })
+        .length;
       if (typeof length !== 'function') {
-        return Promise.reject(new KvSessionError('ERR_KVSESSION_USAGE', 'this express-session Store cannot count its sessions (it has no length())'));
+        return Promise.reject(
+          new KvSessionError(
+            'ERR_KVSESSION_USAGE',
+            'this express-session Store cannot count its sessions (it has no length())',
+          ),
+        );
       }
       return call<number>('length', (done) => length.call(store, done)).then((n) => n ?? 0);
     },

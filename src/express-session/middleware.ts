@@ -10,7 +10,12 @@ import { Session } from '../session.js';
 import { RequestState } from './request-state.js';
 
 /** The drop-in middleware, callable as Connect/Express middleware (and by socket.io's `io.engine.use`), plus the management API. */
-export type ExpressSessionMiddleware = ((req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void) & KvSessionManager;
+export type ExpressSessionMiddleware = ((
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: (err?: unknown) => void,
+) => void) &
+  KvSessionManager;
 
 /**
  * express-session's middleware on kvsession: takes express-session's options and gives
@@ -21,8 +26,17 @@ export function session(options: ExpressSessionOptions): ExpressSessionMiddlewar
   const resolved = resolveDropInOptions(options);
   const { ctx, manager } = createSessionRuntime(resolved.core);
   const runtime: DropInRuntime = { ctx, options: resolved };
-  const migration = createMigration(ctx, options.migrate, resolved.secret, resolved.core.storeTimeoutMs);
-  const middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void => {
+  const migration = createMigration(
+    ctx,
+    options.migrate,
+    resolved.secret,
+    resolved.core.storeTimeoutMs,
+  );
+  const middleware = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    next: (err?: unknown) => void,
+  ): void => {
     // Mounted twice, or behind another session middleware: the first one wins, as with express-session.
     if ((req as { session?: unknown }).session !== undefined) return next();
     load(runtime, migration, req, res, next).then(next, next);

@@ -57,7 +57,10 @@ export function passportUser(data: Readonly<Record<string, unknown>>): string | 
 /** Validates express-session options once; throws ERR_KVSESSION_BAD_OPTION for what would break a kvsession guarantee. */
 export function resolveDropInOptions(options: ExpressSessionOptions): ResolvedDropIn {
   if (options === null || typeof options !== 'object') {
-    throw new KvSessionError('ERR_KVSESSION_NO_SECRET', 'session(options) needs an options object with a `secret`. Generate one with `npx kvsession secret`.');
+    throw new KvSessionError(
+      'ERR_KVSESSION_NO_SECRET',
+      'session(options) needs an options object with a `secret`. Generate one with `npx kvsession secret`.',
+    );
   }
   if (options.resave === true) {
     throw new KvSessionError(
@@ -65,24 +68,49 @@ export function resolveDropInOptions(options: ExpressSessionOptions): ResolvedDr
       'resave: true is refused: writing back unmodified sessions would undo the changes of concurrent requests. Use resave: false; kvsession extends idle sessions itself (touchInterval).',
     );
   }
-  const { name = 'connect.sid', cookie = {}, rolling = false, saveUninitialized = true, unset = 'keep', proxy, genid, store, ...core } = options;
+  const {
+    name = 'connect.sid',
+    cookie = {},
+    rolling = false,
+    saveUninitialized = true,
+    unset = 'keep',
+    proxy,
+    genid,
+    store,
+    ...core
+  } = options;
   if ((cookie as { expires?: unknown }).expires != null) {
-    throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'cookie.expires is refused: one fixed date for every session is a bug; use cookie.maxAge');
+    throw new KvSessionError(
+      'ERR_KVSESSION_BAD_OPTION',
+      'cookie.expires is refused: one fixed date for every session is a bug; use cookie.maxAge',
+    );
   }
-  if (unset !== 'keep' && unset !== 'destroy') throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', "unset must be 'keep' or 'destroy'");
-  if (genid !== undefined && typeof genid !== 'function') throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'genid must be a function (req) => string');
+  if (unset !== 'keep' && unset !== 'destroy')
+    throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', "unset must be 'keep' or 'destroy'");
+  if (genid !== undefined && typeof genid !== 'function')
+    throw new KvSessionError(
+      'ERR_KVSESSION_BAD_OPTION',
+      'genid must be a function (req) => string',
+    );
   const maxAge = cookie.maxAge ?? null;
   if (maxAge !== null && (typeof maxAge !== 'number' || !Number.isFinite(maxAge) || maxAge <= 0)) {
-    throw new KvSessionError('ERR_KVSESSION_BAD_OPTION', 'cookie.maxAge must be a positive number of ms, or null');
+    throw new KvSessionError(
+      'ERR_KVSESSION_BAD_OPTION',
+      'cookie.maxAge must be a positive number of ms, or null',
+    );
   }
-  const sameSite = cookie.sameSite === true ? 'strict' : cookie.sameSite ?? 'lax';
+  const sameSite = cookie.sameSite === true ? 'strict' : (cookie.sameSite ?? 'lax');
   const legacyStore = isLegacyStore(store);
   const resolved = resolveOptions({
     // The session lives as long as its cookie, as in express-session, unless idleTimeout says otherwise.
-    ...(maxAge === null ? {} : { idleTimeout: maxAge, absoluteTimeout: Math.max(maxAge, 7 * 24 * 3600_000) }),
+    ...(maxAge === null
+      ? {}
+      : { idleTimeout: maxAge, absoluteTimeout: Math.max(maxAge, 7 * 24 * 3600_000) }),
     userIdFrom: passportUser,
     ...core,
-    store: legacyStore ? legacyStoreAdapter(store, core.prefix, core.storeTimeout ?? 2000) : (store ?? 'memory://'),
+    store: legacyStore
+      ? legacyStoreAdapter(store, core.prefix, core.storeTimeout ?? 2000)
+      : (store ?? 'memory://'),
     // kvsession's own cookie handling is not used by the drop-in; these only validate the shared attributes.
     cookie: {
       name,

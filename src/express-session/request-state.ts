@@ -39,7 +39,12 @@ export class RequestState implements ResponseHold {
   #idRead = false;
   #destroyed = false;
 
-  constructor(rt: DropInRuntime, req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) {
+  constructor(
+    rt: DropInRuntime,
+    req: IncomingMessage,
+    res: ServerResponse,
+    next: (err?: unknown) => void,
+  ) {
     this.#rt = rt;
     this.#req = req;
     this.#res = res;
@@ -50,8 +55,15 @@ export class RequestState implements ResponseHold {
   install(data: Readonly<Record<string, unknown>>): ExpressSession {
     this.#snapshot = snapshotOf(data);
     const saved = data[COOKIE_KEY] as { originalMaxAge?: unknown } | undefined;
-    const maxAge = typeof saved?.originalMaxAge === 'number' ? saved.originalMaxAge : this.#rt.options.cookie.maxAge;
-    const session = new ExpressSession(this, data, new SessionCookie(this.#rt.options.cookie, maxAge, Date.now()));
+    const maxAge =
+      typeof saved?.originalMaxAge === 'number'
+        ? saved.originalMaxAge
+        : this.#rt.options.cookie.maxAge;
+    const session = new ExpressSession(
+      this,
+      data,
+      new SessionCookie(this.#rt.options.cookie, maxAge, Date.now()),
+    );
     const req = this.#req as { session?: unknown; sessionID?: string };
     req.session = session;
     if (this.native[IS_STORED] && !Object.hasOwn(req, 'sessionID')) {
@@ -59,7 +71,11 @@ export class RequestState implements ResponseHold {
       req.sessionID = this.native.id as string;
     } else {
       // A new session's ID is made when first read, which also marks it as used (saveUninitialized).
-      Object.defineProperty(req, 'sessionID', { configurable: true, enumerable: true, get: () => (req.session === undefined ? undefined : this.id()) });
+      Object.defineProperty(req, 'sessionID', {
+        configurable: true,
+        enumerable: true,
+        get: () => (req.session === undefined ? undefined : this.id()),
+      });
     }
     return session;
   }
@@ -95,7 +111,12 @@ export class RequestState implements ResponseHold {
   async destroy(_session: ExpressSession): Promise<void> {
     this.#destroyed = true;
     (this.#req as { session?: unknown }).session = undefined;
-    Object.defineProperty(this.#req, 'sessionID', { configurable: true, enumerable: true, writable: true, value: undefined });
+    Object.defineProperty(this.#req, 'sessionID', {
+      configurable: true,
+      enumerable: true,
+      writable: true,
+      value: undefined,
+    });
     await this.native.destroy();
   }
 
@@ -103,7 +124,11 @@ export class RequestState implements ResponseHold {
   async reload(session: ExpressSession): Promise<void> {
     await this.native.reload();
     if (!this.native[IS_STORED]) {
-      throw new KvSessionError('ERR_KVSESSION_DESTROYED', 'the session to reload is no longer in the store', { status: 401 });
+      throw new KvSessionError(
+        'ERR_KVSESSION_DESTROYED',
+        'the session to reload is no longer in the store',
+        { status: 401 },
+      );
     }
     const data = await this.native.all();
     this.#snapshot = snapshotOf(data);
@@ -121,26 +146,45 @@ export class RequestState implements ResponseHold {
     const session = (this.#req as { session?: unknown }).session;
     if (!(session instanceof ExpressSession)) {
       // `req.session = null`: 'keep' drops this request's changes, 'destroy' ends the stored session.
-      if (!this.#destroyed && (options.unset === 'keep' || !this.native[IS_STORED])) return undefined;
+      if (!this.#destroyed && (options.unset === 'keep' || !this.native[IS_STORED]))
+        return undefined;
       if (!this.#destroyed) await this.native.destroy();
       return this.#line(await this.native.commit(), undefined, false);
     }
     const modified = this.#flush(session);
-    if (!this.native[IS_STORED] && modified === false && options.saveUninitialized && this.#idRead) {
+    if (
+      !this.native[IS_STORED] &&
+      modified === false &&
+      options.saveUninitialized &&
+      this.#idRead
+    ) {
       // The app has seen this new session's ID (CSRF binding, socket rooms...): it must survive, as with express-session.
-      this.native.set(COOKIE_KEY as never, { originalMaxAge: session.cookie.originalMaxAge } as never);
+      this.native.set(
+        COOKIE_KEY as never,
+        { originalMaxAge: session.cookie.originalMaxAge } as never,
+      );
     }
     return this.#line(await this.native.commit(), session, modified);
   }
 
   /** Hands a failed save to Express's error handling. */
   fail(err: unknown): void {
-    this.#next(err instanceof KvSessionError ? err : new KvSessionError('ERR_KVSESSION_STORE_UNAVAILABLE', String(err), { status: 503, cause: err }));
+    this.#next(
+      err instanceof KvSessionError
+        ? err
+        : new KvSessionError('ERR_KVSESSION_STORE_UNAVAILABLE', String(err), {
+            status: 503,
+            cause: err,
+          }),
+    );
   }
 
   /** Records each top-level property that differs from the snapshot as a change of the native session. */
   #flush(session: ExpressSession): boolean {
-    const native = this.native as unknown as { set(key: string, value: unknown): void; delete(key: string): void };
+    const native = this.native as unknown as {
+      set(key: string, value: unknown): void;
+      delete(key: string): void;
+    };
     let modified = false;
     for (const key of Object.keys(session)) {
       if (key === COOKIE_KEY) continue;
@@ -154,14 +198,21 @@ export class RequestState implements ResponseHold {
     }
     // Deleting the current entry while iterating a Map is safe: iteration goes on with the next one.
     for (const key of this.#snapshot.keys()) {
-      if (key === COOKIE_KEY || (Object.hasOwn(session, key) && session[key] !== undefined)) continue;
+      if (key === COOKIE_KEY || (Object.hasOwn(session, key) && session[key] !== undefined))
+        continue;
       native.delete(key);
       this.#snapshot.delete(key);
       modified = true;
     }
-    const lifetime = session.cookie.originalMaxAge === this.#rt.options.cookie.maxAge ? undefined : { originalMaxAge: session.cookie.originalMaxAge };
+    const lifetime =
+      session.cookie.originalMaxAge === this.#rt.options.cookie.maxAge
+        ? undefined
+        : { originalMaxAge: session.cookie.originalMaxAge };
     const lifetimeText = lifetime === undefined ? undefined : toJson(lifetime);
-    if (lifetimeText !== this.#snapshot.get(COOKIE_KEY) && (lifetime !== undefined || this.native[IS_STORED])) {
+    if (
+      lifetimeText !== this.#snapshot.get(COOKIE_KEY) &&
+      (lifetime !== undefined || this.native[IS_STORED])
+    ) {
       if (lifetime === undefined) native.delete(COOKIE_KEY);
       else native.set(COOKIE_KEY, lifetime);
       if (lifetimeText === undefined) this.#snapshot.delete(COOKIE_KEY);
@@ -172,13 +223,18 @@ export class RequestState implements ResponseHold {
   }
 
   /** The Set-Cookie line for what the commit did, following express-session's rules for when to send one. */
-  #line(action: CookieAction, session: ExpressSession | undefined, modified: boolean): string | undefined {
+  #line(
+    action: CookieAction,
+    session: ExpressSession | undefined,
+    modified: boolean,
+  ): string | undefined {
     const { options, ctx } = this.#rt;
     if (action.kind === 'clear') return clearCookieLine(options.name, options.cookie);
     if (session === undefined) return undefined;
     const id = !this.native[IS_STORED] ? undefined : this.native.id;
     if (id === undefined) return undefined;
-    const resend = action.kind === 'set' || options.rolling || (session.cookie.expires !== null && modified);
+    const resend =
+      action.kind === 'set' || options.rolling || (session.cookie.expires !== null && modified);
     if (!resend) return undefined;
     const value = action.kind === 'set' ? action.value : ctx.signer.sign(id);
     return session.cookie.serialize(options.name, value, this.#req, options.proxy);

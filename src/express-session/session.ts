@@ -82,11 +82,18 @@ export class ExpressSession {
 }
 
 /** Hands `work` to the callback (never rejecting, so no unhandled rejection) or returns it as a promise. */
-function settle<S extends ExpressSession>(session: S, work: Promise<void>, callback: SessionCallback | undefined): S | Promise<void> {
+function settle<S extends ExpressSession>(
+  session: S,
+  work: Promise<void>,
+  callback: SessionCallback | undefined,
+): S | Promise<void> {
   if (callback === undefined) return work;
   if (typeof callback !== 'function') {
     work.catch(() => undefined);
-    throw new KvSessionError('ERR_KVSESSION_USAGE', 'the session method callback must be a function');
+    throw new KvSessionError(
+      'ERR_KVSESSION_USAGE',
+      'the session method callback must be a function',
+    );
   }
   // Outside the promise chain: an exception thrown by the callback is the app's, as with express-session.
   work.then(

@@ -23,7 +23,13 @@ export class DemoProcess {
   /** Starts the demo with `dataDir` and `storeUrl` on `port` (0: any free port); resolves once it listens. */
   static async start(dataDir: string, storeUrl: string, port = 0): Promise<DemoProcess> {
     const child = startFromSource('demo/server.ts', [], {
-      env: { PORT: String(port), HOST: '127.0.0.1', KVSESSION_DEMO_DATA: dataDir, SESSION_STORE: storeUrl, SESSION_SECRET: '' },
+      env: {
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        KVSESSION_DEMO_DATA: dataDir,
+        SESSION_STORE: storeUrl,
+        SESSION_SECRET: '',
+      },
     });
     const exit = collect(child, 10 * 60_000);
     const listening = new Promise<number>((resolve, reject) => {
@@ -33,7 +39,13 @@ export class DemoProcess {
         const match = /http:\/\/127\.0\.0\.1:(\d+)/.exec(seen);
         if (match !== null) resolve(Number(match[1]));
       });
-      void exit.then((r) => reject(new Error(`demo exited before listening (status ${r.status}, signal ${r.signal}): ${r.stderr.trim()}`)));
+      void exit.then((r) =>
+        reject(
+          new Error(
+            `demo exited before listening (status ${r.status}, signal ${r.signal}): ${r.stderr.trim()}`,
+          ),
+        ),
+      );
       setTimeout(() => reject(new Error('demo did not start listening')), START_LIMIT_MS).unref();
     });
     try {

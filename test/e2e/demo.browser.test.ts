@@ -9,12 +9,25 @@ import { DemoProcess } from './demo-process.js';
 import { ROOT } from './from-source.js';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
 // The screenshot in the docs is refreshed only on request, so test runs leave the tree clean.
-const SCREENSHOT = process.env['UPDATE_DEMO_SCREENSHOT'] === '1' ? join(ROOT, 'docs/demo.png') : join(ROOT, 'test-results/demo.png');
+const SCREENSHOT =
+  process.env['UPDATE_DEMO_SCREENSHOT'] === '1'
+    ? join(ROOT, 'docs/demo.png')
+    : join(ROOT, 'test-results/demo.png');
 
 const missing = existsSync(CHROMIUM) ? undefined : `no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)`;
-if (missing !== undefined && IN_CI) throw new Error(`demo browser test: Chromium is required in CI: ${missing}`);
+if (missing !== undefined && IN_CI)
+  throw new Error(`demo browser test: Chromium is required in CI: ${missing}`);
 if (missing !== undefined) console.warn(`SKIPPED demo browser test: ${missing}`);
 const suite = missing === undefined ? describe : describe.skip;
 
@@ -36,12 +49,19 @@ async function count(page: Page): Promise<string> {
 }
 
 async function isSignedOut(page: Page): Promise<boolean> {
-  return (await page.locator('#sign-in').count()) === 1 && (await page.locator('#greeting').count()) === 0;
+  return (
+    (await page.locator('#sign-in').count()) === 1 &&
+    (await page.locator('#greeting').count()) === 0
+  );
 }
 
-async function sessionCookie(context: BrowserContext): Promise<{ name: string; value: string; url: string } | undefined> {
+async function sessionCookie(
+  context: BrowserContext,
+): Promise<{ name: string; value: string; url: string } | undefined> {
   const cookie = (await context.cookies()).find((c) => c.name === 'sid');
-  return cookie === undefined ? undefined : { name: cookie.name, value: cookie.value, url: `http://${cookie.domain}${cookie.path}` };
+  return cookie === undefined
+    ? undefined
+    : { name: cookie.name, value: cookie.value, url: `http://${cookie.domain}${cookie.path}` };
 }
 
 suite('demo app in Chromium', () => {
@@ -186,7 +206,9 @@ suite('demo app in Chromium', () => {
       await page.waitForSelector('#count:text-is("1")');
       await page.click('#reset-count');
       await page.waitForSelector('#count:text-is("0")');
-      expect(JSON.parse((await page.textContent('#session-data')) ?? '')).toEqual({ name: 'clearer' });
+      expect(JSON.parse((await page.textContent('#session-data')) ?? '')).toEqual({
+        name: 'clearer',
+      });
 
       await page.click('#clear-data');
       await page.waitForSelector('#session-data:text-is("{}")');
@@ -207,10 +229,18 @@ suite('demo app in Chromium', () => {
     });
 
     it('a POST from another origin is refused with 403 and changes nothing', async () => {
-      const res = await fetch(`${demo.url}/count`, { method: 'POST', headers: { origin: 'http://evil.example' }, redirect: 'manual' });
+      const res = await fetch(`${demo.url}/count`, {
+        method: 'POST',
+        headers: { origin: 'http://evil.example' },
+        redirect: 'manual',
+      });
       expect(res.status).toBe(403);
       expect(res.headers.get('set-cookie')).toBeNull();
-      const same = await fetch(`${demo.url}/count`, { method: 'POST', headers: { origin: demo.url }, redirect: 'manual' });
+      const same = await fetch(`${demo.url}/count`, {
+        method: 'POST',
+        headers: { origin: demo.url },
+        redirect: 'manual',
+      });
       expect(same.status).toBe(303);
     });
   });

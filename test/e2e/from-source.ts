@@ -25,11 +25,21 @@ export interface SourceOptions {
 
 /** The node arguments that run a TypeScript file of this repo from source (see ts-hooks.mjs). */
 export function sourceArgs(script: string, args: readonly string[] = []): string[] {
-  return ['--enable-source-maps', '--import', REGISTER, fileURLToPath(new URL(script, `file://${ROOT}`)), ...args];
+  return [
+    '--enable-source-maps',
+    '--import',
+    REGISTER,
+    fileURLToPath(new URL(script, `file://${ROOT}`)),
+    ...args,
+  ];
 }
 
 /** Starts `node <script> ...args` from source, stdio piped. */
-export function startFromSource(script: string, args: readonly string[] = [], options: SourceOptions = {}): ChildProcess {
+export function startFromSource(
+  script: string,
+  args: readonly string[] = [],
+  options: SourceOptions = {},
+): ChildProcess {
   return spawn(process.execPath, sourceArgs(script, args), {
     cwd: options.cwd ?? ROOT,
     env: { ...process.env, ...options.env },
@@ -41,7 +51,11 @@ export function startFromSource(script: string, args: readonly string[] = [], op
  * Runs a script from source to completion. `hangMs` only guards against a child that never
  * exits (the run then reports signal SIGKILL); it is not a speed assertion.
  */
-export function runFromSource(script: string, args: readonly string[] = [], options: SourceOptions & { hangMs?: number } = {}): Promise<ProcessResult> {
+export function runFromSource(
+  script: string,
+  args: readonly string[] = [],
+  options: SourceOptions & { hangMs?: number } = {},
+): Promise<ProcessResult> {
   const child = startFromSource(script, args, options);
   return collect(child, options.hangMs ?? 20_000);
 }

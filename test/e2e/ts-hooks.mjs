@@ -7,18 +7,33 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-const COMPILER_OPTIONS = { module: 'esnext', target: 'es2022', verbatimModuleSyntax: true, inlineSourceMap: true };
+const COMPILER_OPTIONS = {
+  module: 'esnext',
+  target: 'es2022',
+  verbatimModuleSyntax: true,
+  inlineSourceMap: true,
+};
 // Loading the TypeScript compiler costs more than the rest of a child's start-up, so output is
 // cached by content hash and the compiler is only imported on a miss.
-const CACHE_DIR = fileURLToPath(new URL('../../node_modules/.cache/kvsession-ts/', import.meta.url));
+const CACHE_DIR = fileURLToPath(
+  new URL('../../node_modules/.cache/kvsession-ts/', import.meta.url),
+);
 let typescript;
 
 /** Maps `./x.js` imported from a .ts file to `./x.ts` when only the latter exists. */
 export async function resolve(specifier, context, nextResolve) {
   const parent = context.parentURL;
-  if (parent !== undefined && parent.endsWith('.ts') && /^\.\.?\//.test(specifier) && specifier.endsWith('.js')) {
+  if (
+    parent !== undefined &&
+    parent.endsWith('.ts') &&
+    /^\.\.?\//.test(specifier) &&
+    specifier.endsWith('.js')
+  ) {
     const candidate = new URL(specifier.slice(0, -3) + '.ts', parent);
-    if (existsSync(fileURLToPath(candidate)) && !existsSync(fileURLToPath(new URL(specifier, parent)))) {
+    if (
+      existsSync(fileURLToPath(candidate)) &&
+      !existsSync(fileURLToPath(new URL(specifier, parent)))
+    ) {
       return { url: candidate.href, format: 'module', shortCircuit: true };
     }
   }
@@ -34,7 +49,12 @@ export async function load(url, context, nextLoad) {
 }
 
 async function transpile(path, source) {
-  const hash = createHash('sha256').update(JSON.stringify(COMPILER_OPTIONS)).update(path).update('\0').update(source).digest('hex');
+  const hash = createHash('sha256')
+    .update(JSON.stringify(COMPILER_OPTIONS))
+    .update(path)
+    .update('\0')
+    .update(source)
+    .digest('hex');
   const cached = `${CACHE_DIR}${hash}.js`;
   try {
     return await readFile(cached, 'utf8');

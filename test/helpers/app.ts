@@ -13,7 +13,9 @@ import type { KvSessionOptions } from '../../src/options.js';
 export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 
 /** kvSession options with the secret optional (defaults to TEST_SECRET). */
-export type TestSessionOptions = Omit<KvSessionOptions, 'secret'> & { secret?: KvSessionOptions['secret'] };
+export type TestSessionOptions = Omit<KvSessionOptions, 'secret'> & {
+  secret?: KvSessionOptions['secret'];
+};
 
 /** What the default error handler saw: one entry per error that reached it. */
 export interface SeenError {
@@ -183,7 +185,10 @@ export class Client {
   }
 
   #store(c: SetCookie): void {
-    const expired = c.maxAge !== undefined ? c.maxAge <= 0 : c.expires !== undefined && c.expires.getTime() <= Date.now();
+    const expired =
+      c.maxAge !== undefined
+        ? c.maxAge <= 0
+        : c.expires !== undefined && c.expires.getTime() <= Date.now();
     if (expired || c.value === undefined || c.value === '') this.jar.delete(c.name);
     else this.jar.set(c.name, c.value);
   }

@@ -13,7 +13,9 @@ export function codeOf(fn: () => unknown): string | undefined {
 }
 
 /** What `promise` rejected with (its name and code), or `{ name: 'resolved' }` when it did not reject. */
-export async function rejectionOf(promise: Promise<unknown>): Promise<{ name?: unknown; code?: unknown }> {
+export async function rejectionOf(
+  promise: Promise<unknown>,
+): Promise<{ name?: unknown; code?: unknown }> {
   return promise.then(
     () => ({ name: 'resolved' }),
     (err: { name?: unknown; code?: unknown }) => err,

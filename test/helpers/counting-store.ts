@@ -8,7 +8,18 @@ import type { StoreOperation as StoreOp } from '../../src/store-decorator.js';
 /** The operations that change a session record. */
 export const WRITE_OPS: readonly StoreOp[] = ['create', 'update', 'touch', 'delete'];
 
-const ALL_OPS: readonly StoreOp[] = ['get', 'create', 'update', 'touch', 'delete', 'prune', 'count', 'clear', 'close', 'mergeData'];
+const ALL_OPS: readonly StoreOp[] = [
+  'get',
+  'create',
+  'update',
+  'touch',
+  'delete',
+  'prune',
+  'count',
+  'clear',
+  'close',
+  'mergeData',
+];
 
 /** An injected fault: `'fail'` rejects at once, `'hang'` never settles. */
 export type Fault = 'fail' | 'hang';
@@ -35,9 +46,13 @@ export class CountingStore extends StoreDecorator {
   readonly #holds = new Map<StoreOp, { arrive: () => void; gate: Promise<void> }[]>();
 
   /** Wraps `inner`; `delays` adds a fixed latency (ms) to the named operations. */
-  constructor(inner: FullSessionStore, options: { delays?: Partial<Record<StoreOp, number>> } = {}) {
+  constructor(
+    inner: FullSessionStore,
+    options: { delays?: Partial<Record<StoreOp, number>> } = {},
+  ) {
     super(inner);
-    for (const [op, ms] of Object.entries(options.delays ?? {})) this.#delays.set(op as StoreOp, ms);
+    for (const [op, ms] of Object.entries(options.delays ?? {}))
+      this.#delays.set(op as StoreOp, ms);
   }
 
   /** Sum of the counts of create, update, touch and delete. */
@@ -52,7 +67,9 @@ export class CountingStore extends StoreDecorator {
 
   /** Only the non-zero counts, for readable exact assertions: `expect(s.nonZero()).toEqual({ get: 1 })`. */
   nonZero(): Partial<Record<StoreOp, number>> {
-    return Object.fromEntries(ALL_OPS.filter((op) => this.counts[op] > 0).map((op) => [op, this.counts[op]]));
+    return Object.fromEntries(
+      ALL_OPS.filter((op) => this.counts[op] > 0).map((op) => [op, this.counts[op]]),
+    );
   }
 
   /** Sets every count back to zero. */
@@ -103,5 +120,16 @@ export class CountingStore extends StoreDecorator {
 }
 
 function zeroCounts(): Record<StoreOp, number> {
-  return { get: 0, create: 0, update: 0, touch: 0, delete: 0, prune: 0, count: 0, clear: 0, close: 0, mergeData: 0 };
+  return {
+    get: 0,
+    create: 0,
+    update: 0,
+    touch: 0,
+    delete: 0,
+    prune: 0,
+    count: 0,
+    clear: 0,
+    close: 0,
+    mergeData: 0,
+  };
 }

@@ -27,13 +27,20 @@ export interface AppProcesses {
 }
 
 /** Starts `count` app processes (`script`: which child app) on `storeUrl` and resolves once all of them listen. */
-export async function startApps(storeUrl: string, prefix: string, count: number, script = SERVER): Promise<AppProcesses> {
+export async function startApps(
+  storeUrl: string,
+  prefix: string,
+  count: number,
+  script = SERVER,
+): Promise<AppProcesses> {
   const children: ChildProcess[] = [];
   const stop = (): void => {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   };
   try {
-    const urls = await Promise.all(Array.from({ length: count }, () => startApp(script, storeUrl, prefix, children)));
+    const urls = await Promise.all(
+      Array.from({ length: count }, () => startApp(script, storeUrl, prefix, children)),
+    );
     return { urls, stop };
   } catch (err) {
     stop();
@@ -41,8 +48,15 @@ export async function startApps(storeUrl: string, prefix: string, count: number,
   }
 }
 
-function startApp(script: string, storeUrl: string, prefix: string, children: ChildProcess[]): Promise<string> {
-  const child = startFromSource(script, [storeUrl, prefix], { env: { KVSESSION_TEST_SECRET: TEST_SECRET } });
+function startApp(
+  script: string,
+  storeUrl: string,
+  prefix: string,
+  children: ChildProcess[],
+): Promise<string> {
+  const child = startFromSource(script, [storeUrl, prefix], {
+    env: { KVSESSION_TEST_SECRET: TEST_SECRET },
+  });
   children.push(child);
   let out = '';
   let err = '';
@@ -57,7 +71,9 @@ function startApp(script: string, storeUrl: string, prefix: string, children: Ch
         resolve(`http://127.0.0.1:${port}`);
       }
     });
-    child.once('exit', (code) => reject(new Error(`app child exited with ${String(code)}: ${err}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`app child exited with ${String(code)}: ${err}`)),
+    );
   });
 }
 
@@ -71,7 +87,10 @@ class Browser {
   }
 
   /** Sends the request to the next process, then copies the cookies it got to the others. */
-  async request(method: 'GET' | 'POST', path: string): Promise<{ status: number; body: string; app: number }> {
+  async request(
+    method: 'GET' | 'POST',
+    path: string,
+  ): Promise<{ status: number; body: string; app: number }> {
     const app = this.#turn++ % this.#clients.length;
     const client = this.#clients[app] as Client;
     const reply = await client.request(path, { method });
@@ -103,7 +122,8 @@ export function startTraffic(urls: readonly string[], browsers: number, writers 
   const all = Array.from({ length: browsers }, () => new Browser(urls));
   let running = true;
   const loops = all.map(async (browser, b) => {
-    if (writers > 1) while (running && (await write(browser, b, `b${b}first`)) !== 200) await sleep(50);
+    if (writers > 1)
+      while (running && (await write(browser, b, `b${b}first`)) !== 200) await sleep(50);
     await Promise.all(Array.from({ length: writers }, (_, w) => writeLoop(browser, b, w)));
   });
   async function write(browser: Browser, b: number, key: string): Promise<number> {
@@ -131,10 +151,12 @@ export function startTraffic(urls: readonly string[], browsers: number, writers 
       const lost = new Map<number, string[]>();
       for (const [b, browser] of all.entries()) {
         const reply = await browser.request('GET', '/all');
-        const held = reply.status === 200 ? (JSON.parse(reply.body) as Record<string, unknown>) : {};
+        const held =
+          reply.status === 200 ? (JSON.parse(reply.body) as Record<string, unknown>) : {};
         const acked = attempts.filter((a) => a.browser === b && a.status === 200).map((a) => a.key);
         const missing = acked.filter((key) => !(key in held));
-        if (reply.status !== 200 || missing.length > 0) lost.set(b, reply.status === 200 ? missing : [`GET /all answered ${reply.status}`]);
+        if (reply.status !== 200 || missing.length > 0)
+          lost.set(b, reply.status === 200 ? missing : [`GET /all answered ${reply.status}`]);
       }
       return lost;
     },
@@ -142,7 +164,11 @@ export function startTraffic(urls: readonly string[], browsers: number, writers 
 }
 
 /** For each browser, ms from `since` to its first write answered 200 at or after it (Infinity: none). */
-export function recoveryTimes(attempts: readonly Attempt[], browsers: number, since: number): number[] {
+export function recoveryTimes(
+  attempts: readonly Attempt[],
+  browsers: number,
+  since: number,
+): number[] {
   return Array.from({ length: browsers }, (_, b) => {
     const first = attempts.find((a) => a.browser === b && a.status === 200 && a.at >= since);
     return first === undefined ? Number.POSITIVE_INFINITY : first.at - since;

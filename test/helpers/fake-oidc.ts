@@ -23,7 +23,12 @@ const KID = 'test-key';
 export async function startFakeProvider(): Promise<FakeProvider> {
   const codes = new Map<string, { nonce: string | undefined; clientId: string }>();
   let exchanges = 0;
-  const provider = { issuer: '', clientId: 'test-client', clientSecret: 'test-client-secret', subject: 'user-42' };
+  const provider = {
+    issuer: '',
+    clientId: 'test-client',
+    clientSecret: 'test-client-secret',
+    subject: 'user-42',
+  };
   const server = createServer((req, res) => {
     handle(req, res).catch(() => {
       res.statusCode = 500;
@@ -45,10 +50,16 @@ export async function startFakeProvider(): Promise<FakeProvider> {
         token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
       });
     }
-    if (url.pathname === '/jwks') return json(res, { keys: [{ ...publicKey.export({ format: 'jwk' }), kid: KID, alg: 'RS256', use: 'sig' }] });
+    if (url.pathname === '/jwks')
+      return json(res, {
+        keys: [{ ...publicKey.export({ format: 'jwk' }), kid: KID, alg: 'RS256', use: 'sig' }],
+      });
     if (url.pathname === '/authorize') {
       const code = randomBytes(16).toString('hex');
-      codes.set(code, { nonce: url.searchParams.get('nonce') ?? undefined, clientId: url.searchParams.get('client_id') ?? '' });
+      codes.set(code, {
+        nonce: url.searchParams.get('nonce') ?? undefined,
+        clientId: url.searchParams.get('client_id') ?? '',
+      });
       const back = new URL(url.searchParams.get('redirect_uri') ?? '');
       back.searchParams.set('code', code);
       const state = url.searchParams.get('state');
@@ -65,8 +76,20 @@ export async function startFakeProvider(): Promise<FakeProvider> {
       codes.delete(form.get('code') ?? '');
       exchanges++;
       const now = Math.floor(Date.now() / 1000);
-      const claims = { iss: provider.issuer, sub: provider.subject, aud: grant.clientId || provider.clientId, iat: now, exp: now + 300, ...(grant.nonce === undefined ? {} : { nonce: grant.nonce }) };
-      return json(res, { access_token: `at-${randomBytes(8).toString('hex')}`, token_type: 'Bearer', expires_in: 300, id_token: signJwt(claims) });
+      const claims = {
+        iss: provider.issuer,
+        sub: provider.subject,
+        aud: grant.clientId || provider.clientId,
+        iat: now,
+        exp: now + 300,
+        ...(grant.nonce === undefined ? {} : { nonce: grant.nonce }),
+      };
+      return json(res, {
+        access_token: `at-${randomBytes(8).toString('hex')}`,
+        token_type: 'Bearer',
+        expires_in: 300,
+        id_token: signJwt(claims),
+      });
     }
     json(res, { error: 'not_found' }, 404);
   }
@@ -80,7 +103,9 @@ export async function startFakeProvider(): Promise<FakeProvider> {
 }
 
 function json(res: ServerResponse, body: unknown, status = 200): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+  res
+    .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+    .end(JSON.stringify(body));
 }
 
 function signJwt(claims: Record<string, unknown>): string {

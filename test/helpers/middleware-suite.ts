@@ -31,13 +31,18 @@ export type SuiteServer = 'express' | 'node';
  * unchanged on every store of STORES_UNDER_TEST (real time only: no injected clock), on Express
  * and on plain node:http.
  */
-export function runMiddlewareSuite(under: StoreUnderTest, server: SuiteServer = 'express', base: TestSessionOptions = {}): void {
+export function runMiddlewareSuite(
+  under: StoreUnderTest,
+  server: SuiteServer = 'express',
+  base: TestSessionOptions = {},
+): void {
   const sealed = base.sealRecords === true;
   const where = server === 'node' ? 'plain node:http' : 'Express';
   describe(`middleware on ${under.name} (${where})${sealed ? ' with sealRecords' : ''}`, () => {
     let gates = newGates();
     // Sealed records are opaque to the store, so they are always saved by compare-and-set.
-    const mergesOnServer = (store: CountingStore): boolean => store.inner.mergeData !== undefined && !sealed;
+    const mergesOnServer = (store: CountingStore): boolean =>
+      store.inner.mergeData !== undefined && !sealed;
     // The slow routes report `loaded`, then wait for `go`, so a test can force an exact interleaving.
     const routes = suiteRoutes(async (name) => {
       gates.loaded[name]?.resolve();
@@ -88,16 +93,23 @@ export function runMiddlewareSuite(under: StoreUnderTest, server: SuiteServer = 
         await client.post('/set/x/1');
         store.reset();
         await client.post('/set/x/2');
-        expect(store.nonZero()).toEqual(mergesOnServer(store) ? { get: 1, mergeData: 1 } : { get: 1, update: 1 });
+        expect(store.nonZero()).toEqual(
+          mergesOnServer(store) ? { get: 1, mergeData: 1 } : { get: 1, update: 1 },
+        );
         expect(await valueOf(client, 'x')).toBe('2');
       });
 
       it('Date, Buffer and tricky keys round-trip through the store', async () => {
         const { client } = await setup();
         await client.post('/typed');
-        expect((await client.get('/typed')).json()).toEqual({ when: '2031-06-06T00:00:00.000Z', bytes: '00ff10' });
+        expect((await client.get('/typed')).json()).toEqual({
+          when: '2031-06-06T00:00:00.000Z',
+          bytes: '00ff10',
+        });
         const tricky = (await client.get('/get/tricky')).body;
-        expect(JSON.parse(tricky)).toEqual({ value: JSON.parse('{"__proto__":{"polluted":true},"$kv":"date","n":[1.5,-0.25]}') });
+        expect(JSON.parse(tricky)).toEqual({
+          value: JSON.parse('{"__proto__":{"polluted":true},"$kv":"date","n":[1.5,-0.25]}'),
+        });
         expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
       });
     });
@@ -117,7 +129,9 @@ export function runMiddlewareSuite(under: StoreUnderTest, server: SuiteServer = 
         expect((await b).status).toBe(200);
         // Compare-and-set: b's first update finds the record a changed, so one re-read, then its merge lands.
         // A store that merges per key on its server has nothing to retry.
-        expect(store.nonZero()).toEqual(mergesOnServer(store) ? { mergeData: 2 } : { update: 3, get: 1 });
+        expect(store.nonZero()).toEqual(
+          mergesOnServer(store) ? { mergeData: 2 } : { update: 3, get: 1 },
+        );
         expect((await client.get('/all')).json()).toEqual({ base: '0', a: '1', b: '2' });
       });
 
@@ -195,7 +209,11 @@ export function runMiddlewareSuite(under: StoreUnderTest, server: SuiteServer = 
       });
 
       it('absoluteTimeout: an active session is gone once it is older than the limit', async () => {
-        const { client } = await setup({ idleTimeout: 5000, absoluteTimeout: 500, touchInterval: 50 });
+        const { client } = await setup({
+          idleTimeout: 5000,
+          absoluteTimeout: 500,
+          touchInterval: 50,
+        });
         await client.post('/set/x/1');
         await sleep(200);
         expect(await valueOf(client, 'x')).toBe('1');

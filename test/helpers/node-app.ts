@@ -23,7 +23,10 @@ export interface NodeTestApp {
  * Starts a node:http server (no Express) that runs `sessions(req, res, next)` and then the matching
  * route, answering JSON; an error answers `{ code }` with its status, as startApp's error handler does.
  */
-export async function startNodeApp(options: { session?: TestSessionOptions; routes: readonly SuiteRoute[] }): Promise<NodeTestApp> {
+export async function startNodeApp(options: {
+  session?: TestSessionOptions;
+  routes: readonly SuiteRoute[];
+}): Promise<NodeTestApp> {
   const sessions = kvSession({ secret: TEST_SECRET, pruneInterval: false, ...options.session });
   const errors: SeenError[] = [];
   const fail = (res: ServerResponse, err: unknown): void => {

@@ -32,7 +32,9 @@ export interface PgBouncerSettings {
  * stock install.
  */
 function configText(settings: PgBouncerSettings, dir: string): string {
-  const base = existsSync(DEBIAN_INI) ? readFileSync(DEBIAN_INI, 'utf8') : '[databases]\n[pgbouncer]\n';
+  const base = existsSync(DEBIAN_INI)
+    ? readFileSync(DEBIAN_INI, 'utf8')
+    : '[databases]\n[pgbouncer]\n';
   const target = new URL(DATABASE_URL);
   const db = target.pathname.slice(1);
   const overrides: Record<string, string> = {
@@ -44,7 +46,9 @@ function configText(settings: PgBouncerSettings, dir: string): string {
     auth_type: 'trust',
     auth_file: join(dir, 'userlist.txt'),
     pool_mode: settings.poolMode,
-    ...(settings.defaultPoolSize === undefined ? {} : { default_pool_size: String(settings.defaultPoolSize) }),
+    ...(settings.defaultPoolSize === undefined
+      ? {}
+      : { default_pool_size: String(settings.defaultPoolSize) }),
   };
   const lines = base.split('\n').filter((line) => {
     const key = /^\s*([a-z_]+)\s*=/.exec(line)?.[1];
@@ -55,7 +59,8 @@ function configText(settings: PgBouncerSettings, dir: string): string {
   for (const line of lines) {
     out.push(line);
     if (/^\s*\[databases\]/.test(line)) out.push(dbLine);
-    if (/^\s*\[pgbouncer\]/.test(line)) for (const [key, value] of Object.entries(overrides)) out.push(`${key} = ${value}`);
+    if (/^\s*\[pgbouncer\]/.test(line))
+      for (const [key, value] of Object.entries(overrides)) out.push(`${key} = ${value}`);
   }
   return out.join('\n');
 }
@@ -72,10 +77,13 @@ export async function startPgBouncer(settings: PgBouncerSettings): Promise<PgBou
   const args = [...(asRoot ? ['-u', 'postgres'] : []), join(dir, 'pgbouncer.ini')];
   const child = spawn(PGBOUNCER_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (log = (log + chunk).slice(-4000)));
+  child.stderr
+    ?.setEncoding('utf8')
+    .on('data', (chunk: string) => (log = (log + chunk).slice(-4000)));
   const url = new URL(DATABASE_URL);
   url.host = `127.0.0.1:${settings.port}`;
-  const stop = (): Promise<void> => stopChild(child).finally(() => rmSync(dir, { recursive: true, force: true }));
+  const stop = (): Promise<void> =>
+    stopChild(child).finally(() => rmSync(dir, { recursive: true, force: true }));
   const deadline = Date.now() + START_LIMIT_MS;
   while ((await probeTcp(url.href)) !== undefined) {
     if (child.exitCode !== null || Date.now() > deadline) {

@@ -30,15 +30,36 @@ export async function redisCli(port: number, ...args: string[]): Promise<string>
 
 /** redis-server flags that make a node speak only TLS on `port` (replication and cluster bus too), requiring client certificates. */
 function tlsArgs(port: number, certs: TestCertificates): string[] {
-  cliTls.set(port, ['--tls', '--cacert', certs.ca, '--cert', certs.clientCert, '--key', certs.clientKey]);
+  cliTls.set(port, [
+    '--tls',
+    '--cacert',
+    certs.ca,
+    '--cert',
+    certs.clientCert,
+    '--key',
+    certs.clientKey,
+  ]);
   return [
-    ...['--port', '0', '--tls-port', String(port), '--tls-cert-file', certs.serverCert, '--tls-key-file', certs.serverKey],
+    ...[
+      '--port',
+      '0',
+      '--tls-port',
+      String(port),
+      '--tls-cert-file',
+      certs.serverCert,
+      '--tls-key-file',
+      certs.serverKey,
+    ],
     ...['--tls-ca-cert-file', certs.ca, '--tls-auth-clients', 'yes', '--tls-replication', 'yes'],
   ];
 }
 
 /** Polls `check` every 100 ms until it resolves true; throws `what` after `ms`. */
-export async function waitFor(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  ms = 20_000,
+): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
     if (await check().catch(() => false)) return;
@@ -62,7 +83,9 @@ export class RedisNode {
   async start(): Promise<void> {
     if (this.#child !== undefined) throw new Error(`redis on ${this.port} is already running`);
     if ((await probeTcp(`redis://127.0.0.1:${this.port}`)) === undefined) {
-      throw new Error(`port ${this.port} is already in use (a redis left over from an earlier run?)`);
+      throw new Error(
+        `port ${this.port} is already in use (a redis left over from an earlier run?)`,
+      );
     }
     const child = spawn('redis-server', this.#args, { stdio: 'ignore' });
     this.#child = child;
@@ -71,10 +94,15 @@ export class RedisNode {
       children.delete(child);
       if (this.#child === child) this.#child = undefined;
     });
-    await waitFor(`redis-server on port ${this.port}`, async () => {
-      if (child.exitCode !== null) throw new Error(`redis-server on port ${this.port} exited with ${child.exitCode}`);
-      return (await probeTcp(`redis://127.0.0.1:${this.port}`)) === undefined;
-    }, 10_000);
+    await waitFor(
+      `redis-server on port ${this.port}`,
+      async () => {
+        if (child.exitCode !== null)
+          throw new Error(`redis-server on port ${this.port} exited with ${child.exitCode}`);
+        return (await probeTcp(`redis://127.0.0.1:${this.port}`)) === undefined;
+      },
+      10_000,
+    );
   }
 
   /** SIGKILLs the process (clients see the connection drop, nothing is flushed) and waits for its exit. */
@@ -116,29 +144,59 @@ function topology(url: string, nodes: RedisNode[], dir: string): Topology {
 }
 
 /** Starts a 6-node cluster (3 masters with one replica each) on `ports`; `nodeTimeoutMs` sets how fast a dead master is failed over. */
-export async function startCluster(ports: readonly number[], nodeTimeoutMs = 2000, certs?: TestCertificates): Promise<Topology> {
+export async function startCluster(
+  ports: readonly number[],
+  nodeTimeoutMs = 2000,
+  certs?: TestCertificates,
+): Promise<Topology> {
   const dir = mkdtempSync(join(tmpdir(), 'kvsession-cluster-'));
   const nodes = ports.map(
     (port) =>
       new RedisNode(port, [
         ...dataNodeArgs(port, dir),
-        ...['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', String(nodeTimeoutMs)],
+        ...[
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          `nodes-${port}.conf`,
+          '--cluster-node-timeout',
+          String(nodeTimeoutMs),
+        ],
         ...(certs === undefined ? [] : [...tlsArgs(port, certs), '--tls-cluster', 'yes']),
       ]),
   );
   const scheme = certs === undefined ? 'redis-cluster' : 'rediss-cluster';
-  const started = topology(`${scheme}://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`, nodes, dir);
+  const started = topology(
+    `${scheme}://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`,
+    nodes,
+    dir,
+  );
   try {
     await Promise.all(nodes.map((node) => node.start()));
-    const create = ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'];
-    await run('redis-cli', [...(cliTls.get(ports[0] as number) ?? []), ...create], { timeout: 30_000 });
+    const create = [
+      '--cluster',
+      'create',
+      ...ports.map((p) => `127.0.0.1:${p}`),
+      '--cluster-replicas',
+      '1',
+      '--cluster-yes',
+    ];
+    await run('redis-cli', [...(cliTls.get(ports[0] as number) ?? []), ...create], {
+      timeout: 30_000,
+    });
     for (const port of ports) {
-      await waitFor(`cluster_state:ok on ${port}`, async () => (await redisCli(port, 'CLUSTER', 'INFO')).includes('cluster_state:ok'));
+      await waitFor(`cluster_state:ok on ${port}`, async () =>
+        (await redisCli(port, 'CLUSTER', 'INFO')).includes('cluster_state:ok'),
+      );
     }
     // Replicas must have synced, or a failover test could lose what was written before the first sync.
     await waitFor('every replica in sync', async () => {
       const roles = await Promise.all(ports.map((port) => redisCli(port, 'INFO', 'replication')));
-      return roles.filter((info) => info.includes('role:slave') && info.includes('master_link_status:up')).length === 3;
+      return (
+        roles.filter(
+          (info) => info.includes('role:slave') && info.includes('master_link_status:up'),
+        ).length === 3
+      );
     });
     return started;
   } catch (err) {
@@ -148,13 +206,24 @@ export async function startCluster(ports: readonly number[], nodeTimeoutMs = 200
 }
 
 /** The masters of a cluster as CLUSTER NODES reports them: port, and the port of its replica. */
-export async function clusterMasters(anyPort: number): Promise<Array<{ port: number; id: string; replicaPort: number | undefined }>> {
-  const lines = (await redisCli(anyPort, 'CLUSTER', 'NODES')).trim().split('\n').map((line) => line.split(' '));
+export async function clusterMasters(
+  anyPort: number,
+): Promise<Array<{ port: number; id: string; replicaPort: number | undefined }>> {
+  const lines = (await redisCli(anyPort, 'CLUSTER', 'NODES'))
+    .trim()
+    .split('\n')
+    .map((line) => line.split(' '));
   const port = (fields: string[]): number => Number(/:(\d+)@/.exec(fields[1] ?? '')?.[1]);
-  const masters = lines.filter((f) => (f[2] ?? '').split(',').includes('master') && !(f[2] ?? '').includes('fail'));
+  const masters = lines.filter(
+    (f) => (f[2] ?? '').split(',').includes('master') && !(f[2] ?? '').includes('fail'),
+  );
   return masters.map((m) => {
     const replica = lines.find((f) => f[3] === m[0]);
-    return { port: port(m), id: m[0] ?? '', replicaPort: replica === undefined ? undefined : port(replica) };
+    return {
+      port: port(m),
+      id: m[0] ?? '',
+      replicaPort: replica === undefined ? undefined : port(replica),
+    };
   });
 }
 
@@ -165,13 +234,27 @@ export const SENTINEL_MASTER = 'kvmaster';
  * Starts a master (ports[0]), its replica (ports[1]) and three sentinels (ports[2..4]) with a
  * quorum of 2; `downAfterMs` is how long a master must be silent before the sentinels fail it over.
  */
-export async function startSentinelSet(ports: readonly number[], downAfterMs = 1000, certs?: TestCertificates): Promise<Topology> {
-  const [masterPort, replicaPort, ...sentinelPorts] = ports as [number, number, number, number, number];
+export async function startSentinelSet(
+  ports: readonly number[],
+  downAfterMs = 1000,
+  certs?: TestCertificates,
+): Promise<Topology> {
+  const [masterPort, replicaPort, ...sentinelPorts] = ports as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const dir = mkdtempSync(join(tmpdir(), 'kvsession-sentinel-'));
   const tls = (port: number): string[] => (certs === undefined ? [] : tlsArgs(port, certs));
   const master = new RedisNode(masterPort, [...dataNodeArgs(masterPort, dir), ...tls(masterPort)]);
   const replicaOf = ['--replicaof', '127.0.0.1', String(masterPort)];
-  const replica = new RedisNode(replicaPort, [...dataNodeArgs(replicaPort, dir), ...tls(replicaPort), ...replicaOf]);
+  const replica = new RedisNode(replicaPort, [
+    ...dataNodeArgs(replicaPort, dir),
+    ...tls(replicaPort),
+    ...replicaOf,
+  ]);
   const sentinels = sentinelPorts.map((port) => {
     // A sentinel rewrites its config file as it learns the topology, so each gets its own.
     const conf = join(dir, `sentinel-${port}.conf`);
@@ -197,7 +280,8 @@ export async function startSentinelSet(ports: readonly number[], downAfterMs = 1
   try {
     await master.start();
     await replica.start();
-    const synced = async (): Promise<boolean> => (await redisCli(replicaPort, 'INFO', 'replication')).includes('master_link_status:up');
+    const synced = async (): Promise<boolean> =>
+      (await redisCli(replicaPort, 'INFO', 'replication')).includes('master_link_status:up');
     await waitFor('the replica in sync', synced);
     await Promise.all(sentinels.map((s) => s.start()));
     // Every sentinel must know the replica and the two other sentinels, or a failover cannot reach quorum.
@@ -216,7 +300,11 @@ export async function startSentinelSet(ports: readonly number[], downAfterMs = 1
 
 /** The port Sentinel currently names as master. */
 export async function sentinelMasterPort(sentinelPort: number): Promise<number> {
-  const reply = (await redisCli(sentinelPort, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', SENTINEL_MASTER)).trim().split('\n');
+  const reply = (
+    await redisCli(sentinelPort, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', SENTINEL_MASTER)
+  )
+    .trim()
+    .split('\n');
   return Number(reply[1]);
 }
 
@@ -233,13 +321,45 @@ export interface TestCertificates {
 export async function makeCertificates(dir: string): Promise<TestCertificates> {
   const file = (name: string): string => join(dir, name);
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await run('openssl', ['req', '-x509', ...ec, '-keyout', file('ca.key'), '-out', file('ca.crt'), '-days', '2', '-subj', '/CN=test CA']);
+  await run('openssl', [
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    file('ca.key'),
+    '-out',
+    file('ca.crt'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=test CA',
+  ]);
   writeFileSync(file('server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
   for (const who of ['server', 'client']) {
-    await run('openssl', ['req', ...ec, '-keyout', file(`${who}.key`), '-out', file(`${who}.csr`), '-subj', `/CN=kvsession test ${who}`]);
+    await run('openssl', [
+      'req',
+      ...ec,
+      '-keyout',
+      file(`${who}.key`),
+      '-out',
+      file(`${who}.csr`),
+      '-subj',
+      `/CN=kvsession test ${who}`,
+    ]);
     const ext = who === 'server' ? ['-extfile', file('server.ext')] : [];
     const ca = ['-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial'];
-    await run('openssl', ['x509', '-req', '-in', file(`${who}.csr`), ...ca, '-out', file(`${who}.crt`), '-days', '2', ...ext]);
+    await run('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      file(`${who}.csr`),
+      ...ca,
+      '-out',
+      file(`${who}.crt`),
+      '-days',
+      '2',
+      ...ext,
+    ]);
   }
   return {
     ca: file('ca.crt'),
@@ -251,14 +371,25 @@ export async function makeCertificates(dir: string): Promise<TestCertificates> {
 }
 
 /** Starts a Redis that speaks only TLS on `port` and requires a client certificate signed by the test CA. */
-export async function startTlsRedis(port: number): Promise<Topology & { readonly certs: TestCertificates }> {
+export async function startTlsRedis(
+  port: number,
+): Promise<Topology & { readonly certs: TestCertificates }> {
   const dir = mkdtempSync(join(tmpdir(), 'kvsession-tls-'));
   const started = topology(`rediss://127.0.0.1:${port}`, [], dir);
   try {
     const certs = await makeCertificates(dir);
     const node = new RedisNode(port, [
       ...dataNodeArgs(port, dir),
-      ...['--port', '0', '--tls-port', String(port), '--tls-cert-file', certs.serverCert, '--tls-key-file', certs.serverKey],
+      ...[
+        '--port',
+        '0',
+        '--tls-port',
+        String(port),
+        '--tls-cert-file',
+        certs.serverCert,
+        '--tls-key-file',
+        certs.serverKey,
+      ],
       ...['--tls-ca-cert-file', certs.ca, '--tls-auth-clients', 'yes'],
     ]);
     await node.start();

@@ -6,7 +6,9 @@ import { mountUserRoutes, sessionKey } from './user-sessions-helpers.js';
 import { encodeRecord } from '../../src/record.js';
 import { SealingCodec } from '../../src/record-codec.js';
 
-type Setup = (session?: TestSessionOptions) => Promise<{ store: CountingStore; t: { client(): Client }; client: Client }>;
+type Setup = (
+  session?: TestSessionOptions,
+) => Promise<{ store: CountingStore; t: { client(): Client }; client: Client }>;
 
 const OTHER_SECRET = 'another-secret-that-is-long-enough-0123456789';
 
@@ -45,10 +47,12 @@ export function sealedRecordTests(setup: Setup): void {
       });
       const user = `bob-${Math.random().toString(36).slice(2)}`;
       const devices = [app.client(), app.client(), app.client()];
-      for (const device of devices) expect((await device.post(`/login?user=${user}`)).status).toBe(200);
+      for (const device of devices)
+        expect((await device.post(`/login?user=${user}`)).status).toBe(200);
       expect(await app.sessions.listUserSessions(user)).toHaveLength(3);
       expect(await app.sessions.destroyUserSessions(user)).toBe(3);
-      for (const device of devices) expect((await device.get('/me')).json()).toEqual({ userId: null, handle: null });
+      for (const device of devices)
+        expect((await device.get('/me')).json()).toEqual({ userId: null, handle: null });
     });
 
     it('rotation: a new first secret still lists and ends sessions bound under the old one, and new ones', async () => {
@@ -79,8 +83,18 @@ export function sealedRecordTests(setup: Setup): void {
       const attacker = t.client();
       await attacker.post('/set/who/attacker');
       const [victimKey, attackerKey] = [sessionKey(client), sessionKey(attacker)];
-      const [victimEntry, attackerEntry] = [await store.inner.get(victimKey), await store.inner.get(attackerKey)];
-      expect(await store.inner.update(attackerKey, attackerEntry!.value, victimEntry!.value, victimEntry!.expiresAt)).toBe(true);
+      const [victimEntry, attackerEntry] = [
+        await store.inner.get(victimKey),
+        await store.inner.get(attackerKey),
+      ];
+      expect(
+        await store.inner.update(
+          attackerKey,
+          attackerEntry!.value,
+          victimEntry!.value,
+          victimEntry!.expiresAt,
+        ),
+      ).toBe(true);
       store.reset();
       expect((await attacker.get('/get/who')).json()).toEqual({ value: null });
       expect(store.nonZero()).toEqual({ get: 1, delete: 1 });
@@ -93,7 +107,10 @@ export function sealedRecordTests(setup: Setup): void {
       const key = sessionKey(client);
       const forgeries = [
         encodeRecord({ createdAt: Date.now(), userId: 'admin', data: {} }),
-        new SealingCodec([OTHER_SECRET]).seal(key, encodeRecord({ createdAt: Date.now(), userId: 'admin', data: {} })),
+        new SealingCodec([OTHER_SECRET]).seal(
+          key,
+          encodeRecord({ createdAt: Date.now(), userId: 'admin', data: {} }),
+        ),
       ];
       for (const forged of forgeries) {
         const entry = await store.inner.get(key);

@@ -9,7 +9,8 @@ export const IN_CI = process.env['CI'] === 'true' || process.env['CI'] === '1';
 /** Redis URL for tests: REDIS_URL or the local default. */
 export const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 /** Postgres URL for tests: DATABASE_URL or the local default. */
-export const DATABASE_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const DATABASE_URL =
+  process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /**
  * A short random tag, unique to this test process, so runs never collide in shared servers. It starts

@@ -40,21 +40,41 @@ export interface StoreUnderTest {
 
 /** Every built-in store, for suites that run unchanged against all of them. */
 export const STORES_UNDER_TEST: readonly StoreUnderTest[] = [
-  { name: 'memory', serverUrl: undefined, nativeExpiry: false, atomicAcrossProcesses: false, make: (prefix = randomPrefix('mem')) => createMemoryStore({ prefix }) },
-  { name: 'file', serverUrl: undefined, nativeExpiry: false, atomicAcrossProcesses: false, make: (prefix = randomPrefix('file')) => createFileStore({ dir: fileDir, prefix }) },
+  {
+    name: 'memory',
+    serverUrl: undefined,
+    nativeExpiry: false,
+    atomicAcrossProcesses: false,
+    make: (prefix = randomPrefix('mem')) => createMemoryStore({ prefix }),
+  },
+  {
+    name: 'file',
+    serverUrl: undefined,
+    nativeExpiry: false,
+    atomicAcrossProcesses: false,
+    make: (prefix = randomPrefix('file')) => createFileStore({ dir: fileDir, prefix }),
+  },
   {
     name: 'sqlite',
     serverUrl: undefined,
     nativeExpiry: false,
     atomicAcrossProcesses: true,
-    make: (prefix = randomPrefix('sqlite')) => createSqliteStore({ url: `sqlite://${join(fileDir, 'sessions.db')}`, prefix }),
+    make: (prefix = randomPrefix('sqlite')) =>
+      createSqliteStore({ url: `sqlite://${join(fileDir, 'sessions.db')}`, prefix }),
   },
-  { name: 'redis', serverUrl: REDIS_URL, nativeExpiry: true, atomicAcrossProcesses: true, make: (prefix = randomPrefix('redis')) => createRedisStore({ url: REDIS_URL, prefix }) },
+  {
+    name: 'redis',
+    serverUrl: REDIS_URL,
+    nativeExpiry: true,
+    atomicAcrossProcesses: true,
+    make: (prefix = randomPrefix('redis')) => createRedisStore({ url: REDIS_URL, prefix }),
+  },
   {
     name: 'postgres',
     serverUrl: DATABASE_URL,
     nativeExpiry: false,
     atomicAcrossProcesses: true,
-    make: (prefix = randomPrefix('pg')) => createPostgresStore({ url: DATABASE_URL, table: pgTable, prefix, max: 4 }),
+    make: (prefix = randomPrefix('pg')) =>
+      createPostgresStore({ url: DATABASE_URL, table: pgTable, prefix, max: 4 }),
   },
 ];

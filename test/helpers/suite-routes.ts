@@ -18,10 +18,16 @@ export type Pause = (gate: string) => Promise<void>;
  * /delete/:key, /regenerate, /destroy, /typed, and the gated /slow/:gate/set|delete/... routes.
  */
 export function suiteRoutes(pause: Pause): SuiteRoute[] {
-  const route = (method: SuiteRoute['method'], path: string, handle: SuiteRoute['handle']): SuiteRoute => ({ method, path, handle });
+  const route = (
+    method: SuiteRoute['method'],
+    path: string,
+    handle: SuiteRoute['handle'],
+  ): SuiteRoute => ({ method, path, handle });
   return [
     route('GET', '/none', async () => ({ ok: true })),
-    route('GET', '/get/:key', async (s, p) => ({ value: (await s.get(p['key'] as string)) ?? null })),
+    route('GET', '/get/:key', async (s, p) => ({
+      value: (await s.get(p['key'] as string)) ?? null,
+    })),
     route('GET', '/all', (s) => s.all()),
     route('GET', '/id', async (s) => {
       await s.has('x');
@@ -44,7 +50,10 @@ export function suiteRoutes(pause: Pause): SuiteRoute[] {
     route('GET', '/typed', async (s) => {
       const when = await s.get('when');
       const bytes = await s.get('bytes');
-      return { when: when instanceof Date ? when.toISOString() : null, bytes: Buffer.isBuffer(bytes) ? bytes.toString('hex') : null };
+      return {
+        when: when instanceof Date ? when.toISOString() : null,
+        bytes: Buffer.isBuffer(bytes) ? bytes.toString('hex') : null,
+      };
     }),
     route('POST', '/typed', async (s) => {
       s.set('when', new Date(Date.UTC(2031, 5, 6)));

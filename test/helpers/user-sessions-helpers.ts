@@ -21,7 +21,10 @@ export interface Me {
  */
 export function mountUserRoutes(app: Express, sessions: () => KvSessionMiddleware): void {
   mountSessionRoutes(app);
-  const me = async (req: Express['request']): Promise<Me> => ({ userId: (await req.session.userId()) ?? null, handle: req.session.handle ?? null });
+  const me = async (req: Express['request']): Promise<Me> => ({
+    userId: (await req.session.userId()) ?? null,
+    handle: req.session.handle ?? null,
+  });
   app.post('/login', async (req, res) => {
     await req.session.login(typeof req.query['user'] === 'string' ? req.query['user'] : '');
     res.json(await me(req));
@@ -37,19 +40,33 @@ export function mountUserRoutes(app: Express, sessions: () => KvSessionMiddlewar
     const userId = await req.session.userId();
     // The current session's id, as an app would pass it ("sign out my other devices").
     const except = req.session.id;
-    res.json({ ended: userId === undefined || except === undefined ? 0 : await sessions().destroyUserSessions(userId, { except }) });
+    res.json({
+      ended:
+        userId === undefined || except === undefined
+          ? 0
+          : await sessions().destroyUserSessions(userId, { except }),
+    });
   });
 }
 
 /** Starts an app over `store` with the user routes mounted. */
-export async function startUserApp(store: SessionStore, session: TestSessionOptions = {}): Promise<TestApp> {
+export async function startUserApp(
+  store: SessionStore,
+  session: TestSessionOptions = {},
+): Promise<TestApp> {
   // Routes run only after startApp resolved, so the management API is there by then.
-  const app: TestApp = await startApp({ session: { ...session, store }, routes: (express) => mountUserRoutes(express, () => app.sessions) });
+  const app: TestApp = await startApp({
+    session: { ...session, store },
+    routes: (express) => mountUserRoutes(express, () => app.sessions),
+  });
   return app;
 }
 
 /** Logs a fresh client in as `userId`; resolves the client and what /login answered. */
-export async function loginClient(app: TestApp, userId: string): Promise<{ client: Client; me: Me }> {
+export async function loginClient(
+  app: TestApp,
+  userId: string,
+): Promise<{ client: Client; me: Me }> {
   const client = app.client();
   const reply = await client.post(loginPath(userId));
   if (reply.status !== 200) throw new Error(`login failed with ${reply.status}: ${reply.body}`);
@@ -69,12 +86,18 @@ export function sessionKey(client: Client): string {
 }
 
 /** The handles of the sessions the index of `userId` holds slots for, sorted; undefined when it has no head. */
-export async function indexedHandles(store: SessionStore, userId: string): Promise<string[] | undefined> {
+export async function indexedHandles(
+  store: SessionStore,
+  userId: string,
+): Promise<string[] | undefined> {
   return (await indexedKeys(store, userId))?.map(handleFor).sort();
 }
 
 /** The session keys the slots of `userId`'s index point at, in slot order; undefined when it has no head. */
-export async function indexedKeys(store: SessionStore, userId: string): Promise<string[] | undefined> {
+export async function indexedKeys(
+  store: SessionStore,
+  userId: string,
+): Promise<string[] | undefined> {
   const entry = await store.get(indexKey(userId));
   if (entry === undefined) return undefined;
   const head = decodeHead(entry.value);

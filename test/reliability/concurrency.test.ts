@@ -53,7 +53,10 @@ const jitter = (): Promise<void> => sleep(Math.floor(Math.random() * 6));
 function concurrencyTests(target: StoreUnderTest): void {
   const start = async (routes: (app: Express) => void, touchInterval?: number) => {
     const store = new CountingStore(await target.make());
-    const app = await startApp({ session: { store, ...(touchInterval === undefined ? {} : { touchInterval }) }, routes });
+    const app = await startApp({
+      session: { store, ...(touchInterval === undefined ? {} : { touchInterval }) },
+      routes,
+    });
     return { app, store };
   };
 
@@ -75,11 +78,16 @@ function concurrencyTests(target: StoreUnderTest): void {
     store.reset();
     const statuses: number[] = [];
     for (let round = 0; round < OVERLAP_ROUNDS; round++) {
-      const replies = await Promise.all([client.post(`/race/${round}/a${round}`), client.post(`/race/${round}/b${round}`)]);
+      const replies = await Promise.all([
+        client.post(`/race/${round}/a${round}`),
+        client.post(`/race/${round}/b${round}`),
+      ]);
       statuses.push(...replies.map((r) => r.status));
     }
     const all = (await client.get('/all')).json<Record<string, string>>();
-    const lost = [...Array(OVERLAP_ROUNDS).keys()].flatMap((r) => [`a${r}`, `b${r}`]).filter((k) => all[k] === undefined);
+    const lost = [...Array(OVERLAP_ROUNDS).keys()]
+      .flatMap((r) => [`a${r}`, `b${r}`])
+      .filter((k) => all[k] === undefined);
     expect({ lost, non200: statuses.filter((s) => s !== 200) }).toEqual({ lost: [], non200: [] });
     if (store.inner.mergeData === undefined) {
       // Per round: 2 loads + 1 re-read by the loser; 1 winning update, 1 refused, 1 retried.
@@ -109,11 +117,16 @@ function concurrencyTests(target: StoreUnderTest): void {
     await client.post('/set/init/0');
     const statuses: number[] = [];
     for (let round = 0; round < OVERLAP_ROUNDS; round++) {
-      const replies = await Promise.all([client.post(`/jitter/a${round}`), client.post(`/jitter/b${round}`)]);
+      const replies = await Promise.all([
+        client.post(`/jitter/a${round}`),
+        client.post(`/jitter/b${round}`),
+      ]);
       statuses.push(...replies.map((r) => r.status));
     }
     const all = (await client.get('/all')).json<Record<string, number>>();
-    const lost = [...Array(OVERLAP_ROUNDS).keys()].flatMap((r) => [`a${r}`, `b${r}`]).filter((k) => all[k] !== 1);
+    const lost = [...Array(OVERLAP_ROUNDS).keys()]
+      .flatMap((r) => [`a${r}`, `b${r}`])
+      .filter((k) => all[k] !== 1);
     expect({ lost, non200: statuses.filter((s) => s !== 200) }).toEqual({ lost: [], non200: [] });
   });
 
@@ -150,14 +163,20 @@ function concurrencyTests(target: StoreUnderTest): void {
       const reply = await slow;
       expect(reply.status).toBe(200);
       if ((await store.get(key)) !== undefined) survivors.push(`${action}: old record back`);
-      if (slowClient.cookie() !== undefined && (await slowClient.get('/get/x')).json<{ value: unknown }>().value !== null) {
+      if (
+        slowClient.cookie() !== undefined &&
+        (await slowClient.get('/get/x')).json<{ value: unknown }>().value !== null
+      ) {
         survivors.push(`${action}: the slow request's cookie still opens a session`);
       }
     }
     expect(survivors).toEqual([]);
     expect(await store.count()).toBe(0);
     // The touch rounds really wrote a (refused) touch, so that path was raced too.
-    expect(store.counts.touch).toBe([...Array(DESTROY_ROUNDS).keys()].filter((r) => actions[r % actions.length] === 'touch').length);
+    expect(store.counts.touch).toBe(
+      [...Array(DESTROY_ROUNDS).keys()].filter((r) => actions[r % actions.length] === 'touch')
+        .length,
+    );
   });
 
   it(`${COOKIELESS_REQUESTS} concurrent first requests without a cookie that read, or set then delete: no record, no Set-Cookie`, async () => {

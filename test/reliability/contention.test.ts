@@ -27,23 +27,33 @@ const TARGETS = [
 ];
 
 for (const target of TARGETS) {
-  await describeWithServer(`contention on ${target.name}`, target.url, () => contentionTests(target.url, target.name));
+  await describeWithServer(`contention on ${target.name}`, target.url, () =>
+    contentionTests(target.url, target.name),
+  );
 }
 
 /** Exits of app children while their test ran, with the end of their stderr: a crash must fail the test, not look like a slow server. */
 const crashes: string[] = [];
 
 function startServer(url: string, prefix: string, children: ChildProcess[]): Promise<string> {
-  const child = startFromSource(SERVER, [url, prefix], { env: { KVSESSION_TEST_SECRET: TEST_SECRET } });
+  const child = startFromSource(SERVER, [url, prefix], {
+    env: { KVSESSION_TEST_SECRET: TEST_SECRET },
+  });
   children.push(child);
   let out = '';
   let err = '';
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err = (err + chunk).slice(-4000)));
+  child.stderr
+    ?.setEncoding('utf8')
+    .on('data', (chunk: string) => (err = (err + chunk).slice(-4000)));
   child.once('exit', (code, signal) => {
-    if (signal !== 'SIGTERM') crashes.push(`pid ${String(child.pid)} exited ${String(code ?? signal)}: ${err}`);
+    if (signal !== 'SIGTERM')
+      crashes.push(`pid ${String(child.pid)} exited ${String(code ?? signal)}: ${err}`);
   });
   return new Promise((resolve, reject) => {
-    const guard = setTimeout(() => reject(new Error(`app child did not start: ${err}`)), START_LIMIT_MS);
+    const guard = setTimeout(
+      () => reject(new Error(`app child did not start: ${err}`)),
+      START_LIMIT_MS,
+    );
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       out += chunk;
       const port = /listening (\d+)/.exec(out)?.[1];
@@ -52,7 +62,9 @@ function startServer(url: string, prefix: string, children: ChildProcess[]): Pro
         resolve(`http://127.0.0.1:${port}`);
       }
     });
-    child.once('exit', (code) => reject(new Error(`app child exited with ${String(code)}: ${err}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`app child exited with ${String(code)}: ${err}`)),
+    );
   });
 }
 
@@ -64,7 +76,12 @@ interface Tally {
 }
 
 /** One writer: sequential read-modify-write requests until `until`; returns the last acked value per slot key. */
-async function writer(client: Client, name: string, until: number, tally: Tally): Promise<Map<string, number>> {
+async function writer(
+  client: Client,
+  name: string,
+  until: number,
+  tally: Tally,
+): Promise<Map<string, number>> {
   const acked = new Map<string, number>();
   for (let n = 0; Date.now() < until; n++) {
     const key = `${name}_${n % SLOTS}`;
@@ -98,38 +115,53 @@ function contentionTests(url: string, name: string): void {
     for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
   });
 
-  it(`${PROCESSES} processes × ${WRITERS} overlapping writers per session for ${SECONDS} s: 0 lost keys, ≤ 0.1% conflicts`, async () => {
-    const tally: Tally = { requests: 0, acked: 0, conflicts: 0, other: {} };
-    const sessions: Client[] = [];
-    for (let s = 0; s < SESSIONS; s++) {
-      const owner = new Client(bases[0] as string);
-      expect((await owner.post('/set/init/1')).status).toBe(200);
-      sessions.push(owner);
-    }
-    const until = Date.now() + SECONDS * 1000;
-    const runs = sessions.flatMap((owner, s) =>
-      bases.flatMap((base, p) =>
-        [...Array(WRITERS).keys()].map(async (w) => {
-          const client = new Client(base);
-          for (const [k, v] of owner.jar) client.jar.set(k, v);
-          return { session: s, acked: await writer(client, `p${p}w${w}`, until, tally) };
-        }),
-      ),
-    );
-    const results = await Promise.all(runs);
-    const stored = await Promise.all(sessions.map(async (owner) => (await owner.get('/all')).json<Record<string, unknown>>()));
-    const lost: string[] = [];
-    for (const { session, acked } of results) {
-      for (const [key, n] of acked) {
-        const value = stored[session]?.[key];
-        if (value !== n) lost.push(`s${session}.${key}: acked ${n}, stored ${String(value)}`);
+  it(
+    `${PROCESSES} processes × ${WRITERS} overlapping writers per session for ${SECONDS} s: 0 lost keys, ≤ 0.1% conflicts`,
+    async () => {
+      const tally: Tally = { requests: 0, acked: 0, conflicts: 0, other: {} };
+      const sessions: Client[] = [];
+      for (let s = 0; s < SESSIONS; s++) {
+        const owner = new Client(bases[0] as string);
+        expect((await owner.post('/set/init/1')).status).toBe(200);
+        sessions.push(owner);
       }
-    }
-    const ratio = tally.conflicts / Math.max(1, tally.requests);
-    const summary = { seconds: SECONDS, ...tally, conflictPercent: +(ratio * 100).toFixed(3), lost: lost.length };
-    console.log(`contention ${name}: ${JSON.stringify(summary)}`);
-    expect({ lost: lost.slice(0, 10), other: tally.other, crashes }).toEqual({ lost: [], other: {}, crashes: [] });
-    expect(tally.acked).toBeGreaterThan(0);
-    expect(ratio).toBeLessThanOrEqual(MAX_CONFLICT_RATIO);
-  }, (SECONDS + 90) * 1000);
+      const until = Date.now() + SECONDS * 1000;
+      const runs = sessions.flatMap((owner, s) =>
+        bases.flatMap((base, p) =>
+          [...Array(WRITERS).keys()].map(async (w) => {
+            const client = new Client(base);
+            for (const [k, v] of owner.jar) client.jar.set(k, v);
+            return { session: s, acked: await writer(client, `p${p}w${w}`, until, tally) };
+          }),
+        ),
+      );
+      const results = await Promise.all(runs);
+      const stored = await Promise.all(
+        sessions.map(async (owner) => (await owner.get('/all')).json<Record<string, unknown>>()),
+      );
+      const lost: string[] = [];
+      for (const { session, acked } of results) {
+        for (const [key, n] of acked) {
+          const value = stored[session]?.[key];
+          if (value !== n) lost.push(`s${session}.${key}: acked ${n}, stored ${String(value)}`);
+        }
+      }
+      const ratio = tally.conflicts / Math.max(1, tally.requests);
+      const summary = {
+        seconds: SECONDS,
+        ...tally,
+        conflictPercent: +(ratio * 100).toFixed(3),
+        lost: lost.length,
+      };
+      console.log(`contention ${name}: ${JSON.stringify(summary)}`);
+      expect({ lost: lost.slice(0, 10), other: tally.other, crashes }).toEqual({
+        lost: [],
+        other: {},
+        crashes: [],
+      });
+      expect(tally.acked).toBeGreaterThan(0);
+      expect(ratio).toBeLessThanOrEqual(MAX_CONFLICT_RATIO);
+    },
+    (SECONDS + 90) * 1000,
+  );
 }

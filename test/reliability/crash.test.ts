@@ -39,7 +39,13 @@ interface Run {
 /** Starts the writer, kills it with SIGKILL `delayMs` after it reports every session open. */
 function runAndKill(url: string, prefix: string, delayMs: number): Promise<Run> {
   const child = startFromSource(WRITER, [url, prefix, String(SESSIONS)]);
-  const run = { starts: new Map<string, number>(), acked: new Map<string, number>(), tried: new Map<string, number>(), stderr: '', signal: null as NodeJS.Signals | null };
+  const run = {
+    starts: new Map<string, number>(),
+    acked: new Map<string, number>(),
+    tried: new Map<string, number>(),
+    stderr: '',
+    signal: null as NodeJS.Signals | null,
+  };
   let buffer = '';
   const guard = setTimeout(() => child.kill('SIGKILL'), START_LIMIT_MS);
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (run.stderr += chunk));
@@ -73,7 +79,11 @@ describe.each(TARGETS)('$name store: a writer SIGKILLed mid-save', ({ name, url:
     const outcomes = { acked: 0, inFlight: 0, saves: 0 };
     for (let kill = 0; kill < KILLS; kill++) {
       const run = await runAndKill(url, prefix, 20 + Math.floor(Math.random() * 280));
-      expect({ kill, signal: run.signal, stderr: run.stderr }).toEqual({ kill, signal: 'SIGKILL', stderr: '' });
+      expect({ kill, signal: run.signal, stderr: run.stderr }).toEqual({
+        kill,
+        signal: 'SIGKILL',
+        stderr: '',
+      });
       // A restarted writer starts from exactly what the last check read: nothing reverted in between.
       if (kill > 0) expect(Object.fromEntries(run.starts)).toEqual(Object.fromEntries(found));
       const store = createStore(url, { prefix });
@@ -85,7 +95,10 @@ describe.each(TARGETS)('$name store: a writer SIGKILLed mid-save', ({ name, url:
         const n = record?.data['n'] as number;
         const acked = run.acked.get(key) ?? start;
         const tried = run.tried.get(key);
-        expect(n === acked || (tried === acked + 1 && n === tried), `${key} after kill ${kill}: stored ${n}, acked ${acked}, in flight ${String(tried)}`).toBe(true);
+        expect(
+          n === acked || (tried === acked + 1 && n === tried),
+          `${key} after kill ${kill}: stored ${n}, acked ${acked}, in flight ${String(tried)}`,
+        ).toBe(true);
         if (n === acked) outcomes.acked++;
         else outcomes.inFlight++;
         outcomes.saves += acked - start;
@@ -97,7 +110,9 @@ describe.each(TARGETS)('$name store: a writer SIGKILLed mid-save', ({ name, url:
     }
     // Sanity: the kills really interrupted a stream of saves, not an idle writer.
     expect(outcomes.saves).toBeGreaterThan(KILLS);
-    console.info(`${name}: ${KILLS} kills, ${outcomes.saves} acknowledged saves, records found at the acked value ${outcomes.acked}×, at the in-flight value ${outcomes.inFlight}×`);
+    console.info(
+      `${name}: ${KILLS} kills, ${outcomes.saves} acknowledged saves, records found at the acked value ${outcomes.acked}×, at the in-flight value ${outcomes.inFlight}×`,
+    );
 
     if (name === 'file') {
       const files = join(dir, 'sessions');
@@ -109,7 +124,8 @@ describe.each(TARGETS)('$name store: a writer SIGKILLed mid-save', ({ name, url:
       const store = createStore(url, { prefix });
       expect(await store.prune()).toBe(0);
       expect((await readdir(files)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
-      for (const [key, n] of found) expect(decodeRecord((await store.get(key))?.value ?? '')?.data['n']).toBe(n);
+      for (const [key, n] of found)
+        expect(decodeRecord((await store.get(key))?.value ?? '')?.data['n']).toBe(n);
       await store.close();
     }
   }, 240_000);

@@ -25,8 +25,14 @@ const FOREIGN_RECORDS: Readonly<Record<string, string>> = {
   'JSON string': '"sess"',
   'huge number': '1e999',
   'long integer': '123456789012345678901234567890',
-  'keyv envelope (double wrapped)': JSON.stringify({ value: JSON.stringify({ c: now, d: {} }), expires: now + HOUR }),
-  'express-session record': JSON.stringify({ cookie: { originalMaxAge: null, httpOnly: true, path: '/' }, x: 'stolen' }),
+  'keyv envelope (double wrapped)': JSON.stringify({
+    value: JSON.stringify({ c: now, d: {} }),
+    expires: now + HOUR,
+  }),
+  'express-session record': JSON.stringify({
+    cookie: { originalMaxAge: null, httpOnly: true, path: '/' },
+    x: 'stolen',
+  }),
   'createdAt as string': JSON.stringify({ c: String(now), d: { x: 1 } }),
   'createdAt infinite': '{"c":1e999,"d":{"x":1}}',
   'data as array': JSON.stringify({ c: now, d: ['x'] }),
@@ -68,7 +74,11 @@ function recordTests(target: StoreUnderTest): void {
       const { app, store, key, cookie } = await plant(value);
       const client = app.client();
       const read = await client.get('/get/x', { cookie });
-      expect({ status: read.status, body: read.json(), setCookie: read.rawSetCookies }).toEqual({ status: 200, body: { value: null }, setCookie: [] });
+      expect({ status: read.status, body: read.json(), setCookie: read.rawSetCookies }).toEqual({
+        status: 200,
+        body: { value: null },
+        setCookie: [],
+      });
       expect(await store.get(key)).toBeUndefined();
       const write = await client.post('/set/x/fresh', { cookie });
       expect(write.status).toBe(200);
@@ -81,9 +91,18 @@ function recordTests(target: StoreUnderTest): void {
   for (const [label, value] of Object.entries(UNDECODABLE_RECORDS)) {
     it(`a stored record with ${label} answers its value or a coded error, never an uncoded one`, async () => {
       const { app, cookie } = await plant(value);
-      const replies = [await app.client().get('/get/x', { cookie }), await app.client().get('/all', { cookie }), await app.client().post('/set/y/1', { cookie })];
-      for (const reply of replies) expect(reply.status === 200 || reply.json<{ code: string }>().code.startsWith('ERR_KVSESSION_')).toBe(true);
-      expect(app.errors.map((e) => e.code)).toEqual(app.errors.map(() => 'ERR_KVSESSION_CORRUPT_RECORD'));
+      const replies = [
+        await app.client().get('/get/x', { cookie }),
+        await app.client().get('/all', { cookie }),
+        await app.client().post('/set/y/1', { cookie }),
+      ];
+      for (const reply of replies)
+        expect(
+          reply.status === 200 || reply.json<{ code: string }>().code.startsWith('ERR_KVSESSION_'),
+        ).toBe(true);
+      expect(app.errors.map((e) => e.code)).toEqual(
+        app.errors.map(() => 'ERR_KVSESSION_CORRUPT_RECORD'),
+      );
       expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
     });
   }

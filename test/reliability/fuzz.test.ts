@@ -48,15 +48,29 @@ describe(`hostile Cookie headers (seed ${SEED})`, () => {
         if (write) req.session.set('n', i);
         res.json({ ok: true });
       });
-      if (reply.status !== 200 || reply.error !== undefined || reply.setCookies.length !== (write ? 1 : 0) || value !== undefined) {
-        failures.push({ i, family, header: header.slice(0, 200), status: reply.status, error: describeError(reply.error), setCookies: reply.setCookies.length, value });
+      if (
+        reply.status !== 200 ||
+        reply.error !== undefined ||
+        reply.setCookies.length !== (write ? 1 : 0) ||
+        value !== undefined
+      ) {
+        failures.push({
+          i,
+          family,
+          header: header.slice(0, 200),
+          status: reply.status,
+          error: describeError(reply.error),
+          setCookies: reply.setCookies.length,
+          value,
+        });
       }
     }
     expect(failures.slice(0, 5)).toEqual([]);
     // Not one lookup for a cookie whose signature fails; exactly one create per writing request.
     expect(store.nonZero()).toEqual({ create: writes });
     expect(await store.count()).toBe(writes);
-    for (const family of ForgedCookies.FAMILIES) expect(families.get(family) ?? 0).toBeGreaterThan(IN_PROCESS_REQUESTS / 20);
+    for (const family of ForgedCookies.FAMILIES)
+      expect(families.get(family) ?? 0).toBeGreaterThan(IN_PROCESS_REQUESTS / 20);
     await sessions.close();
   }, 180_000);
 
@@ -65,20 +79,49 @@ describe(`hostile Cookie headers (seed ${SEED})`, () => {
     const sessions = kvSession({ secret: TEST_SECRET, store, pruneInterval: false });
     const signer = new Signer(TEST_SECRET);
     const rnd = seededRandom(SEED ^ 0x5eed);
-    const junk = ['\u00ff\u00fe=1', 'noequals', '', '=x', 'a="b', 'SID=nope', '\u0000=\u0000', 'k=%E0%A4%A', `x=${'y'.repeat(9000)}`];
+    const junk = [
+      '\u00ff\u00fe=1',
+      'noequals',
+      '',
+      '=x',
+      'a="b',
+      'SID=nope',
+      '\u0000=\u0000',
+      'k=%E0%A4%A',
+      `x=${'y'.repeat(9000)}`,
+    ];
     const pick = (): string => junk[Math.floor(rnd() * junk.length)] as string;
     const rounds = 5_000;
     const failures: Failure[] = [];
     for (let i = 0; i < rounds; i++) {
       // The cookie library keeps the first of duplicate names, so the signed value comes first and a forged twin after it.
-      const header = [pick(), pick(), `sid=${signer.sign(createSessionId())}`, `sid=${createSessionId()}.${createSessionId()}`, pick()].join('; ');
+      const header = [
+        pick(),
+        pick(),
+        `sid=${signer.sign(createSessionId())}`,
+        `sid=${createSessionId()}.${createSessionId()}`,
+        pick(),
+      ].join('; ');
       let value: unknown;
       const reply = await dispatch(sessions, header, async (req, res) => {
         value = await req.session.get('x');
         res.json({ ok: true });
       });
-      if (reply.status !== 200 || reply.error !== undefined || reply.setCookies.length !== 0 || value !== undefined) {
-        failures.push({ i, family: 'signed-unknown', header: header.slice(0, 200), status: reply.status, error: describeError(reply.error), setCookies: reply.setCookies.length, value });
+      if (
+        reply.status !== 200 ||
+        reply.error !== undefined ||
+        reply.setCookies.length !== 0 ||
+        value !== undefined
+      ) {
+        failures.push({
+          i,
+          family: 'signed-unknown',
+          header: header.slice(0, 200),
+          status: reply.status,
+          error: describeError(reply.error),
+          setCookies: reply.setCookies.length,
+          value,
+        });
       }
     }
     expect(failures.slice(0, 5)).toEqual([]);
@@ -119,10 +162,13 @@ function wireSafe(header: string): string {
 
 function rawGet(agent: Agent, port: number, cookie: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/read', agent, headers: cookie === '' ? {} : { cookie } }, (res) => {
-      res.resume();
-      res.once('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path: '/read', agent, headers: cookie === '' ? {} : { cookie } },
+      (res) => {
+        res.resume();
+        res.once('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.once('error', reject);
     req.end();
   });

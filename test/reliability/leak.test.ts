@@ -33,7 +33,12 @@ interface Probe {
 }
 
 async function probe(kind: string, lifetimes: number, warmup: number): Promise<Probe> {
-  const args = sourceArgs('test/reliability/children/leak-runner.ts', [kind, String(lifetimes), String(warmup), join(dir, kind)]);
+  const args = sourceArgs('test/reliability/children/leak-runner.ts', [
+    kind,
+    String(lifetimes),
+    String(warmup),
+    join(dir, kind),
+  ]);
   const child = spawn(process.execPath, ['--expose-gc', ...args], {
     env: { ...process.env, KVSESSION_TEST_SECRET: TEST_SECRET },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -46,7 +51,9 @@ async function probe(kind: string, lifetimes: number, warmup: number): Promise<P
 describe('no leaks', () => {
   it(`${LIFETIMES} sessions created and destroyed in-process: memory store back to its baseline size, heap flat within 4 MB`, async () => {
     const { before, after } = await probe('memory', LIFETIMES, WARMUP);
-    console.info(`memory store: ${before.size} → ${after.size} entries; heap ${(before.heap / 1048576).toFixed(2)} → ${(after.heap / 1048576).toFixed(2)} MB over ${LIFETIMES} lifetimes`);
+    console.info(
+      `memory store: ${before.size} → ${after.size} entries; heap ${(before.heap / 1048576).toFixed(2)} → ${(after.heap / 1048576).toFixed(2)} MB over ${LIFETIMES} lifetimes`,
+    );
     expect(after.size).toBe(before.size);
     expect(before.size).toBeLessThanOrEqual(USERS);
     expect(after.heap - before.heap).toBeLessThan(HEAP_MARGIN);
@@ -62,11 +69,15 @@ describe('no leaks', () => {
 for (const target of STORES_UNDER_TEST) {
   const name = `background timers and connections on ${target.name}`;
   const tests = (): void => {
-    it('a process that used kvSession once (pruneInterval 300 ms) and never closed it exits by itself', async () => {
-      const url = idleUrl(target.name, dir);
-      expect(url, `no idle-exit URL for store ${target.name}`).toBeDefined();
-      await expectExitsByItself(url as string);
-    }, EXIT_LIMIT_MS + 10_000);
+    it(
+      'a process that used kvSession once (pruneInterval 300 ms) and never closed it exits by itself',
+      async () => {
+        const url = idleUrl(target.name, dir);
+        expect(url, `no idle-exit URL for store ${target.name}`).toBeDefined();
+        await expectExitsByItself(url as string);
+      },
+      EXIT_LIMIT_MS + 10_000,
+    );
   };
   if (target.serverUrl === undefined) describe(name, tests);
   else await describeWithServer(name, target.serverUrl, tests);

@@ -43,18 +43,25 @@ for (const target of STORES_UNDER_TEST) {
 }
 
 it('every registered store that can be shared between processes has a shared URL here', () => {
-  expect(STORES_UNDER_TEST.map((t) => t.name).filter((n) => SHARED_URLS[n] === undefined)).toEqual([]);
+  expect(STORES_UNDER_TEST.map((t) => t.name).filter((n) => SHARED_URLS[n] === undefined)).toEqual(
+    [],
+  );
 });
 
 /** Starts the app child and resolves its base URL once it listens. */
 function startServer(url: string, prefix: string, children: ChildProcess[]): Promise<string> {
-  const child = startFromSource(SERVER, [url, prefix], { env: { KVSESSION_TEST_SECRET: TEST_SECRET } });
+  const child = startFromSource(SERVER, [url, prefix], {
+    env: { KVSESSION_TEST_SECRET: TEST_SECRET },
+  });
   children.push(child);
   let out = '';
   let err = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
   return new Promise((resolve, reject) => {
-    const guard = setTimeout(() => reject(new Error(`app child did not start: ${err}`)), START_LIMIT_MS);
+    const guard = setTimeout(
+      () => reject(new Error(`app child did not start: ${err}`)),
+      START_LIMIT_MS,
+    );
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       out += chunk;
       const port = /listening (\d+)/.exec(out)?.[1];
@@ -63,7 +70,9 @@ function startServer(url: string, prefix: string, children: ChildProcess[]): Pro
         resolve(`http://127.0.0.1:${port}`);
       }
     });
-    child.once('exit', (code) => reject(new Error(`app child exited with ${String(code)}: ${err}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`app child exited with ${String(code)}: ${err}`)),
+    );
   });
 }
 
@@ -80,7 +89,10 @@ function multiProcessTests(target: StoreUnderTest, sharedUrl: () => string): voi
   beforeAll(async () => {
     const url = sharedUrl();
     const prefix = randomPrefix(`mp-${target.name}`);
-    urls = (await Promise.all([startServer(url, prefix, children), startServer(url, prefix, children)])) as [string, string];
+    urls = (await Promise.all([
+      startServer(url, prefix, children),
+      startServer(url, prefix, children),
+    ])) as [string, string];
   }, START_LIMIT_MS * 2);
   afterAll(() => {
     for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
@@ -99,19 +111,28 @@ function multiProcessTests(target: StoreUnderTest, sharedUrl: () => string): voi
 
   // Only promised by stores whose writes are atomic across processes: the file store's are not
   // (its README section says so), so the test is not registered for it rather than shown as skipped.
-  if (target.atomicAcrossProcesses) it(`${ROUNDS} rounds of concurrent writes of different keys, one through each process: 0 lost`, async () => {
-    const a = new Client(urls[0]);
-    await a.post('/set/init/1');
-    const b = sameBrowser(a, urls[1]);
-    const statuses: number[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      const replies = await Promise.all([a.post(`/race/a${round}`), b.post(`/race/b${round}`)]);
-      statuses.push(...replies.map((r) => r.status));
-    }
-    const all = (await a.get('/all')).json<Record<string, number>>();
-    const lost = [...Array(ROUNDS).keys()].flatMap((r) => [`a${r}`, `b${r}`]).filter((k) => typeof all[k] !== 'number');
-    expect({ lost, non200: statuses.filter((s) => s !== 200) }).toEqual({ lost: [], non200: [] });
-    // Both processes really wrote: the values are two different pids.
-    expect(new Set(Object.entries(all).filter(([k]) => k !== 'init').map(([, pid]) => pid)).size).toBe(2);
-  }, 120_000);
+  if (target.atomicAcrossProcesses)
+    it(`${ROUNDS} rounds of concurrent writes of different keys, one through each process: 0 lost`, async () => {
+      const a = new Client(urls[0]);
+      await a.post('/set/init/1');
+      const b = sameBrowser(a, urls[1]);
+      const statuses: number[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        const replies = await Promise.all([a.post(`/race/a${round}`), b.post(`/race/b${round}`)]);
+        statuses.push(...replies.map((r) => r.status));
+      }
+      const all = (await a.get('/all')).json<Record<string, number>>();
+      const lost = [...Array(ROUNDS).keys()]
+        .flatMap((r) => [`a${r}`, `b${r}`])
+        .filter((k) => typeof all[k] !== 'number');
+      expect({ lost, non200: statuses.filter((s) => s !== 200) }).toEqual({ lost: [], non200: [] });
+      // Both processes really wrote: the values are two different pids.
+      expect(
+        new Set(
+          Object.entries(all)
+            .filter(([k]) => k !== 'init')
+            .map(([, pid]) => pid),
+        ).size,
+      ).toBe(2);
+    }, 120_000);
 }

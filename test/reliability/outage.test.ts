@@ -66,7 +66,9 @@ function loadGenerator(clients: Client[]): { stop(): Promise<Timed[]> } {
   let running = true;
   const loops = clients.map(async (client, n) => {
     for (let i = 0; running; i++) {
-      outcomes.push(await timed(() => (i % 2 === 0 ? client.get('/get/x') : client.post(`/set/k${n}/${i}`))));
+      outcomes.push(
+        await timed(() => (i % 2 === 0 ? client.get('/get/x') : client.post(`/set/k${n}/${i}`))),
+      );
     }
   });
   return {
@@ -106,7 +108,10 @@ describe('Redis killed mid-run and restarted on the same port', () => {
   });
 
   it(`reads answer a coded 503 within storeTimeout + 250 ms, /none stays 200, the app heals by itself when Redis returns`, async () => {
-    const app = await startApp({ session: { store: redis.url, storeTimeout: STORE_TIMEOUT, prefix: randomPrefix('outage') }, routes });
+    const app = await startApp({
+      session: { store: redis.url, storeTimeout: STORE_TIMEOUT, prefix: randomPrefix('outage') },
+      routes,
+    });
     const client = app.client();
     // The first operation also imports the Redis driver, which alone can exceed 500 ms on a busy machine.
     expect((await pollUntilOk(() => client.post('/set/x/1'))).status).toBe(200);
@@ -118,7 +123,11 @@ describe('Redis killed mid-run and restarted on the same port', () => {
     await redis.kill();
     await sleep(STORE_TIMEOUT * 2);
     const during = await load.stop();
-    const bad = during.filter((o) => !(o.status === 200 || (o.status === 503 && OUTAGE_CODES.includes(o.code ?? ''))) || o.ms > BOUND_MS);
+    const bad = during.filter(
+      (o) =>
+        !(o.status === 200 || (o.status === 503 && OUTAGE_CODES.includes(o.code ?? ''))) ||
+        o.ms > BOUND_MS,
+    );
     expect(bad).toEqual([]);
     expect(during.filter((o) => o.status === 503).length).toBeGreaterThan(0);
 
@@ -136,8 +145,13 @@ describe('Redis killed mid-run and restarted on the same port', () => {
   });
 
   it("onStoreError 'anonymous': during the outage the request goes on with an empty session, degraded, never saved", async () => {
-    const store = new CountingStore(createStore(redis.url, { prefix: randomPrefix('anon'), timeout: STORE_TIMEOUT }));
-    const app = await startApp({ session: { store, storeTimeout: STORE_TIMEOUT, onStoreError: 'anonymous' }, routes });
+    const store = new CountingStore(
+      createStore(redis.url, { prefix: randomPrefix('anon'), timeout: STORE_TIMEOUT }),
+    );
+    const app = await startApp({
+      session: { store, storeTimeout: STORE_TIMEOUT, onStoreError: 'anonymous' },
+      routes,
+    });
     const client = app.client();
     await pollUntilOk(() => client.post('/set/x/1'));
     expect((await client.post('/anon/y')).json()).toEqual({ degraded: false, x: '1' });
@@ -178,13 +192,27 @@ describe('a Postgres or Redis store that is unreachable or silent', () => {
   for (const { label, url } of cases) {
     it(`${label} on a closed port: every read answers a coded 503 within the bound, /none 200`, async () => {
       const store = url(await sparePort());
-      await check(await startApp({ session: { store, storeTimeout: STORE_TIMEOUT, prefix: randomPrefix('closed') }, routes }));
+      await check(
+        await startApp({
+          session: { store, storeTimeout: STORE_TIMEOUT, prefix: randomPrefix('closed') },
+          routes,
+        }),
+      );
     });
 
     it(`${label} on a server that accepts and never answers: every read answers a coded 503 within the bound, /none 200`, async () => {
       const silent = await startSilentServer();
       try {
-        await check(await startApp({ session: { store: url(silent.port), storeTimeout: STORE_TIMEOUT, prefix: randomPrefix('silent') }, routes }));
+        await check(
+          await startApp({
+            session: {
+              store: url(silent.port),
+              storeTimeout: STORE_TIMEOUT,
+              prefix: randomPrefix('silent'),
+            },
+            routes,
+          }),
+        );
       } finally {
         await silent.close();
       }

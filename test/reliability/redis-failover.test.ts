@@ -1,6 +1,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Topology } from '../helpers/redis-topologies.js';
-import { clusterMasters, redisCli, sentinelMasterPort, startCluster, startSentinelSet, waitFor } from '../helpers/redis-topologies.js';
+import {
+  clusterMasters,
+  redisCli,
+  sentinelMasterPort,
+  startCluster,
+  startSentinelSet,
+  waitFor,
+} from '../helpers/redis-topologies.js';
 import type { AppProcesses, Traffic } from '../helpers/failover-traffic.js';
 import { recoveryTimes, sleep, startApps, startTraffic } from '../helpers/failover-traffic.js';
 import { randomPrefix } from '../helpers/services.js';
@@ -41,14 +48,17 @@ function report(name: string, traffic: Traffic, promotedAt: number, killedAt: nu
 }
 
 /** Starts the topology, the apps and the traffic; resolves once every browser has saved once (app start-up is slow under load). */
-async function start(topology: Promise<Topology>): Promise<{ topology: Topology; traffic: Traffic }> {
+async function start(
+  topology: Promise<Topology>,
+): Promise<{ topology: Topology; traffic: Traffic }> {
   const started = await topology;
   cleanups.push(() => started.stop());
   const apps: AppProcesses = await startApps(started.url, randomPrefix('failover'), APPS);
   cleanups.push(() => apps.stop());
   const traffic = startTraffic(apps.urls, BROWSERS);
   cleanups.push(() => traffic.stop());
-  const saved = (): number => new Set(traffic.attempts.filter((a) => a.status === 200).map((a) => a.browser)).size;
+  const saved = (): number =>
+    new Set(traffic.attempts.filter((a) => a.status === 200).map((a) => a.browser)).size;
   await waitFor('every browser to save once', async () => saved() === BROWSERS, 30_000);
   await sleep(1000);
   return { topology: started, traffic };
@@ -56,51 +66,86 @@ async function start(topology: Promise<Topology>): Promise<{ topology: Topology;
 
 describe('Redis Cluster: a master killed under load', () => {
   it('writes work again within 10 s of the promotion, no acknowledged write is lost, the returning node is a replica', async () => {
-    const { topology, traffic } = await start(startCluster([7031, 7032, 7033, 7034, 7035, 7036], 1500));
+    const { topology, traffic } = await start(
+      startCluster([7031, 7032, 7033, 7034, 7035, 7036], 1500),
+    );
     const [victim] = await clusterMasters(7031);
-    if (victim === undefined || victim.replicaPort === undefined) throw new Error('no master with a replica to kill');
+    if (victim === undefined || victim.replicaPort === undefined)
+      throw new Error('no master with a replica to kill');
     const node = topology.nodes.find((n) => n.port === victim.port);
     const survivor = victim.replicaPort;
     await node?.kill();
     const killedAt = Date.now();
-    await waitFor('the replica promoted', async () => (await redisCli(survivor, 'ROLE')).startsWith('master'), 30_000);
-    await waitFor('cluster_state:ok', async () => (await redisCli(survivor, 'CLUSTER', 'INFO')).includes('cluster_state:ok'), 30_000);
+    await waitFor(
+      'the replica promoted',
+      async () => (await redisCli(survivor, 'ROLE')).startsWith('master'),
+      30_000,
+    );
+    await waitFor(
+      'cluster_state:ok',
+      async () => (await redisCli(survivor, 'CLUSTER', 'INFO')).includes('cluster_state:ok'),
+      30_000,
+    );
     const promotedAt = Date.now();
     await sleep(RETURN_AFTER_MS);
     // The old master comes back: the cluster turns it into a replica of the promoted node.
     await node?.start();
-    await waitFor('the old master demoted', async () => (await redisCli(victim.port, 'ROLE')).startsWith('slave'), 20_000);
+    await waitFor(
+      'the old master demoted',
+      async () => (await redisCli(victim.port, 'ROLE')).startsWith('slave'),
+      20_000,
+    );
     await untilPast(promotedAt + RECOVERY_LIMIT_MS + 1000);
     await traffic.stop();
 
     const recovery = report('cluster', traffic, promotedAt, killedAt);
-    expect(traffic.attempts.filter((a) => a.at > killedAt && a.at < promotedAt && a.status !== 200).length).toBeGreaterThan(0);
+    expect(
+      traffic.attempts.filter((a) => a.at > killedAt && a.at < promotedAt && a.status !== 200)
+        .length,
+    ).toBeGreaterThan(0);
     expect(recovery.filter((ms) => !(ms <= RECOVERY_LIMIT_MS))).toEqual([]);
-    expect(traffic.attempts.filter((a) => a.at > promotedAt + RECOVERY_LIMIT_MS && a.status !== 200)).toEqual([]);
+    expect(
+      traffic.attempts.filter((a) => a.at > promotedAt + RECOVERY_LIMIT_MS && a.status !== 200),
+    ).toEqual([]);
     expect(await traffic.lost()).toEqual(new Map());
   }, 120_000);
 });
 
 describe('Redis Sentinel: the master killed under load', () => {
   it('writes work again within 10 s of the promotion, no acknowledged write is lost, none goes to the returning old master', async () => {
-    const { topology, traffic } = await start(startSentinelSet([7041, 7042, 7043, 7044, 7045], 1000));
+    const { topology, traffic } = await start(
+      startSentinelSet([7041, 7042, 7043, 7044, 7045], 1000),
+    );
     const [master] = topology.nodes;
     await master?.kill();
     const killedAt = Date.now();
-    await waitFor('Sentinel to name the replica as master', async () => (await sentinelMasterPort(7043)) === 7042, 30_000);
+    await waitFor(
+      'Sentinel to name the replica as master',
+      async () => (await sentinelMasterPort(7043)) === 7042,
+      30_000,
+    );
     const promotedAt = Date.now();
     await sleep(RETURN_AFTER_MS);
     // The old master returns empty and believing it is a master, until Sentinel demotes it: a
     // store that still wrote there would lose those writes when it resyncs from the new master.
     await master?.start();
-    await waitFor('the old master demoted', async () => (await redisCli(7041, 'ROLE')).startsWith('slave'), 30_000);
+    await waitFor(
+      'the old master demoted',
+      async () => (await redisCli(7041, 'ROLE')).startsWith('slave'),
+      30_000,
+    );
     await untilPast(promotedAt + RECOVERY_LIMIT_MS + 1000);
     await traffic.stop();
 
     const recovery = report('sentinel', traffic, promotedAt, killedAt);
-    expect(traffic.attempts.filter((a) => a.at > killedAt && a.at < promotedAt && a.status !== 200).length).toBeGreaterThan(0);
+    expect(
+      traffic.attempts.filter((a) => a.at > killedAt && a.at < promotedAt && a.status !== 200)
+        .length,
+    ).toBeGreaterThan(0);
     expect(recovery.filter((ms) => !(ms <= RECOVERY_LIMIT_MS))).toEqual([]);
-    expect(traffic.attempts.filter((a) => a.at > promotedAt + RECOVERY_LIMIT_MS && a.status !== 200)).toEqual([]);
+    expect(
+      traffic.attempts.filter((a) => a.at > promotedAt + RECOVERY_LIMIT_MS && a.status !== 200),
+    ).toEqual([]);
     expect(await traffic.lost()).toEqual(new Map());
   }, 120_000);
 });

@@ -25,22 +25,33 @@ describe('Redis Cluster shared by URL and Keyv processes, overlapping writes', (
     const cluster: Topology = await startCluster([7061, 7062, 7063, 7064, 7065, 7066], 3000);
     cleanups.push(() => cluster.stop());
     const prefix = randomPrefix('overlap');
-    const apps: AppProcesses[] = await Promise.all([startApps(cluster.url, prefix, 2), startApps(cluster.url, prefix, 2, KEYV_APP)]);
+    const apps: AppProcesses[] = await Promise.all([
+      startApps(cluster.url, prefix, 2),
+      startApps(cluster.url, prefix, 2, KEYV_APP),
+    ]);
     for (const app of apps) cleanups.push(() => app.stop());
     const urls = apps.flatMap((app) => app.urls);
     const traffic: Traffic = startTraffic(urls, BROWSERS, WRITERS);
     cleanups.push(() => traffic.stop());
     const saved = (): number => traffic.attempts.filter((a) => a.status === 200).length;
-    await waitFor('the browsers to save 20 keys each', async () => saved() >= BROWSERS * 20, 30_000);
+    await waitFor(
+      'the browsers to save 20 keys each',
+      async () => saved() >= BROWSERS * 20,
+      30_000,
+    );
     await sleep(5000);
     await traffic.stop();
 
     const ok = traffic.attempts.filter((a) => a.status === 200).length;
     const failed = traffic.attempts.length - ok;
     const share = ((100 * failed) / traffic.attempts.length).toFixed(2);
-    console.log(`overlap: ${traffic.attempts.length} writes over 4 processes, ${failed} not 200 (${share}%)`);
+    console.log(
+      `overlap: ${traffic.attempts.length} writes over 4 processes, ${failed} not 200 (${share}%)`,
+    );
     expect(await traffic.lost()).toEqual(new Map());
     // urls[2] and urls[3] are the Keyv processes: they must have served writes, not just failed them.
-    expect(traffic.attempts.filter((a) => a.status === 200 && a.app >= 2).length).toBeGreaterThan(BROWSERS * 5);
+    expect(traffic.attempts.filter((a) => a.status === 200 && a.app >= 2).length).toBeGreaterThan(
+      BROWSERS * 5,
+    );
   }, 120_000);
 });

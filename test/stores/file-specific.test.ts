@@ -1,11 +1,26 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import Keyv from 'keyv';
 import { createFileStore, type FileStore } from '../../stores/file.js';
-import { KeyvFileStore, fileNameOf, fileUrlToDir, parseFileName } from '../../stores/file-records.js';
+import {
+  KeyvFileStore,
+  fileNameOf,
+  fileUrlToDir,
+  parseFileName,
+} from '../../stores/file-records.js';
 import { isKvSessionError } from '../../src/errors.js';
 
 const HOUR = 3_600_000;
@@ -52,8 +67,13 @@ describe('file layout', () => {
     const expiresAt = Date.now() + HOUR;
     await store.create(a, '{"n":1}', expiresAt);
     await store.create(b, 'two', expiresAt);
-    expect((await readdir(dir)).sort()).toEqual([fileNameOf('sess:' + a), fileNameOf('sess:' + b)].sort());
-    expect(JSON.parse(await readFile(recordPath('sess:' + a), 'utf8'))).toEqual({ value: '{"n":1}', expires: expiresAt });
+    expect((await readdir(dir)).sort()).toEqual(
+      [fileNameOf('sess:' + a), fileNameOf('sess:' + b)].sort(),
+    );
+    expect(JSON.parse(await readFile(recordPath('sess:' + a), 'utf8'))).toEqual({
+      value: '{"n":1}',
+      expires: expiresAt,
+    });
   });
 
   it('create/update/touch/delete leave no temp file behind once they resolve', async () => {
@@ -87,11 +107,12 @@ describe('file layout', () => {
 });
 
 describe('debris and failures', () => {
-  it('prune() deletes this prefix\'s temp files older than 5 s and keeps fresh or foreign ones', async () => {
+  it("prune() deletes this prefix's temp files older than 5 s and keeps fresh or foreign ones", async () => {
     const store = open('a:');
     const k = key();
     await store.create(k, 'live', Date.now() + HOUR);
-    const temp = (full: string): string => join(dir, `.${fileNameOf(full)}.${randomBytes(8).toString('hex')}.tmp`);
+    const temp = (full: string): string =>
+      join(dir, `.${fileNameOf(full)}.${randomBytes(8).toString('hex')}.tmp`);
     const [stale, fresh, foreign] = [temp('a:' + k), temp('a:' + key()), temp('b:' + key())];
     for (const path of [stale, fresh, foreign]) await writeFile(path, '{"value":"to');
     const old = new Date(Date.now() - 60_000);
@@ -99,7 +120,11 @@ describe('debris and failures', () => {
     await utimes(foreign, old, old);
     expect(await store.prune()).toBe(0);
     const names = new Set(await readdir(dir));
-    expect([stale, fresh, foreign].map((p) => names.has(p.slice(dir.length + 1)))).toEqual([false, true, true]);
+    expect([stale, fresh, foreign].map((p) => names.has(p.slice(dir.length + 1)))).toEqual([
+      false,
+      true,
+      true,
+    ]);
     expect(await store.get(k)).toEqual({ value: 'live', expiresAt: expect.any(Number) });
   });
 
@@ -127,7 +152,10 @@ describe('debris and failures', () => {
       for (;;) {
         const current = await store.get(k);
         if (current === undefined) throw new Error('record vanished');
-        if (await store.update(k, current.value, String(Number(current.value) + 1), Date.now() + HOUR)) return;
+        if (
+          await store.update(k, current.value, String(Number(current.value) + 1), Date.now() + HOUR)
+        )
+          return;
         conflicts++;
       }
     };
@@ -142,7 +170,10 @@ describe('debris and failures', () => {
     const [a, b] = [open(), open()];
     for (let i = 0; i < 20; i++) {
       const k = key();
-      const results = await Promise.all([a.create(k, 'a', Date.now() + HOUR), b.create(k, 'b', Date.now() + HOUR)]);
+      const results = await Promise.all([
+        a.create(k, 'a', Date.now() + HOUR),
+        b.create(k, 'b', Date.now() + HOUR),
+      ]);
       expect(results.filter(Boolean).length).toBe(1);
       expect(await a.get(k)).toMatchObject({ value: results[0] ? 'a' : 'b' });
     }
@@ -175,18 +206,19 @@ describe('debris and failures', () => {
 
   // Root reads any directory, so EACCES cannot happen as root (CI runs as root): the test exists only
   // for other users; the ENOTDIR/EISDIR tests above prove the same "an error is never not-found" rule.
-  if (process.getuid?.() !== 0) it('get(key) rejects with ERR_KVSESSION_STORE_UNAVAILABLE on an unreadable directory', async () => {
-    const store = open();
-    await store.create(key(), 'v', Date.now() + HOUR);
-    await chmod(dir, 0o000);
-    try {
-      expect(await errorCode(store.get(key()))).toBe('ERR_KVSESSION_STORE_UNAVAILABLE');
-    } finally {
-      await chmod(dir, 0o700);
-    }
-  });
+  if (process.getuid?.() !== 0)
+    it('get(key) rejects with ERR_KVSESSION_STORE_UNAVAILABLE on an unreadable directory', async () => {
+      const store = open();
+      await store.create(key(), 'v', Date.now() + HOUR);
+      await chmod(dir, 0o000);
+      try {
+        expect(await errorCode(store.get(key()))).toBe('ERR_KVSESSION_STORE_UNAVAILABLE');
+      } finally {
+        await chmod(dir, 0o700);
+      }
+    });
 
-  it('clear() deletes this prefix\'s records only, leaving other prefixes and foreign files', async () => {
+  it("clear() deletes this prefix's records only, leaving other prefixes and foreign files", async () => {
     const [mine, other] = [open('app:'), open('app2:')];
     const [k1, k2] = [key(), key()];
     await mine.create(k1, 'm', Date.now() + HOUR);
@@ -221,25 +253,48 @@ describe('file: URLs', () => {
   });
 
   it('fileUrlToDir(url) throws ERR_KVSESSION_BAD_STORE_URL for a remote host, no path, bad escapes or another scheme', () => {
-    for (const url of ['file://server/share', 'file:', 'file://', 'file:./%E0%A4%A', 'http://x/y']) {
-      expect(() => fileUrlToDir(url), url).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_STORE_URL' }));
+    for (const url of [
+      'file://server/share',
+      'file:',
+      'file://',
+      'file:./%E0%A4%A',
+      'http://x/y',
+    ]) {
+      expect(() => fileUrlToDir(url), url).toThrow(
+        expect.objectContaining({ code: 'ERR_KVSESSION_BAD_STORE_URL' }),
+      );
     }
   });
 
   it('createFileStore(url | { url } | path) resolves the same directory; no location or both throw ERR_KVSESSION_BAD_OPTION', () => {
     const abs = resolve(dir);
     expect(createFileStore(`file://${abs}`).dir).toBe(abs);
-    expect(createFileStore({ url: `file://${abs}`, prefix: 'p:' })).toMatchObject({ dir: abs, prefix: 'p:' });
+    expect(createFileStore({ url: `file://${abs}`, prefix: 'p:' })).toMatchObject({
+      dir: abs,
+      prefix: 'p:',
+    });
     expect(createFileStore(abs)).toMatchObject({ dir: abs, prefix: 'sess:' });
-    expect(() => createFileStore({})).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }));
-    expect(() => createFileStore({ dir: abs, url: 'file:./x' })).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }));
+    expect(() => createFileStore({})).toThrow(
+      expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }),
+    );
+    expect(() => createFileStore({ dir: abs, url: 'file:./x' })).toThrow(
+      expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }),
+    );
   });
 });
 
 describe('KeyvFileStore', () => {
   it('new Keyv({ store: new KeyvFileStore(dir) }) sets, gets, expires, deletes and clears its namespace only', async () => {
-    const keyv = new Keyv({ store: new KeyvFileStore({ dir }), namespace: 'one', throwOnErrors: true });
-    const other = new Keyv({ store: new KeyvFileStore(`file://${resolve(dir)}`), namespace: 'two', throwOnErrors: true });
+    const keyv = new Keyv({
+      store: new KeyvFileStore({ dir }),
+      namespace: 'one',
+      throwOnErrors: true,
+    });
+    const other = new Keyv({
+      store: new KeyvFileStore(`file://${resolve(dir)}`),
+      namespace: 'two',
+      throwOnErrors: true,
+    });
     await keyv.set('a', { n: 1 });
     await keyv.set('short', 'x', 1);
     await other.set('a', 'kept');

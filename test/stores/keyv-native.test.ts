@@ -13,7 +13,11 @@ import { DATABASE_URL, RUN_ID, describeWithServer, randomPrefix } from '../helpe
 const HOUR = 3_600_000;
 // Every warning of this test process (one fork per file): the generic Keyv path must warn exactly once.
 const warnings: { code?: unknown; message: string }[] = [];
-process.on('warning', (warning: Error & { code?: unknown }) => void warnings.push({ code: warning.code, message: warning.message }));
+process.on(
+  'warning',
+  (warning: Error & { code?: unknown }) =>
+    void warnings.push({ code: warning.code, message: warning.message }),
+);
 const dir = mkdtempSync(join(tmpdir(), 'kvsession-keyv-native-'));
 process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
 
@@ -21,7 +25,13 @@ describe('a Keyv over @keyv/sqlite', () => {
   // close() leaves the app's Keyv open, so the test disconnects every one it made.
   const made: Keyv[] = [];
   const keyv = (): Keyv => {
-    const k = new Keyv({ store: new KeyvSqlite({ uri: `sqlite://${join(dir, 'keyv.db')}`, table: 'sessions', busyTimeout: 5000 }) });
+    const k = new Keyv({
+      store: new KeyvSqlite({
+        uri: `sqlite://${join(dir, 'keyv.db')}`,
+        table: 'sessions',
+        busyTimeout: 5000,
+      }),
+    });
     made.push(k);
     return k;
   };
@@ -31,11 +41,14 @@ describe('a Keyv over @keyv/sqlite', () => {
 
   runStoreConformance(it, ({ prefix }) => resolveStore(keyv(), { prefix }));
 
-  it('is recognised as atomic, and the app\'s Keyv reads what the store wrote under its namespace', async () => {
+  it("is recognised as atomic, and the app's Keyv reads what the store wrote under its namespace", async () => {
     const k = keyv();
     const prefix = randomPrefix('ksq');
     const store = resolveStore(k, { prefix });
-    expect({ name: store.name, atomic: store.capabilities.atomic }).toEqual({ name: 'keyv-sqlite', atomic: true });
+    expect({ name: store.name, atomic: store.capabilities.atomic }).toEqual({
+      name: 'keyv-sqlite',
+      atomic: true,
+    });
     expect(await store.create('sid1', '{"c":1,"d":{}}', Date.now() + HOUR)).toBe(true);
     expect(await k.get(`${prefix}sid1`)).toBe('{"c":1,"d":{}}');
     await store.clear?.();
@@ -64,7 +77,7 @@ await describeWithServer('a Keyv over @keyv/postgres', DATABASE_URL, () => {
 
   runStoreConformance(it, ({ prefix }) => resolveStore(keyv(), { prefix }), { merge: true });
 
-  it('is recognised as atomic, and the app\'s Keyv reads what the store wrote under its namespace', async () => {
+  it("is recognised as atomic, and the app's Keyv reads what the store wrote under its namespace", async () => {
     const k = keyv();
     const prefix = randomPrefix('kpg');
     const store = resolveStore(k, { prefix });
@@ -78,14 +91,22 @@ await describeWithServer('a Keyv over @keyv/postgres', DATABASE_URL, () => {
   });
 
   it('a Keyv with a serializer of its own is not served natively: it gets the generic, non-atomic store', () => {
-    const store = resolveStore(keyv({ serialize: (data) => JSON.stringify(data) }), { prefix: randomPrefix('kpg') });
-    expect({ name: store.name, atomic: store.capabilities.atomic }).toEqual({ name: 'keyv', atomic: false });
+    const store = resolveStore(keyv({ serialize: (data) => JSON.stringify(data) }), {
+      prefix: randomPrefix('kpg'),
+    });
+    expect({ name: store.name, atomic: store.capabilities.atomic }).toEqual({
+      name: 'keyv',
+      atomic: false,
+    });
   });
 });
 
 describe('any other Keyv', () => {
   it('logs one KVSESSION_KEYV_NOT_ATOMIC warning for the process, however many stores are built', async () => {
-    for (let i = 0; i < 3; i++) expect(resolveStore(new Keyv(), { prefix: randomPrefix('map') }).capabilities.atomic).toBe(false);
+    for (let i = 0; i < 3; i++)
+      expect(resolveStore(new Keyv(), { prefix: randomPrefix('map') }).capabilities.atomic).toBe(
+        false,
+      );
     await new Promise((resolve) => setImmediate(resolve));
     const ours = warnings.filter((w) => w.code === 'KVSESSION_KEYV_NOT_ATOMIC');
     expect(ours).toHaveLength(1);

@@ -7,7 +7,11 @@ import { REDIS_URL, describeWithServer } from '../helpers/services.js';
 
 // One fresh Keyv and adapter per store: an adapter shared by two Keyv instances corrupts clear().
 describe('keyv store over a Map', () => {
-  runStoreConformance(it, ({ prefix }) => createKeyvStore(new Keyv({ store: new Map() }), { prefix }), { concurrency: false });
+  runStoreConformance(
+    it,
+    ({ prefix }) => createKeyvStore(new Keyv({ store: new Map() }), { prefix }),
+    { concurrency: false },
+  );
 });
 
 // A serializing adapter with its own iterator, the way users usually hand us a Keyv. Redis expires
@@ -15,7 +19,11 @@ describe('keyv store over a Map', () => {
 await describeWithServer('keyv store over @keyv/redis', REDIS_URL, () => {
   runStoreConformance(
     it,
-    ({ prefix }) => createKeyvStore(new Keyv({ store: new KeyvRedis(REDIS_URL, { throwOnErrors: true }) }), { prefix, nativeExpiry: true }),
+    ({ prefix }) =>
+      createKeyvStore(new Keyv({ store: new KeyvRedis(REDIS_URL, { throwOnErrors: true }) }), {
+        prefix,
+        nativeExpiry: true,
+      }),
     { concurrency: false },
   );
 });

@@ -17,10 +17,12 @@ await describeWithServer('postgres store on an app-built pg.Pool', DATABASE_URL,
   });
 
   describe('conformance', () => {
-    runStoreConformance(it, ({ prefix }) => createPostgresStore({ pool, table, prefix }), { merge: true });
+    runStoreConformance(it, ({ prefix }) => createPostgresStore({ pool, table, prefix }), {
+      merge: true,
+    });
   });
 
-  it('close() leaves the app\'s pool open and usable', async () => {
+  it("close() leaves the app's pool open and usable", async () => {
     const store = createPostgresStore({ pool, table, prefix: randomPrefix('pool') });
     expect(await store.create('k', 'v', Date.now() + HOUR)).toBe(true);
     await store.close();
@@ -48,10 +50,18 @@ await describeWithServer('postgres store on an app-built pg.Pool', DATABASE_URL,
   });
 
   it('a url and a pool together, a pool that is not a pg.Pool, or a bad preparedStatements throw ERR_KVSESSION_BAD_OPTION', () => {
-    expect(() => createPostgresStore({ pool, url: DATABASE_URL })).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }));
-    expect(() => createPostgresStore({ pool: {} as pg.Pool })).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }));
+    expect(() => createPostgresStore({ pool, url: DATABASE_URL })).toThrow(
+      expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }),
+    );
+    expect(() => createPostgresStore({ pool: {} as pg.Pool })).toThrow(
+      expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }),
+    );
     const bad = { pool, preparedStatements: 'no' } as unknown as { pool: pg.Pool };
-    expect(() => createPostgresStore(bad)).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }));
-    expect(() => createPostgresStore({})).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_STORE_URL' }));
+    expect(() => createPostgresStore(bad)).toThrow(
+      expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }),
+    );
+    expect(() => createPostgresStore({})).toThrow(
+      expect.objectContaining({ code: 'ERR_KVSESSION_BAD_STORE_URL' }),
+    );
   });
 });

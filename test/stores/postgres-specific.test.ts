@@ -18,7 +18,13 @@ const open: FullSessionStore[] = [];
 const admin = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
 
 function store(options: Partial<PostgresStoreOptions> = {}): FullSessionStore {
-  const made = createPostgresStore({ url: DATABASE_URL, table, prefix: randomPrefix('pg'), max: 2, ...options });
+  const made = createPostgresStore({
+    url: DATABASE_URL,
+    table,
+    prefix: randomPrefix('pg'),
+    max: 2,
+    ...options,
+  });
   open.push(made);
   return made;
 }
@@ -73,13 +79,22 @@ await describeWithServer('postgres store specifics', DATABASE_URL, () => {
     const s = store({ prefix });
     const expiresAt = Date.now() + HOUR;
     await s.create('ours', ':starts with a colon', expiresAt);
-    const keyv = new Keyv({ store: new KeyvPostgres({ uri: DATABASE_URL, table }), namespace: prefix.slice(0, -1) });
+    const keyv = new Keyv({
+      store: new KeyvPostgres({ uri: DATABASE_URL, table }),
+      namespace: prefix.slice(0, -1),
+    });
     try {
-      expect(await keyv.getRaw('ours')).toEqual({ value: ':starts with a colon', expires: expiresAt });
+      expect(await keyv.getRaw('ours')).toEqual({
+        value: ':starts with a colon',
+        expires: expiresAt,
+      });
       await keyv.set('theirs', '{"c":1}', HOUR);
       expect((await s.get('theirs'))?.value).toBe('{"c":1}');
       await s.touch('ours', expiresAt + 1);
-      expect(await keyv.getRaw('ours')).toEqual({ value: ':starts with a colon', expires: expiresAt + 1 });
+      expect(await keyv.getRaw('ours')).toEqual({
+        value: ':starts with a colon',
+        expires: expiresAt + 1,
+      });
     } finally {
       await keyv.disconnect(); // ends @keyv/postgres's global pool; our stores own theirs
     }
@@ -98,14 +113,21 @@ await describeWithServer('postgres store specifics', DATABASE_URL, () => {
     const query = vi.spyOn(pg.Pool.prototype, 'query');
     expect(await s.prune()).toBe(0);
     // The store sends named statements ({ name, text, values }); find the batched DELETE among them.
-    const statements = (query.mock.calls as unknown[][]).map(([arg]) => arg as { text?: unknown; values?: unknown[] });
-    const call = statements.find((st) => typeof st.text === 'string' && st.text.startsWith('DELETE') && st.text.includes('LIMIT'));
+    const statements = (query.mock.calls as unknown[][]).map(
+      ([arg]) => arg as { text?: unknown; values?: unknown[] },
+    );
+    const call = statements.find(
+      (st) =>
+        typeof st.text === 'string' && st.text.startsWith('DELETE') && st.text.includes('LIMIT'),
+    );
     expect(call).toBeDefined();
     const { text: sql, values: params } = call as { text: string; values: unknown[] };
     const { rows } = await admin.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, params);
     const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
     console.log(`postgres prune plan:\n${plan}`);
-    expect(plan).toMatch(new RegExp(`Index (Only )?Scan using ${table}_expires|Bitmap Index Scan on ${table}_expires`));
+    expect(plan).toMatch(
+      new RegExp(`Index (Only )?Scan using ${table}_expires|Bitmap Index Scan on ${table}_expires`),
+    );
     expect(plan).not.toMatch(/Seq Scan/);
   });
 
@@ -114,7 +136,9 @@ await describeWithServer('postgres store specifics', DATABASE_URL, () => {
     tables.push(fresh);
     const prefix = randomPrefix('pg');
     const stores = Array.from({ length: 6 }, () => store({ table: fresh, prefix, max: 1 }));
-    const results = await Promise.all(stores.map((s, i) => s.create(`k${i}`, 'v', Date.now() + HOUR)));
+    const results = await Promise.all(
+      stores.map((s, i) => s.create(`k${i}`, 'v', Date.now() + HOUR)),
+    );
     expect(results).toEqual([true, true, true, true, true, true]);
     expect(await stores[0]!.count()).toBe(6);
   });
@@ -123,7 +147,9 @@ await describeWithServer('postgres store specifics', DATABASE_URL, () => {
     const icu = `kvsession_icu_${RUN_ID}`;
     tables.push(icu);
     // As a table created by @keyv/postgres in a database whose default collation is a locale one.
-    await admin.query(`CREATE TABLE ${icu} (key VARCHAR(255) COLLATE "en-US-x-icu" PRIMARY KEY, value TEXT)`);
+    await admin.query(
+      `CREATE TABLE ${icu} (key VARCHAR(255) COLLATE "en-US-x-icu" PRIMARY KEY, value TEXT)`,
+    );
     const base = randomPrefix('pg');
     const colon = store({ table: icu, prefix: `${base}p:` });
     const semicolon = store({ table: icu, prefix: `${base}p;` });
@@ -144,7 +170,10 @@ await describeWithServer('postgres store specifics', DATABASE_URL, () => {
     try {
       await holder.query('BEGIN');
       await holder.query(`SELECT key FROM ${table} WHERE key = $1 FOR UPDATE`, [`${prefix}k`]);
-      expect(await rejectionOf(s.touch('k', Date.now() + 2 * HOUR))).toMatchObject({ name: 'KvSessionError', code: 'ERR_KVSESSION_STORE_UNAVAILABLE' });
+      expect(await rejectionOf(s.touch('k', Date.now() + 2 * HOUR))).toMatchObject({
+        name: 'KvSessionError',
+        code: 'ERR_KVSESSION_STORE_UNAVAILABLE',
+      });
     } finally {
       await holder.query('ROLLBACK');
       holder.release();
@@ -156,14 +185,20 @@ await describeWithServer('postgres store specifics', DATABASE_URL, () => {
     const { url, server } = await silentServer();
     server.close(); // the port is now free: connections are refused
     const s = store({ url, timeout: 300 });
-    expect(await rejectionOf(s.get('k'))).toMatchObject({ name: 'KvSessionError', code: 'ERR_KVSESSION_STORE_UNAVAILABLE' });
+    expect(await rejectionOf(s.get('k'))).toMatchObject({
+      name: 'KvSessionError',
+      code: 'ERR_KVSESSION_STORE_UNAVAILABLE',
+    });
   });
 
   it('get(key) against a server that never answers rejects with ERR_KVSESSION_STORE_UNAVAILABLE instead of hanging', async () => {
     const { url, server, sockets } = await silentServer();
     try {
       const s = store({ url, timeout: 300 });
-      expect(await rejectionOf(s.get('k'))).toMatchObject({ name: 'KvSessionError', code: 'ERR_KVSESSION_STORE_UNAVAILABLE' });
+      expect(await rejectionOf(s.get('k'))).toMatchObject({
+        name: 'KvSessionError',
+        code: 'ERR_KVSESSION_STORE_UNAVAILABLE',
+      });
     } finally {
       for (const socket of sockets) socket.destroy();
       server.close();
@@ -173,15 +208,30 @@ await describeWithServer('postgres store specifics', DATABASE_URL, () => {
   it('close() lets operations already under way finish, then rejects later ones with ERR_KVSESSION_STORE_CLOSED', async () => {
     const s = store();
     await s.create('k', 'v', Date.now() + HOUR);
-    const underWay = [s.get('k'), s.touch('k', Date.now() + 2 * HOUR), s.create('k2', 'w', Date.now() + HOUR)];
+    const underWay = [
+      s.get('k'),
+      s.touch('k', Date.now() + 2 * HOUR),
+      s.create('k2', 'w', Date.now() + HOUR),
+    ];
     await s.close();
-    expect((await Promise.all(underWay)).map((r) => (typeof r === 'object' ? r.value : r))).toEqual(['v', true, true]);
-    expect(await rejectionOf(s.get('k'))).toMatchObject({ name: 'KvSessionError', code: 'ERR_KVSESSION_STORE_CLOSED' });
+    expect((await Promise.all(underWay)).map((r) => (typeof r === 'object' ? r.value : r))).toEqual(
+      ['v', true, true],
+    );
+    expect(await rejectionOf(s.get('k'))).toMatchObject({
+      name: 'KvSessionError',
+      code: 'ERR_KVSESSION_STORE_CLOSED',
+    });
   });
 
   it('createPostgresStore() with a non-postgres URL, unsafe table or bad max throws a coded error at once', () => {
-    expect(() => createPostgresStore('mysql://x')).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_STORE_URL' }));
-    expect(() => createPostgresStore({ url: DATABASE_URL, table: 'x"; DROP TABLE y; --' })).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }));
-    expect(() => createPostgresStore({ url: DATABASE_URL, max: 0 })).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }));
+    expect(() => createPostgresStore('mysql://x')).toThrow(
+      expect.objectContaining({ code: 'ERR_KVSESSION_BAD_STORE_URL' }),
+    );
+    expect(() => createPostgresStore({ url: DATABASE_URL, table: 'x"; DROP TABLE y; --' })).toThrow(
+      expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }),
+    );
+    expect(() => createPostgresStore({ url: DATABASE_URL, max: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }),
+    );
   });
 });

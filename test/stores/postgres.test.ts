@@ -14,5 +14,9 @@ await describeWithServer('postgres store', DATABASE_URL, () => {
     await client.query(`DROP TABLE IF EXISTS ${table}`);
     await client.end();
   });
-  runStoreConformance(it, ({ prefix }) => createPostgresStore({ url: DATABASE_URL, table, prefix, max: 4 }), { merge: true });
+  runStoreConformance(
+    it,
+    ({ prefix }) => createPostgresStore({ url: DATABASE_URL, table, prefix, max: 4 }),
+    { merge: true },
+  );
 });

@@ -18,7 +18,9 @@ const PORTS = [7001, 7002, 7003, 7004, 7005, 7006];
 const HOUR = 3_600_000;
 let cluster: Topology;
 // A cluster the "app" built and connected itself; every store below borrows it and must leave it open.
-const appCluster = createCluster({ rootNodes: PORTS.slice(0, 3).map((port) => ({ socket: { host: '127.0.0.1', port } })) });
+const appCluster = createCluster({
+  rootNodes: PORTS.slice(0, 3).map((port) => ({ socket: { host: '127.0.0.1', port } })),
+});
 appCluster.on('error', () => undefined);
 
 beforeAll(async () => {
@@ -60,7 +62,8 @@ describe('redis store on a cluster: every master', () => {
   async function keysPerMaster(prefix: string): Promise<number[]> {
     const masters = await clusterMasters(PORTS[0] as number);
     const keysOn = async (port: number): Promise<number> =>
-      (await redisCli(port, '--scan', '--pattern', `${prefix}*`)).split('\n').filter(Boolean).length;
+      (await redisCli(port, '--scan', '--pattern', `${prefix}*`)).split('\n').filter(Boolean)
+        .length;
     const counts = await Promise.all(masters.map(({ port }) => keysOn(port)));
     return counts.sort();
   }
@@ -84,7 +87,7 @@ describe('redis store on a cluster: every master', () => {
     }
   });
 
-  it('close() on a store given the app\'s cluster leaves that cluster open and working', async () => {
+  it("close() on a store given the app's cluster leaves that cluster open and working", async () => {
     const store = createRedisStore({ client: appCluster, prefix: randomPrefix('cluster') });
     const key = randomBytes(16).toString('base64url');
     expect(await store.create(key, 'v', Date.now() + HOUR)).toBe(true);
@@ -96,16 +99,28 @@ describe('redis store on a cluster: every master', () => {
   });
 
   it('a process on a redis-cluster:// store that never calls close() exits by itself (idle sockets unreferenced)', async () => {
-    const child = startFromSource('test/reliability/children/redis-idle-exit.ts', [cluster.url, randomPrefix('idle')]);
-    expect(await collect(child, EXIT_LIMIT_MS * 2)).toMatchObject({ status: 0, signal: null, stdout: 'used true\n', stderr: '' });
+    const child = startFromSource('test/reliability/children/redis-idle-exit.ts', [
+      cluster.url,
+      randomPrefix('idle'),
+    ]);
+    expect(await collect(child, EXIT_LIMIT_MS * 2)).toMatchObject({
+      status: 0,
+      signal: null,
+      stdout: 'used true\n',
+      stderr: '',
+    });
   }, 60_000);
 
   it('an app cluster not yet connected is connected on first use; 20 simultaneous first commands all succeed', async () => {
-    const unconnected = createCluster({ rootNodes: [{ socket: { host: '127.0.0.1', port: PORTS[1] as number } }] });
+    const unconnected = createCluster({
+      rootNodes: [{ socket: { host: '127.0.0.1', port: PORTS[1] as number } }],
+    });
     unconnected.on('error', () => undefined);
     const store = createRedisStore({ client: unconnected, prefix: randomPrefix('cluster') });
     try {
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.create(`k${i}`, 'v', Date.now() + HOUR)));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => store.create(`k${i}`, 'v', Date.now() + HOUR)),
+      );
       expect(results).toEqual(Array(20).fill(true));
       expect(await store.count()).toBe(20);
       await store.clear();

@@ -5,7 +5,9 @@ import { createStore } from '../../stores/index.js';
 
 describe('parseRedisUrl(url)', () => {
   it('redis-cluster://h:p,h:p with credentials gives every node, TLS off, and the decoded credentials', () => {
-    expect(parseRedisUrl('redis-cluster://app:p%40ss@10.0.0.1:7001,10.0.0.2:7002,[::1]:7003')).toEqual({
+    expect(
+      parseRedisUrl('redis-cluster://app:p%40ss@10.0.0.1:7001,10.0.0.2:7002,[::1]:7003'),
+    ).toEqual({
       kind: 'cluster',
       nodes: [
         { host: '10.0.0.1', port: 7001 },
@@ -32,7 +34,11 @@ describe('parseRedisUrl(url)', () => {
   });
 
   it('redis:// and rediss:// stay single-node URLs', () => {
-    expect(parseRedisUrl('rediss://h:6380/1')).toEqual({ kind: 'standalone', url: 'rediss://h:6380/1', tls: true });
+    expect(parseRedisUrl('rediss://h:6380/1')).toEqual({
+      kind: 'standalone',
+      url: 'rediss://h:6380/1',
+      tls: true,
+    });
   });
 
   it.each([
@@ -44,7 +50,9 @@ describe('parseRedisUrl(url)', () => {
     'redis-cluster://u:%zz@h:7001',
     'redis-mesh://h:1',
   ])('%j throws ERR_KVSESSION_BAD_STORE_URL', (url) => {
-    expect(() => parseRedisUrl(url)).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_STORE_URL' }));
+    expect(() => parseRedisUrl(url)).toThrow(
+      expect.objectContaining({ code: 'ERR_KVSESSION_BAD_STORE_URL' }),
+    );
   });
 
   it('a bad cluster URL error never shows its password', () => {
@@ -60,7 +68,11 @@ describe('parseRedisUrl(url)', () => {
 });
 
 describe('createRedisStore(options) validation', () => {
-  const fakeClient = { isOpen: false, connect: async () => undefined, sendCommand: async () => undefined };
+  const fakeClient = {
+    isOpen: false,
+    connect: async () => undefined,
+    sendCommand: async () => undefined,
+  };
 
   it('client together with url or tls throws ERR_KVSESSION_BAD_OPTION', () => {
     const bad = expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' });
@@ -69,7 +81,9 @@ describe('createRedisStore(options) validation', () => {
   });
 
   it('a client that is not a node-redis connection throws ERR_KVSESSION_BAD_OPTION', () => {
-    expect(() => createRedisStore({ client: {} as never })).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }));
+    expect(() => createRedisStore({ client: {} as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }),
+    );
   });
 
   it('tls options with redis-cluster:// or redis-sentinel:// throw ERR_KVSESSION_BAD_OPTION; rediss-cluster:// takes them', async () => {
@@ -80,20 +94,24 @@ describe('createRedisStore(options) validation', () => {
     await createRedisStore({ url: 'rediss-cluster://h:7001', tls }).close();
   });
 
-  const urls = ['redis-cluster://127.0.0.1:1', 'rediss-cluster://127.0.0.1:1', 'redis-sentinel://127.0.0.1:1/m'];
+  const urls = [
+    'redis-cluster://127.0.0.1:1',
+    'rediss-cluster://127.0.0.1:1',
+    'redis-sentinel://127.0.0.1:1/m',
+  ];
   urls.push('rediss-sentinel://127.0.0.1:1/m');
-  it.each(urls)(
-    'createStore(%j) builds the redis store',
-    async (url) => {
-      const store = createStore(url);
-      expect([store.name, store.capabilities.atomic]).toEqual(['redis', true]);
-      await store.close();
-    },
-  );
+  it.each(urls)('createStore(%j) builds the redis store', async (url) => {
+    const store = createStore(url);
+    expect([store.name, store.capabilities.atomic]).toEqual(['redis', true]);
+    await store.close();
+  });
 });
 
 describe('cluster and sentinel URLs with nothing listening', () => {
-  it.each(['redis-cluster://127.0.0.1:1,127.0.0.1:2', 'redis-sentinel://127.0.0.1:1,127.0.0.1:2/m'])(
+  it.each([
+    'redis-cluster://127.0.0.1:1,127.0.0.1:2',
+    'redis-sentinel://127.0.0.1:1,127.0.0.1:2/m',
+  ])(
     '%s: every call rejects with a store code, twice, with no unhandled error, and close() resolves',
     async (url) => {
       const unhandled: unknown[] = [];
@@ -103,8 +121,14 @@ describe('cluster and sentinel URLs with nothing listening', () => {
       try {
         const store = createRedisStore({ url, timeout: 500 });
         for (let round = 0; round < 2; round++) {
-          for (const call of [() => store.get('k'), () => store.create('k', 'v', Date.now() + 1000), () => store.count()]) {
-            await expect(call()).rejects.toMatchObject({ code: expect.stringMatching(/^ERR_KVSESSION_STORE_(UNAVAILABLE|TIMEOUT)$/) });
+          for (const call of [
+            () => store.get('k'),
+            () => store.create('k', 'v', Date.now() + 1000),
+            () => store.count(),
+          ]) {
+            await expect(call()).rejects.toMatchObject({
+              code: expect.stringMatching(/^ERR_KVSESSION_STORE_(UNAVAILABLE|TIMEOUT)$/),
+            });
           }
         }
         await store.close();

@@ -41,7 +41,7 @@ describe('redis store on a sentinel client the app built (createRedisStore({ cli
 });
 
 describe('redis store behind Sentinel: where the data goes', () => {
-  it('writes land on the master Sentinel names and reach its replica; close() leaves the app\'s sentinel open', async () => {
+  it("writes land on the master Sentinel names and reach its replica; close() leaves the app's sentinel open", async () => {
     const prefix = randomPrefix('sentinel');
     const store = createRedisStore({ client: appSentinel, prefix });
     const key = randomBytes(16).toString('base64url');
@@ -62,7 +62,9 @@ describe('redis store behind Sentinel: where the data goes', () => {
       const key = randomBytes(16).toString('base64url');
       expect(await store.create(key, 'v', Date.now() + HOUR)).toBe(true);
       expect((await redisCli(PORTS[0] as number, '-n', '3', 'GET', prefix + key)).trim()).toBe('v');
-      expect((await redisCli(PORTS[0] as number, '-n', '0', 'EXISTS', prefix + key)).trim()).toBe('0');
+      expect((await redisCli(PORTS[0] as number, '-n', '0', 'EXISTS', prefix + key)).trim()).toBe(
+        '0',
+      );
       await store.clear();
     } finally {
       await store.close();

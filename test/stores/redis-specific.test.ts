@@ -6,7 +6,14 @@ import { createClient } from 'redis';
 import type { FullSessionStore } from '../../src/store.js';
 import { isKvSessionError } from '../../src/errors.js';
 import { createRedisStore } from '../../stores/redis.js';
-import { describeWithServer, eventually, probeTcp, randomPrefix, REDIS_URL, sparePort } from '../helpers/services.js';
+import {
+  describeWithServer,
+  eventually,
+  probeTcp,
+  randomPrefix,
+  REDIS_URL,
+  sparePort,
+} from '../helpers/services.js';
 
 const HOUR = 3_600_000;
 // Generous enough for operations that should succeed on a loaded 2-core machine.
@@ -40,7 +47,9 @@ async function expectBoundedFailure(op: () => Promise<unknown>): Promise<string>
     (e: unknown) => e,
   );
   const elapsed = performance.now() - started;
-  expect(isKvSessionError(err) ? err.code : err).toSatisfy((code: unknown) => FAILURE_CODES.includes(code as string));
+  expect(isKvSessionError(err) ? err.code : err).toSatisfy((code: unknown) =>
+    FAILURE_CODES.includes(code as string),
+  );
   expect(elapsed).toBeLessThan(TIMEOUT + SLACK);
   return (err as { code: string }).code;
 }
@@ -62,13 +71,22 @@ function everyOperation(store: FullSessionStore): Array<() => Promise<unknown>> 
 describe('createRedisStore(options)', () => {
   it('createRedisStore(url) returns synchronously with prefix "sess:", atomic and native-expiry capabilities', async () => {
     const store = createRedisStore('redis://127.0.0.1:1');
-    expect([store.name, store.prefix, store.capabilities]).toEqual(['redis', 'sess:', { atomic: true, nativeExpiry: true }]);
+    expect([store.name, store.prefix, store.capabilities]).toEqual([
+      'redis',
+      'sess:',
+      { atomic: true, nativeExpiry: true },
+    ]);
     await store.close();
   });
 
-  it.each(['http://127.0.0.1:6379', 'redis://127.0.0.1:6379/notadb', 'not a url'])('createRedisStore(%j) throws ERR_KVSESSION_BAD_STORE_URL', (url) => {
-    expect(() => createRedisStore(url)).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_STORE_URL' }));
-  });
+  it.each(['http://127.0.0.1:6379', 'redis://127.0.0.1:6379/notadb', 'not a url'])(
+    'createRedisStore(%j) throws ERR_KVSESSION_BAD_STORE_URL',
+    (url) => {
+      expect(() => createRedisStore(url)).toThrow(
+        expect.objectContaining({ code: 'ERR_KVSESSION_BAD_STORE_URL' }),
+      );
+    },
+  );
 
   it('a bad URL error never shows the password it contains', () => {
     let message = '';
@@ -81,9 +99,14 @@ describe('createRedisStore(options)', () => {
     expect(message).not.toBe('');
   });
 
-  it.each([0, -1, Number.NaN])('createRedisStore({ timeout: %s }) throws ERR_KVSESSION_BAD_OPTION', (timeout) => {
-    expect(() => createRedisStore({ timeout })).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }));
-  });
+  it.each([0, -1, Number.NaN])(
+    'createRedisStore({ timeout: %s }) throws ERR_KVSESSION_BAD_OPTION',
+    (timeout) => {
+      expect(() => createRedisStore({ timeout })).toThrow(
+        expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }),
+      );
+    },
+  );
 });
 
 describe('redis store against a closed port', () => {
@@ -93,7 +116,13 @@ describe('redis store against a closed port', () => {
     process.on('uncaughtException', onUnhandled);
     process.on('unhandledRejection', onUnhandled);
     try {
-      const store = track(createRedisStore({ url: 'redis://127.0.0.1:1', prefix: randomPrefix('redis'), timeout: TIMEOUT }));
+      const store = track(
+        createRedisStore({
+          url: 'redis://127.0.0.1:1',
+          prefix: randomPrefix('redis'),
+          timeout: TIMEOUT,
+        }),
+      );
       for (let round = 0; round < 2; round++) {
         for (const op of everyOperation(store)) await expectBoundedFailure(op);
       }
@@ -136,14 +165,24 @@ await describeWithServer('redis store on the shared server', REDIS_URL, () => {
     const store = track(createRedisStore({ url: REDIS_URL, prefix: randomPrefix('redis') }));
     const k = key();
     const expiresAt = Date.now() + HOUR;
-    const values = ['[]', '{}', '12345678901234567890', '[]', '{"n":12345678901234567890,"e":[],"o":{}}'];
+    const values = [
+      '[]',
+      '{}',
+      '12345678901234567890',
+      '[]',
+      '{"n":12345678901234567890,"e":[],"o":{}}',
+    ];
     await store.create(k, values[0] as string, expiresAt);
     for (let i = 1; i < values.length; i++) {
-      expect(await store.update(k, values[i - 1] as string, values[i] as string, expiresAt + i)).toBe(true);
+      expect(
+        await store.update(k, values[i - 1] as string, values[i] as string, expiresAt + i),
+      ).toBe(true);
       expect(await store.get(k)).toEqual({ value: values[i], expiresAt: expiresAt + i });
     }
     // {} is not [] to the compare-and-set, even though cjson would decode both to the same table.
-    expect(await store.update(k, '{"n":12345678901234567890,"e":{},"o":{}}', 'x', expiresAt)).toBe(false);
+    expect(await store.update(k, '{"n":12345678901234567890,"e":{},"o":{}}', 'x', expiresAt)).toBe(
+      false,
+    );
   });
 
   it('update(key) runs again after the server forgot its scripts (NOSCRIPT)', async () => {
@@ -185,12 +224,17 @@ await describeWithServer('redis store on the shared server', REDIS_URL, () => {
 // ---- A private redis-server child, so outages can be caused without disturbing anyone else ----
 
 async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
   const deadline = Date.now() + 5000;
   while ((await probeTcp(`redis://127.0.0.1:${port}`)) !== undefined) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`redis-server did not start on port ${port}`);
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`redis-server did not start on port ${port}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return child;
@@ -213,7 +257,13 @@ describe('redis store through an outage of its own redis-server', () => {
   it('operations reject within the bound while Redis is down, and the same store works again once it is back', async () => {
     const port = await sparePort();
     child = await startRedis(port);
-    const store = track(createRedisStore({ url: `redis://127.0.0.1:${port}`, prefix: randomPrefix('redis'), timeout: TIMEOUT }));
+    const store = track(
+      createRedisStore({
+        url: `redis://127.0.0.1:${port}`,
+        prefix: randomPrefix('redis'),
+        timeout: TIMEOUT,
+      }),
+    );
     const k = key();
     expect(await store.create(k, 'before', Date.now() + HOUR)).toBe(true);
 
@@ -226,7 +276,12 @@ describe('redis store through an outage of its own redis-server', () => {
     const started = performance.now();
     const burst = await Promise.allSettled(Array.from({ length: 200 }, () => store.get(k)));
     expect(performance.now() - started).toBeLessThan(TIMEOUT + SLACK);
-    expect(burst.every((r) => r.status === 'rejected' && FAILURE_CODES.includes((r.reason as { code: string }).code))).toBe(true);
+    expect(
+      burst.every(
+        (r) =>
+          r.status === 'rejected' && FAILURE_CODES.includes((r.reason as { code: string }).code),
+      ),
+    ).toBe(true);
 
     child = await startRedis(port);
     // The restarted server has neither the data nor the Lua scripts (no persistence).
@@ -240,14 +295,22 @@ describe('redis store through an outage of its own redis-server', () => {
   it('operations against a stalled server reject with ERR_KVSESSION_STORE_TIMEOUT, and work again once it resumes', async () => {
     const port = await sparePort();
     child = await startRedis(port);
-    const store = track(createRedisStore({ url: `redis://127.0.0.1:${port}`, prefix: randomPrefix('redis'), timeout: TIMEOUT }));
+    const store = track(
+      createRedisStore({
+        url: `redis://127.0.0.1:${port}`,
+        prefix: randomPrefix('redis'),
+        timeout: TIMEOUT,
+      }),
+    );
     const k = key();
     await store.create(k, 'v', Date.now() + HOUR);
 
     child.kill('SIGSTOP');
     try {
       expect(await expectBoundedFailure(() => store.get(k))).toBe('ERR_KVSESSION_STORE_TIMEOUT');
-      expect(await expectBoundedFailure(() => store.update(k, 'v', 'w', Date.now() + HOUR))).toBe('ERR_KVSESSION_STORE_TIMEOUT');
+      expect(await expectBoundedFailure(() => store.update(k, 'v', 'w', Date.now() + HOUR))).toBe(
+        'ERR_KVSESSION_STORE_TIMEOUT',
+      );
     } finally {
       child.kill('SIGCONT');
     }
@@ -270,7 +333,9 @@ describe('redis store through an outage of its own redis-server', () => {
     const k = key();
     child.kill('SIGSTOP');
     try {
-      expect(await expectBoundedFailure(() => store.create(k, 'ghost', Date.now() + HOUR))).toBe('ERR_KVSESSION_STORE_TIMEOUT');
+      expect(await expectBoundedFailure(() => store.create(k, 'ghost', Date.now() + HOUR))).toBe(
+        'ERR_KVSESSION_STORE_TIMEOUT',
+      );
       expect(await expectBoundedFailure(() => other.get(k))).toBe('ERR_KVSESSION_STORE_TIMEOUT');
       const started = performance.now();
       await other.close();
@@ -285,7 +350,13 @@ describe('redis store through an outage of its own redis-server', () => {
 
   it('a store created while Redis is down connects by itself once Redis starts', async () => {
     const port = await sparePort();
-    const store = track(createRedisStore({ url: `redis://127.0.0.1:${port}`, prefix: randomPrefix('redis'), timeout: TIMEOUT }));
+    const store = track(
+      createRedisStore({
+        url: `redis://127.0.0.1:${port}`,
+        prefix: randomPrefix('redis'),
+        timeout: TIMEOUT,
+      }),
+    );
     await expectBoundedFailure(() => store.get(key()));
     child = await startRedis(port);
     expect(await eventually(() => store.count(), 10_000)).toBe(0);

@@ -8,7 +8,12 @@ import { runStoreConformance } from '../../conformance/index.js';
 import { createRedisStore } from '../../stores/redis.js';
 import type { RedisTlsOptions } from '../../stores/redis-config.js';
 import type { TestCertificates, Topology } from '../helpers/redis-topologies.js';
-import { makeCertificates, startCluster, startSentinelSet, startTlsRedis } from '../helpers/redis-topologies.js';
+import {
+  makeCertificates,
+  startCluster,
+  startSentinelSet,
+  startTlsRedis,
+} from '../helpers/redis-topologies.js';
 import { randomPrefix } from '../helpers/services.js';
 
 // Our own Redis speaking only TLS on port 7021, a TLS cluster on 7022-7027 and a TLS Sentinel set on
@@ -25,7 +30,11 @@ const certDir = mkdtempSync(join(tmpdir(), 'kvsession-tls-certs-'));
 const pem = (path: string): string => readFileSync(path, 'utf8');
 beforeAll(async () => {
   server = await startTlsRedis(PORT);
-  tls = { ca: pem(server.certs.ca), cert: pem(server.certs.clientCert), key: pem(server.certs.clientKey) };
+  tls = {
+    ca: pem(server.certs.ca),
+    cert: pem(server.certs.clientCert),
+    key: pem(server.certs.clientKey),
+  };
   const certs = await makeCertificates(certDir);
   tlsOfSets = { ca: pem(certs.ca), cert: pem(certs.clientCert), key: pem(certs.clientKey) };
   [cluster, sentinel] = await Promise.all([
@@ -39,7 +48,10 @@ afterAll(async () => {
 });
 
 /** A store on a TLS topology, warmed first as kvSession() does (cluster discovery and Sentinel set-up take a while). */
-async function warmStore(url: string, prefix: string): Promise<ReturnType<typeof createRedisStore>> {
+async function warmStore(
+  url: string,
+  prefix: string,
+): Promise<ReturnType<typeof createRedisStore>> {
   const store = createRedisStore({ url, tls: tlsOfSets, prefix });
   await store.warm();
   return store;
@@ -70,7 +82,12 @@ describe('redis store over TLS: what is checked', () => {
 
   it('servername selects the name checked against the certificate: "localhost" passes, another name fails', async () => {
     const withName = (servername: string): Promise<unknown> =>
-      roundTrip({ url: server.url, tls: { ...tls, servername }, prefix: randomPrefix('tls'), timeout: 1000 });
+      roundTrip({
+        url: server.url,
+        tls: { ...tls, servername },
+        prefix: randomPrefix('tls'),
+        timeout: 1000,
+      });
     expect(await withName('localhost')).toBe(true);
     await expect(withName('elsewhere.example')).rejects.toMatchObject({
       code: expect.stringMatching(/^ERR_KVSESSION_STORE_(UNAVAILABLE|TIMEOUT)$/),
@@ -78,7 +95,12 @@ describe('redis store over TLS: what is checked', () => {
   });
 
   it('without the client certificate the server refuses the store, which fails with a store code (no hang)', async () => {
-    const noCert = roundTrip({ url: server.url, tls: { ca: tls.ca as string }, prefix: randomPrefix('tls'), timeout: 1000 });
+    const noCert = roundTrip({
+      url: server.url,
+      tls: { ca: tls.ca as string },
+      prefix: randomPrefix('tls'),
+      timeout: 1000,
+    });
     await expect(noCert).rejects.toMatchObject({
       code: expect.stringMatching(/^ERR_KVSESSION_STORE_(UNAVAILABLE|TIMEOUT)$/),
     });
@@ -86,7 +108,14 @@ describe('redis store over TLS: what is checked', () => {
 
   it('without the CA the server certificate is not trusted and the store fails with a store code', async () => {
     const { cert, key } = tls as { cert: string; key: string };
-    await expect(roundTrip({ url: server.url, tls: { cert, key }, prefix: randomPrefix('tls'), timeout: 1000 })).rejects.toMatchObject({
+    await expect(
+      roundTrip({
+        url: server.url,
+        tls: { cert, key },
+        prefix: randomPrefix('tls'),
+        timeout: 1000,
+      }),
+    ).rejects.toMatchObject({
       code: expect.stringMatching(/^ERR_KVSESSION_STORE_(UNAVAILABLE|TIMEOUT)$/),
     });
   });

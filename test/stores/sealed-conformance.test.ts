@@ -18,7 +18,8 @@ const RECORD_GROUPS_ONLY = {
 } as const;
 
 for (const under of STORES_UNDER_TEST) {
-  const run = (): void => runStoreConformance(it, ({ prefix }) => under.make(prefix), RECORD_GROUPS_ONLY);
+  const run = (): void =>
+    runStoreConformance(it, ({ prefix }) => under.make(prefix), RECORD_GROUPS_ONLY);
   if (under.serverUrl === undefined) describe(`${under.name} store (sealed records)`, run);
   else await describeWithServer(`${under.name} store (sealed records)`, under.serverUrl, run);
 }

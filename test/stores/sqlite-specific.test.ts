@@ -23,7 +23,11 @@ afterEach(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function store(options: { url?: string; prefix?: string; table?: string } = {}): FullSessionStore {
-  const made = createSqliteStore({ url: options.url ?? url, prefix: options.prefix ?? randomPrefix('sqlite'), ...(options.table ? { table: options.table } : {}) });
+  const made = createSqliteStore({
+    url: options.url ?? url,
+    prefix: options.prefix ?? randomPrefix('sqlite'),
+    ...(options.table ? { table: options.table } : {}),
+  });
   open.push(made);
   return made;
 }
@@ -32,7 +36,9 @@ function store(options: { url?: string; prefix?: string; table?: string } = {}):
 async function raw<T>(path: string, sql: string, params: unknown[] = []): Promise<T[]> {
   const db = new sqlite3.Database(path);
   try {
-    return await new Promise<T[]>((resolve, reject) => db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
+    return await new Promise<T[]>((resolve, reject) =>
+      db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[]))),
+    );
   } finally {
     await new Promise<void>((resolve) => db.close(() => resolve()));
   }
@@ -50,7 +56,9 @@ describe('sqlite store specifics', () => {
   it('a file database runs in WAL mode (PRAGMA journal_mode returns wal)', async () => {
     const path = join(dir, 'wal.db');
     await store({ url: `sqlite://${path}` }).create('k', 'v', Date.now() + HOUR);
-    expect(await raw<{ journal_mode: string }>(path, 'PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
+    expect(await raw<{ journal_mode: string }>(path, 'PRAGMA journal_mode')).toEqual([
+      { journal_mode: 'wal' },
+    ]);
   });
 
   it('prune() searches the expiry index, not the whole table (EXPLAIN QUERY PLAN)', async () => {
@@ -58,12 +66,16 @@ describe('sqlite store specifics', () => {
     const s = store();
     await s.create('gone', 'v', Date.now() - 1);
     expect(await s.prune()).toBe(1);
-    const call = all.mock.calls.find(([sql]) => typeof sql === 'string' && sql.startsWith('DELETE') && sql.includes('LIMIT'));
+    const call = all.mock.calls.find(
+      ([sql]) => typeof sql === 'string' && sql.startsWith('DELETE') && sql.includes('LIMIT'),
+    );
     expect(call).toBeDefined();
     const [sql, params] = call as unknown as [string, unknown[]];
     const plan = await raw<{ detail: string }>(file, `EXPLAIN QUERY PLAN ${sql}`, params);
     console.log(`sqlite prune plan:\n${plan.map((row) => row.detail).join('\n')}`);
-    expect(plan.map((row) => row.detail)).toContain('SEARCH kvsession USING INDEX kvsession_expires (<expr><?)');
+    expect(plan.map((row) => row.detail)).toContain(
+      'SEARCH kvsession USING INDEX kvsession_expires (<expr><?)',
+    );
     expect(plan.some((row) => row.detail.startsWith('SCAN'))).toBe(false);
   });
 
@@ -82,11 +94,17 @@ describe('sqlite store specifics', () => {
   it('a record our store wrote is read by plain Keyv over @keyv/sqlite, and the reverse', async () => {
     const prefix = randomPrefix('sqlite');
     const s = store({ prefix });
-    const keyv = new Keyv({ store: new KeyvSqlite({ uri: url, table: 'kvsession' }), namespace: prefix.slice(0, -1) });
+    const keyv = new Keyv({
+      store: new KeyvSqlite({ uri: url, table: 'kvsession' }),
+      namespace: prefix.slice(0, -1),
+    });
     try {
       const expiresAt = Date.now() + HOUR;
       await s.create('ours', ':starts with a colon', expiresAt);
-      expect(await keyv.getRaw('ours')).toEqual({ value: ':starts with a colon', expires: expiresAt });
+      expect(await keyv.getRaw('ours')).toEqual({
+        value: ':starts with a colon',
+        expires: expiresAt,
+      });
       await keyv.set('theirs', '{"c":1}', HOUR);
       expect((await s.get('theirs'))?.value).toBe('{"c":1}');
     } finally {
@@ -97,7 +115,11 @@ describe('sqlite store specifics', () => {
   it('create(key) from two stores on one file resolves true exactly once', async () => {
     const prefix = randomPrefix('sqlite');
     const [a, b] = [store({ prefix }), store({ prefix })];
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).create('same', `v${i}`, Date.now() + HOUR)));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        (i % 2 ? a : b).create('same', `v${i}`, Date.now() + HOUR),
+      ),
+    );
     expect(results.filter(Boolean)).toHaveLength(1);
     const winner = results.indexOf(true);
     expect((await a.get('same'))?.value).toBe(`v${winner}`);
@@ -107,7 +129,10 @@ describe('sqlite store specifics', () => {
     // The adapter binds Database#all when it connects, so the spy goes in before the store's first use.
     const original = sqlite3.Database.prototype.all;
     let statements: string[] = [];
-    vi.spyOn(sqlite3.Database.prototype, 'all').mockImplementation(function (this: sqlite3.Database, ...args: unknown[]) {
+    vi.spyOn(sqlite3.Database.prototype, 'all').mockImplementation(function (
+      this: sqlite3.Database,
+      ...args: unknown[]
+    ) {
       statements.push(String(args[0]));
       return original.apply(this, args as Parameters<sqlite3.Database['all']>);
     } as sqlite3.Database['all']);
@@ -122,8 +147,14 @@ describe('sqlite store specifics', () => {
     expect(statements.filter((sql) => sql === 'COMMIT')).toHaveLength(1);
     // Read back through a connection of our own: the group is committed, not just visible to the store's connection.
     const prefix = (s as { prefix: string }).prefix;
-    const rows = await raw<{ value: string }>(file, `SELECT value FROM kvsession WHERE key >= ? AND key < ?`, [prefix, `${prefix}~`]);
-    expect(rows.map((r) => (JSON.parse(r.value) as { value: string }).value)).toEqual(keys.map(() => 'v1'));
+    const rows = await raw<{ value: string }>(
+      file,
+      `SELECT value FROM kvsession WHERE key >= ? AND key < ?`,
+      [prefix, `${prefix}~`],
+    );
+    expect(rows.map((r) => (JSON.parse(r.value) as { value: string }).value)).toEqual(
+      keys.map(() => 'v1'),
+    );
   });
 
   it('a group that cannot take the write lock fails every save in it with a coded error; the next group commits', async () => {
@@ -132,20 +163,34 @@ describe('sqlite store specifics', () => {
     await Promise.all(['a', 'b'].map((k) => s.create(k, 'v0', Date.now() + HOUR)));
     // Another connection holds the write lock past the store's busy timeout.
     const holder = new sqlite3.Database(file);
-    await new Promise<void>((resolve, reject) => holder.exec('BEGIN IMMEDIATE', (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      holder.exec('BEGIN IMMEDIATE', (err) => (err ? reject(err) : resolve())),
+    );
     try {
-      const outcomes = await Promise.all(['a', 'b'].map((k) => rejectionOf(s.update(k, 'v0', 'v1', Date.now() + HOUR))));
-      expect(outcomes).toMatchObject([{ code: 'ERR_KVSESSION_STORE_UNAVAILABLE' }, { code: 'ERR_KVSESSION_STORE_UNAVAILABLE' }]);
+      const outcomes = await Promise.all(
+        ['a', 'b'].map((k) => rejectionOf(s.update(k, 'v0', 'v1', Date.now() + HOUR))),
+      );
+      expect(outcomes).toMatchObject([
+        { code: 'ERR_KVSESSION_STORE_UNAVAILABLE' },
+        { code: 'ERR_KVSESSION_STORE_UNAVAILABLE' },
+      ]);
     } finally {
-      await new Promise<void>((resolve) => holder.exec('ROLLBACK', () => holder.close(() => resolve())));
+      await new Promise<void>((resolve) =>
+        holder.exec('ROLLBACK', () => holder.close(() => resolve())),
+      );
     }
-    expect(await Promise.all(['a', 'b'].map((k) => s.update(k, 'v0', 'v1', Date.now() + HOUR)))).toEqual([true, true]);
+    expect(
+      await Promise.all(['a', 'b'].map((k) => s.update(k, 'v0', 'v1', Date.now() + HOUR))),
+    ).toEqual([true, true]);
     expect((await s.get('a'))?.value).toBe('v1');
   });
 
   it('sqlite://:memory: stores hold a private database each', async () => {
     const prefix = randomPrefix('sqlite');
-    const [a, b] = [store({ url: 'sqlite://:memory:', prefix }), store({ url: 'sqlite://:memory:', prefix })];
+    const [a, b] = [
+      store({ url: 'sqlite://:memory:', prefix }),
+      store({ url: 'sqlite://:memory:', prefix }),
+    ];
     expect(await a.create('k', 'a', Date.now() + HOUR)).toBe(true);
     expect(await b.create('k', 'b', Date.now() + HOUR)).toBe(true);
     expect((await a.get('k'))?.value).toBe('a');
@@ -154,7 +199,10 @@ describe('sqlite store specifics', () => {
   it('get(key) on an unopenable path rejects with ERR_KVSESSION_STORE_UNAVAILABLE, then works once the path exists', async () => {
     const missing = join(dir, 'not-yet', 'sessions.db');
     const s = store({ url: `sqlite://${missing}` });
-    expect(await rejectionOf(s.get('k'))).toMatchObject({ name: 'KvSessionError', code: 'ERR_KVSESSION_STORE_UNAVAILABLE' });
+    expect(await rejectionOf(s.get('k'))).toMatchObject({
+      name: 'KvSessionError',
+      code: 'ERR_KVSESSION_STORE_UNAVAILABLE',
+    });
     mkdirSync(join(dir, 'not-yet'));
     expect(await s.create('k', 'v', Date.now() + HOUR)).toBe(true);
   });
@@ -162,22 +210,41 @@ describe('sqlite store specifics', () => {
   it('close() lets operations already under way finish, then rejects later ones with ERR_KVSESSION_STORE_CLOSED', async () => {
     const s = store({ url: 'sqlite://:memory:' });
     await s.create('k', 'v', Date.now() + HOUR);
-    const underWay = [s.get('k'), s.touch('k', Date.now() + 2 * HOUR), s.create('k2', 'w', Date.now() + HOUR)];
+    const underWay = [
+      s.get('k'),
+      s.touch('k', Date.now() + 2 * HOUR),
+      s.create('k2', 'w', Date.now() + HOUR),
+    ];
     await s.close();
-    expect((await Promise.all(underWay)).map((r) => (typeof r === 'object' ? r.value : r))).toEqual(['v', true, true]);
-    expect(await rejectionOf(s.get('k'))).toMatchObject({ name: 'KvSessionError', code: 'ERR_KVSESSION_STORE_CLOSED' });
+    expect((await Promise.all(underWay)).map((r) => (typeof r === 'object' ? r.value : r))).toEqual(
+      ['v', true, true],
+    );
+    expect(await rejectionOf(s.get('k'))).toMatchObject({
+      name: 'KvSessionError',
+      code: 'ERR_KVSESSION_STORE_CLOSED',
+    });
   });
 
   it('createSqliteStore() with a non-sqlite URL or an unsafe table name throws a coded error at once', () => {
-    expect(() => createSqliteStore('sqlite://')).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_STORE_URL' }));
-    expect(() => createSqliteStore('redis://x')).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_STORE_URL' }));
-    expect(() => createSqliteStore({ url, table: 'x; DROP TABLE y' })).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }));
-    expect(() => createSqliteStore({ url, timeout: 0 })).toThrow(expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }));
+    expect(() => createSqliteStore('sqlite://')).toThrow(
+      expect.objectContaining({ code: 'ERR_KVSESSION_BAD_STORE_URL' }),
+    );
+    expect(() => createSqliteStore('redis://x')).toThrow(
+      expect.objectContaining({ code: 'ERR_KVSESSION_BAD_STORE_URL' }),
+    );
+    expect(() => createSqliteStore({ url, table: 'x; DROP TABLE y' })).toThrow(
+      expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }),
+    );
+    expect(() => createSqliteStore({ url, timeout: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_KVSESSION_BAD_OPTION' }),
+    );
   });
 
   it('create(key, value, NaN) rejects with ERR_KVSESSION_BAD_ARGUMENT and writes nothing', async () => {
     const s = store();
-    expect(await rejectionOf(s.create('k', 'v', Number.NaN))).toMatchObject({ code: 'ERR_KVSESSION_BAD_ARGUMENT' });
+    expect(await rejectionOf(s.create('k', 'v', Number.NaN))).toMatchObject({
+      code: 'ERR_KVSESSION_BAD_ARGUMENT',
+    });
     expect(await s.create('k', 'v', Date.now() + HOUR)).toBe(true);
   });
 });

@@ -10,5 +10,7 @@ const dir = mkdtempSync(join(tmpdir(), 'kvsession-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('sqlite store (file, WAL)', () => {
-  runStoreConformance(it, ({ prefix }) => createSqliteStore({ url: `sqlite://${join(dir, 'sessions.db')}`, prefix }));
+  runStoreConformance(it, ({ prefix }) =>
+    createSqliteStore({ url: `sqlite://${join(dir, 'sessions.db')}`, prefix }),
+  );
 });

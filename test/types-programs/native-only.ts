@@ -10,7 +10,12 @@ declare module 'kvsession' {
 }
 
 const app = express();
-app.use(kvSession({ secret: process.env['SESSION_SECRET'], userIdFrom: (data) => (typeof data['uid'] === 'string' ? data['uid'] : undefined) }));
+app.use(
+  kvSession({
+    secret: process.env['SESSION_SECRET'],
+    userIdFrom: (data) => (typeof data['uid'] === 'string' ? data['uid'] : undefined),
+  }),
+);
 app.get('/', async (req, res) => {
   const session: RequestSession = req.session;
   const views = (await session.get('views')) ?? 0;

@@ -9,7 +9,9 @@ import { mountSessionRoutes } from '../../helpers/routes.js';
 
 const [store, prefix] = process.argv.slice(2) as [string, string];
 const app = express();
-app.use(kvSession({ secret: process.env['KVSESSION_TEST_SECRET'], store, prefix, pruneInterval: false }));
+app.use(
+  kvSession({ secret: process.env['KVSESSION_TEST_SECRET'], store, prefix, pruneInterval: false }),
+);
 mountSessionRoutes(app);
 app.post('/race/:key', async (req, res) => {
   await req.session.get(req.params.key);
@@ -20,9 +22,13 @@ app.post('/race/:key', async (req, res) => {
 });
 app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
   const { code, status } = err as { code?: unknown; status?: unknown };
-  res.status(typeof status === 'number' ? status : 500).json({ code: typeof code === 'string' ? code : 'UNKNOWN' });
+  res
+    .status(typeof status === 'number' ? status : 500)
+    .json({ code: typeof code === 'string' ? code : 'UNKNOWN' });
 });
 const server = app.listen(0, '127.0.0.1', () => {
   const address = server.address();
-  process.stdout.write(`listening ${typeof address === 'object' && address !== null ? address.port : 0}\n`);
+  process.stdout.write(
+    `listening ${typeof address === 'object' && address !== null ? address.port : 0}\n`,
+  );
 });

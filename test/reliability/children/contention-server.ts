@@ -10,7 +10,15 @@ const [store, prefix] = process.argv.slice(2) as [string, string];
 const app = express();
 // storeTimeout 5 s, not 2: the suite runs many files at once on a small box, and what this test
 // measures is conflicts and lost writes, not the latency of an overloaded machine.
-app.use(kvSession({ secret: process.env['KVSESSION_TEST_SECRET'], store, prefix, pruneInterval: false, storeTimeout: 5000 }));
+app.use(
+  kvSession({
+    secret: process.env['KVSESSION_TEST_SECRET'],
+    store,
+    prefix,
+    pruneInterval: false,
+    storeTimeout: 5000,
+  }),
+);
 mountSessionRoutes(app);
 // Load, wait 0–5 ms (other writers' saves land in between), then change one key to a number.
 app.post('/write/:key/:value', async (req, res) => {
@@ -21,11 +29,15 @@ app.post('/write/:key/:value', async (req, res) => {
 });
 app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
   const { code, status } = err as { code?: unknown; status?: unknown };
-  res.status(typeof status === 'number' ? status : 500).json({ code: typeof code === 'string' ? code : 'UNKNOWN' });
+  res
+    .status(typeof status === 'number' ? status : 500)
+    .json({ code: typeof code === 'string' ? code : 'UNKNOWN' });
 });
 const server = app.listen(0, '127.0.0.1', () => {
   const address = server.address();
-  process.stdout.write(`listening ${typeof address === 'object' && address !== null ? address.port : 0}\n`);
+  process.stdout.write(
+    `listening ${typeof address === 'object' && address !== null ? address.port : 0}\n`,
+  );
 });
 // Idle keep-alive sockets are closed after 5 s by default; the parent reuses them at any moment, and a
 // request sent on a socket the server is closing fails with "other side closed" before it reaches the app.

@@ -14,7 +14,8 @@ const [url, prefix, count] = process.argv.slice(2) as [string, string, string];
 const store = createStore(url, { prefix, timeout: 5000 });
 const HOUR = 3_600_000;
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
-const text = (n: number, createdAt: number): string => encodeRecord({ createdAt, userId: undefined, data: { n } });
+const text = (n: number, createdAt: number): string =>
+  encodeRecord({ createdAt, userId: undefined, data: { n } });
 
 interface Tracked {
   readonly key: string;
@@ -29,9 +30,11 @@ async function open(key: string): Promise<Tracked> {
     say(`start ${key} ${String(record.data['n'])}`);
     return { key, value: entry.value, record };
   }
-  if (entry !== undefined) throw new Error(`record ${key} does not decode: ${entry.value.slice(0, 80)}`);
+  if (entry !== undefined)
+    throw new Error(`record ${key} does not decode: ${entry.value.slice(0, 80)}`);
   const value = text(0, Date.now());
-  if (!(await store.create(key, value, Date.now() + HOUR))) throw new Error(`create ${key} refused`);
+  if (!(await store.create(key, value, Date.now() + HOUR)))
+    throw new Error(`create ${key} refused`);
   say(`start ${key} 0`);
   return { key, value, record: decodeRecord(value) as SessionRecord };
 }
@@ -41,7 +44,8 @@ async function stream(session: Tracked): Promise<never> {
     const n = (session.record.data['n'] as number) + 1;
     const value = text(n, session.record.createdAt);
     say(`try ${session.key} ${n}`);
-    if (!(await store.update(session.key, session.value, value, Date.now() + HOUR))) throw new Error(`update ${session.key} to ${n} refused`);
+    if (!(await store.update(session.key, session.value, value, Date.now() + HOUR)))
+      throw new Error(`update ${session.key} to ${n} refused`);
     say(`ack ${session.key} ${n}`);
     session.value = value;
     session.record = decodeRecord(value) as SessionRecord;

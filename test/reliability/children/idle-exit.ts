@@ -6,7 +6,12 @@ import { kvSession } from '../../../src/middleware.js';
 import { dispatch } from '../helpers/inprocess.js';
 
 const [store, prefix] = process.argv.slice(2) as [string, string];
-const sessions = kvSession({ secret: process.env['KVSESSION_TEST_SECRET'], store, prefix, pruneInterval: 300 });
+const sessions = kvSession({
+  secret: process.env['KVSESSION_TEST_SECRET'],
+  store,
+  prefix,
+  pruneInterval: 300,
+});
 const created = await dispatch(sessions, undefined, async (req, res) => {
   req.session.set('x', 1);
   res.end();

@@ -16,13 +16,19 @@ const rootNodes = url
   .map((node) => ({ url: `redis://${node}` }));
 const app = express();
 const store = new Keyv(new KeyvRedis({ rootNodes }));
-app.use(kvSession({ secret: process.env['KVSESSION_TEST_SECRET'], store, prefix, pruneInterval: false }));
+app.use(
+  kvSession({ secret: process.env['KVSESSION_TEST_SECRET'], store, prefix, pruneInterval: false }),
+);
 mountSessionRoutes(app);
 app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
   const { code, status } = err as { code?: unknown; status?: unknown };
-  res.status(typeof status === 'number' ? status : 500).json({ code: typeof code === 'string' ? code : 'UNKNOWN' });
+  res
+    .status(typeof status === 'number' ? status : 500)
+    .json({ code: typeof code === 'string' ? code : 'UNKNOWN' });
 });
 const server = app.listen(0, '127.0.0.1', () => {
   const address = server.address();
-  process.stdout.write(`listening ${typeof address === 'object' && address !== null ? address.port : 0}\n`);
+  process.stdout.write(
+    `listening ${typeof address === 'object' && address !== null ? address.port : 0}\n`,
+  );
 });

@@ -10,11 +10,20 @@ import { createMemoryStore } from '../../../stores/memory.js';
 import { createFileStore } from '../../../stores/file.js';
 import { dispatch } from '../helpers/inprocess.js';
 
-const [kind, iterations, warmup, dir] = process.argv.slice(2) as [string, string, string, string | undefined];
+const [kind, iterations, warmup, dir] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string | undefined,
+];
 const memory = kind === 'memory' ? createMemoryStore() : undefined;
 const file = kind === 'file' ? createFileStore({ dir: dir as string }) : undefined;
 const store = (memory ?? file) as SessionStore;
-const sessions = kvSession({ secret: process.env['KVSESSION_TEST_SECRET'], store, pruneInterval: false });
+const sessions = kvSession({
+  secret: process.env['KVSESSION_TEST_SECRET'],
+  store,
+  pruneInterval: false,
+});
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('run with --expose-gc');
 
@@ -25,17 +34,20 @@ async function lifetime(i: number): Promise<void> {
     res.end();
   });
   const line = created.setCookies[0];
-  if (created.status !== 200 || line === undefined) throw new Error(`create failed: ${created.status} ${String(created.error)}`);
+  if (created.status !== 200 || line === undefined)
+    throw new Error(`create failed: ${created.status} ${String(created.error)}`);
   const cookie = line.slice(0, line.indexOf(';'));
   const destroyed = await dispatch(sessions, cookie, async (req, res) => {
     await req.session.destroy();
     res.end();
   });
-  if (destroyed.status !== 200) throw new Error(`destroy failed: ${destroyed.status} ${String(destroyed.error)}`);
+  if (destroyed.status !== 200)
+    throw new Error(`destroy failed: ${destroyed.status} ${String(destroyed.error)}`);
 }
 
 // Every entry counts, user-index records included; for the file store, every file in the directory.
-const size = async (): Promise<number> => memory?.size ?? (await readdir(dir as string).catch(() => [])).length;
+const size = async (): Promise<number> =>
+  memory?.size ?? (await readdir(dir as string).catch(() => [])).length;
 const heap = (): number => {
   for (let i = 0; i < 4; i++) gc();
   return process.memoryUsage().heapUsed;

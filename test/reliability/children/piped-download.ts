@@ -31,10 +31,13 @@ app.get('/stream', (req, res) => {
 });
 
 function* chunks(total: number): Generator<Buffer> {
-  for (let sent = 0; sent < total; sent += CHUNK) yield Buffer.alloc(Math.min(CHUNK, total - sent), 1);
+  for (let sent = 0; sent < total; sent += CHUNK)
+    yield Buffer.alloc(Math.min(CHUNK, total - sent), 1);
 }
 
 const server = app.listen(0, '127.0.0.1', () => {
   const address = server.address();
-  process.stdout.write(`listening ${typeof address === 'object' && address !== null ? address.port : 0}\n`);
+  process.stdout.write(
+    `listening ${typeof address === 'object' && address !== null ? address.port : 0}\n`,
+  );
 });

@@ -39,10 +39,23 @@ export class ForgedCookies {
   }
 
   /** The families, in the order next() picks among them uniformly. */
-  static readonly FAMILIES = ['ascii', 'bytes', 'unicode', 'no-equals', 'duplicates', 'oversized', 'tampered', 'percent', 'many-pairs', 'quoted'] as const;
+  static readonly FAMILIES = [
+    'ascii',
+    'bytes',
+    'unicode',
+    'no-equals',
+    'duplicates',
+    'oversized',
+    'tampered',
+    'percent',
+    'many-pairs',
+    'quoted',
+  ] as const;
 
   next(): FuzzCookie {
-    const family = ForgedCookies.FAMILIES[this.#int(ForgedCookies.FAMILIES.length)] as (typeof ForgedCookies.FAMILIES)[number];
+    const family = ForgedCookies.FAMILIES[
+      this.#int(ForgedCookies.FAMILIES.length)
+    ] as (typeof ForgedCookies.FAMILIES)[number];
     return { family, header: this.#make(family) };
   }
 
@@ -57,9 +70,14 @@ export class ForgedCookies {
         // Lone surrogates, NUL, RTL marks, emoji and astral characters, in and around the cookie name.
         return `${n}=${this.#chars(this.#int(80), () => this.#codePoint())}; ${this.#chars(5, () => this.#codePoint())}=${this.#forgedValue()}`;
       case 'no-equals':
-        return Array.from({ length: 1 + this.#int(6) }, () => this.#pick([n, this.#forgedValue(), ';', ' ', '', this.#token()])).join(this.#pick(['; ', ';', ' ']));
+        return Array.from({ length: 1 + this.#int(6) }, () =>
+          this.#pick([n, this.#forgedValue(), ';', ' ', '', this.#token()]),
+        ).join(this.#pick(['; ', ';', ' ']));
       case 'duplicates':
-        return Array.from({ length: 2 + this.#int(5) }, () => `${this.#pick([n, n, n.toUpperCase(), ` ${n}`, `${n} `])}=${this.#forgedValue()}`).join('; ');
+        return Array.from(
+          { length: 2 + this.#int(5) },
+          () => `${this.#pick([n, n, n.toUpperCase(), ` ${n}`, `${n} `])}=${this.#forgedValue()}`,
+        ).join('; ');
       case 'oversized':
         return this.#int(2) === 0
           ? `${n}=${this.#forgedValue()}${'A'.repeat(8192 + this.#int(8192))}`
@@ -71,7 +89,17 @@ export class ForgedCookies {
       case 'many-pairs':
         return `${'a=b;'.repeat(500 + this.#int(2000))} ${n}=${this.#forgedValue()}`;
       case 'quoted':
-        return this.#pick([`${n}="${this.#forgedValue()}"`, ` ${n} = ${this.#forgedValue()} `, `\t${n}=\t${this.#forgedValue()}\t`, `${n}="`, `${n}=""`, `${n}=;`, `=${n}`, ';;;;', '']);
+        return this.#pick([
+          `${n}="${this.#forgedValue()}"`,
+          ` ${n} = ${this.#forgedValue()} `,
+          `\t${n}=\t${this.#forgedValue()}\t`,
+          `${n}="`,
+          `${n}=""`,
+          `${n}=;`,
+          `=${n}`,
+          ';;;;',
+          '',
+        ]);
     }
   }
 
@@ -108,7 +136,9 @@ export class ForgedCookies {
   /** 8–16 KB of junk pairs; built 32 times and reused, since building them costs more than parsing them. */
   #bulk(): string {
     if (this.#bulks.length < 32) {
-      this.#bulks.push(Array.from({ length: 600 + this.#int(600) }, (_, i) => `k${i}=${this.#token()}`).join('; '));
+      this.#bulks.push(
+        Array.from({ length: 600 + this.#int(600) }, (_, i) => `k${i}=${this.#token()}`).join('; '),
+      );
     }
     return this.#pick(this.#bulks);
   }
@@ -126,7 +156,8 @@ export class ForgedCookies {
     const pick = this.#int(5);
     if (pick === 0) return String.fromCharCode(0xd800 + this.#int(0x800)); // lone surrogate
     if (pick === 1) return String.fromCodePoint(0x1f300 + this.#int(0x300));
-    if (pick === 2) return this.#pick(['\u0000', '\u200f', '\ufeff', '\u2028', ';', '=', '"', '\\']);
+    if (pick === 2)
+      return this.#pick(['\u0000', '\u200f', '\ufeff', '\u2028', ';', '=', '"', '\\']);
     return String.fromCodePoint(0x80 + this.#int(0xfff0));
   }
 

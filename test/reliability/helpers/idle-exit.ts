@@ -34,5 +34,10 @@ export async function expectExitsByItself(url: string): Promise<void> {
   const store = createStore(url, { prefix });
   await store.clear();
   await store.close();
-  expect(result).toMatchObject({ status: 0, signal: null, stdout: 'used 200\nwaited\n', stderr: '' });
+  expect(result).toMatchObject({
+    status: 0,
+    signal: null,
+    stdout: 'used 200\nwaited\n',
+    stderr: '',
+  });
 }

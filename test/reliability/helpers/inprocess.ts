@@ -21,10 +21,20 @@ export type InProcessRoute = (req: Request, res: Response) => void | Promise<voi
  * save-before-response hook all run for real. An error reaching next(err) ends the response
  * the way an Express error handler would: its `status`, or 500.
  */
-export function dispatch(middleware: RequestHandler, cookie: string | undefined, route: InProcessRoute): Promise<InProcessReply> {
+export function dispatch(
+  middleware: RequestHandler,
+  cookie: string | undefined,
+  route: InProcessRoute,
+): Promise<InProcessReply> {
   return new Promise((resolve) => {
-    const res = new FakeResponse((status, error) => resolve({ status, setCookies: res.setCookies(), error }));
-    const req = { headers: cookie === undefined ? {} : { cookie }, secure: false, res } as unknown as Request;
+    const res = new FakeResponse((status, error) =>
+      resolve({ status, setCookies: res.setCookies(), error }),
+    );
+    const req = {
+      headers: cookie === undefined ? {} : { cookie },
+      secure: false,
+      res,
+    } as unknown as Request;
     const fail = (err: unknown): void => res.fail(err);
     const next: NextFunction = (err?: unknown) => {
       if (err !== undefined && err !== 'route' && err !== 'router') return fail(err);
@@ -72,9 +82,11 @@ class FakeResponse {
     this.statusCode = status;
     const headers = rest.find((r) => r !== null && typeof r === 'object');
     if (Array.isArray(headers)) {
-      for (let i = 0; i + 1 < headers.length; i += 2) this.append(String(headers[i]), String(headers[i + 1]));
+      for (let i = 0; i + 1 < headers.length; i += 2)
+        this.append(String(headers[i]), String(headers[i + 1]));
     } else if (headers !== undefined) {
-      for (const [name, value] of Object.entries(headers as Record<string, string | string[]>)) this.setHeader(name, value);
+      for (const [name, value] of Object.entries(headers as Record<string, string | string[]>))
+        this.setHeader(name, value);
     }
     this.headersSent = true;
     return this;
@@ -124,7 +136,10 @@ class FakeResponse {
   append(name: string, value: string | string[]): this {
     const old = this.#headers.get(name.toLowerCase());
     const add = Array.isArray(value) ? value : [value];
-    this.#headers.set(name.toLowerCase(), old === undefined ? add : [...(Array.isArray(old) ? old : [old]), ...add]);
+    this.#headers.set(
+      name.toLowerCase(),
+      old === undefined ? add : [...(Array.isArray(old) ? old : [old]), ...add],
+    );
     return this;
   }
 }

@@ -29,9 +29,13 @@ export class PrivateRedis {
   /** Starts the server again on the same port (after kill()). */
   async restart(): Promise<void> {
     if (this.#child !== undefined) throw new Error('redis-server is already running');
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    );
     this.#child = child;
     child.once('exit', () => {
       if (this.#child === child) this.#child = undefined;
@@ -39,7 +43,8 @@ export class PrivateRedis {
     // Bounded wait for the listener: a server that never comes up fails the test, it does not hang it.
     const deadline = Date.now() + 10_000;
     while ((await probeTcp(this.url)) !== undefined) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`redis-server did not start on port ${this.port}`);
+      if (Date.now() > deadline || child.exitCode !== null)
+        throw new Error(`redis-server did not start on port ${this.port}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
