@@ -99,6 +99,8 @@ export class Session {
   /** The public session ID, as soon as a session exists or is being created in this request. */
   get id(): string | undefined {
     if (this.#loaded !== undefined) return this.#id;
+    // A degraded session is never saved: it has no ID to promise.
+    if (this.#degraded) return undefined;
     // Before the first load a valid cookie may still turn into a stored session: no ID can be promised yet.
     if (
       !this.#changes.any ||

@@ -4,7 +4,7 @@ import { CountingStore } from './helpers/counting-store.js';
 import { createMemoryStore } from '../stores/memory.js';
 import { randomPrefix } from './helpers/services.js';
 import { UserIndex } from '../src/user-index.js';
-import { slotKey } from '../src/user-slots.js';
+import { indexKey, slotKey } from '../src/user-slots.js';
 import { encodeRecord } from '../src/record.js';
 
 // The native API additions the express-session ecosystem needs (issue 19, point 5).
@@ -54,6 +54,8 @@ describe('native req.session additions', () => {
     const store = new CountingStore(createMemoryStore({ prefix: randomPrefix('reload') }));
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
+    let loaded!: () => void;
+    const hasLoaded = new Promise<void>((r) => (loaded = r));
     const app = await startApp({
       session: { store },
       routes: (a) => {
@@ -63,6 +65,7 @@ describe('native req.session additions', () => {
         });
         a.get('/long', async (req, res) => {
           const first = await req.session.get('shared');
+          loaded();
           req.session.set('mine', 'kept');
           await gate;
           await req.session.reload();
@@ -78,7 +81,8 @@ describe('native req.session additions', () => {
     await client.get('/set/one');
     store.reset();
     const long = client.get('/long');
-    await new Promise((r) => setTimeout(r, 50));
+    // /set/two runs only once /long holds its first read, however slow the machine.
+    await hasLoaded;
     await client.fork().get('/set/two');
     release();
     expect((await long).json()).toEqual({ first: 'one', after: 'two', mine: 'kept' });
@@ -159,7 +163,7 @@ describe('native req.session additions', () => {
     const bound = await users.bind('erin', key, t + 60_000);
     expect(await users.list('erin')).toEqual([]);
     // A list() in between must not free the slot the save is about to name.
-    expect(await store.get(slotKey('erin', bound.slot))).toBeDefined();
+    expect(await store.get(slotKey(indexKey('erin'), bound.slot))).toBeDefined();
     const stored = await store.get(key);
     await store.update(
       key,
@@ -178,7 +182,7 @@ describe('native req.session additions', () => {
     const stray = await users.bind('erin', other, t + 60_000);
     t += 1000;
     expect(await users.list('erin')).toHaveLength(1);
-    expect(await store.get(slotKey('erin', stray.slot))).toBeUndefined();
+    expect(await store.get(slotKey(indexKey('erin'), stray.slot))).toBeUndefined();
     await store.close();
   });
 
