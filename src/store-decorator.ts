@@ -40,19 +40,21 @@ export class StoreDecorator implements SessionStore {
     const optional: Partial<
       Pick<SessionStore, 'prune' | 'count' | 'clear' | 'warm' | 'mergeData'>
     > = {};
-    const { prune, count, clear, warm, mergeData } = inner;
-    if (prune !== undefined)
-      optional.prune = () => this.intercept('prune', () => prune.call(inner));
-    if (count !== undefined)
-      optional.count = () => this.intercept('count', () => count.call(inner));
-    if (clear !== undefined)
-      optional.clear = () => this.intercept('clear', () => clear.call(inner));
-    if (mergeData !== undefined) {
+    // Which optional members exist is fixed here; each call still looks the member up on `inner`, as the
+    // required ones do, so a wrapper or spy installed on the store later is honoured.
+    const present = inner as Required<SessionStore>;
+    if (inner.prune !== undefined)
+      optional.prune = () => this.intercept('prune', () => present.prune());
+    if (inner.count !== undefined)
+      optional.count = () => this.intercept('count', () => present.count());
+    if (inner.clear !== undefined)
+      optional.clear = () => this.intercept('clear', () => present.clear());
+    if (inner.mergeData !== undefined) {
       optional.mergeData = (key, changes, maxBytes, expiresAt) =>
-        this.intercept('mergeData', () => mergeData.call(inner, key, changes, maxBytes, expiresAt));
+        this.intercept('mergeData', () => present.mergeData(key, changes, maxBytes, expiresAt));
     }
     // Not intercepted: warming is no session operation, and its failures surface on the next one.
-    if (warm !== undefined) optional.warm = () => warm.call(inner);
+    if (inner.warm !== undefined) optional.warm = () => present.warm();
     Object.assign(this, optional);
   }
 
