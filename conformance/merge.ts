@@ -70,6 +70,20 @@ export function mergeTests(suite: Suite): void {
       await assertEntry(store, key, entry.value, expiresAt);
     }));
 
+  test('mergeData keeps every member of the record but d as stored (the user and the index slot)', () =>
+    withStore(suite, async (store) => {
+      const key = randomKey();
+      const text = JSON.stringify({ c: 1_700_000_000_000, u: 'user-2', i: 7, d: { a: 1 } });
+      await store.create(key, text, inMs(HOUR));
+      const entry = await merge(store)(key, changes({ b: 2 }), 65_536, inMs(HOUR));
+      assert.deepEqual(parsed(entry?.value), {
+        c: 1_700_000_000_000,
+        u: 'user-2',
+        i: 7,
+        d: { a: 1, b: 2 },
+      });
+    }));
+
   test('mergeData(key, { clear: true }) drops every other key first', () =>
     withStore(suite, async (store) => {
       const key = randomKey();

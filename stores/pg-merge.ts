@@ -2,7 +2,8 @@
  * A session save as one UPDATE on PostgreSQL: the request's changed keys are merged into whatever
  * record the row holds when the row lock is taken, so overlapping saves never conflict and a
  * write-only save costs one round trip. The row is keyv's envelope `{"value":"<record>","expires":n}`
- * with our record `{"c":…,"u":…,"d":{…}}` as a JSON string inside it. Everything is done with the
+ * with our record `{"c":…,"u":…,"i":…,"d":{…}}` as a JSON string inside it; every member but `d` is kept as
+ * it is (the core owns them: a merge must never drop the user or index slot). Everything is done with the
  * `json` type, which keeps each value's text as written (jsonb would re-serialize values and rejects
  * \u0000 and lone surrogates); only data keys are decoded, and a key Postgres cannot hold as text
  * (a data exception) makes the store answer "cannot merge" so the core falls back to compare-and-set.
@@ -16,9 +17,11 @@ export function mergeStatement(table: string, expires: (column: string) => strin
   return `WITH cur AS (
     SELECT key, (value::json ->> 'value')::json AS r FROM ${table} WHERE key = ? AND ${expires('value')} > ? FOR UPDATE
   ), merged AS (
-    SELECT key, '{"c":' || (r -> 'c')::text
-      || CASE WHEN r -> 'u' IS NULL THEN '' ELSE ',"u":' || (r -> 'u')::text END
-      || ',"d":{' || coalesce((
+    SELECT key, '{' || coalesce((
+        SELECT string_agg(to_json(f.key)::text || ':' || f.value::text, ',' ORDER BY f.ord)
+          FROM json_each(r) WITH ORDINALITY AS f(key, value, ord) WHERE f.key <> 'd'
+      ) || ',', '')
+      || '"d":{' || coalesce((
         SELECT string_agg(to_json(kv.k)::text || ':' || kv.v::text, ',' ORDER BY kv.src, kv.ord)
         FROM (
           SELECT o.key AS k, o.value AS v, 0 AS src, o.ord
