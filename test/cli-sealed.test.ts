@@ -57,18 +57,12 @@ await describeWithServer('CLI with sealRecords (redis)', REDIS_URL, () => {
 
     it('--sealed without a valid KVSESSION_SECRET is a usage error (exit 2) that shows no secret', async () => {
       delete process.env['KVSESSION_SECRET'];
-      const missing = await cli(
-        'logout-user',
-        '--store',
-        'memory://',
-        '--user',
-        'carol',
-        '--sealed',
-      );
+      // The secret is checked before the store is asked: the Redis URL only makes the command valid.
+      const missing = await cli('logout-user', '--store', REDIS_URL, '--user', 'carol', '--sealed');
       expect(missing.status).toBe(2);
       expect(missing.stderr).toMatch(/^kvsession: ERR_KVSESSION_NO_SECRET: /);
       process.env['KVSESSION_SECRET'] = 'short-Zx9q';
-      const weak = await cli('logout-user', '--store', 'memory://', '--user', 'carol', '--sealed');
+      const weak = await cli('logout-user', '--store', REDIS_URL, '--user', 'carol', '--sealed');
       expect(weak.status).toBe(2);
       expect(weak.stderr).toMatch(/^kvsession: ERR_KVSESSION_WEAK_SECRET: /);
       expect(weak.stderr).not.toContain('Zx9q');

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -34,6 +34,35 @@ afterAll(async () => {
 });
 
 describe('the packed tarball', () => {
+  it('a CommonJS app require()s kvsession, kvsession/express-session and kvsession/conformance (Node >= 20.19 require(esm)) and serves requests', async () => {
+    // Packed once, with the other checks here: a second pack of its own would race this file's prepack build.
+    const app = await mkdtemp(join(tmpdir(), 'kvsession-cjs-'));
+    try {
+      const pkg = join(app, 'node_modules', 'kvsession');
+      await mkdir(pkg, { recursive: true });
+      await run('tar', ['-xzf', tarball, '-C', pkg, '--strip-components=1']);
+      // The package's dependencies and the app's own (express), from this checkout's node_modules.
+      for (const dep of ['cookie', 'keyv', 'debug', 'ms', 'express'])
+        await symlink(join(root, 'node_modules', dep), join(app, 'node_modules', dep), 'dir');
+      await cp(join(root, 'test', 'fixtures', 'cjs-app.cjs'), join(app, 'app.cjs'));
+      const { stdout, stderr } = await run(process.execPath, ['app.cjs'], { cwd: app });
+      expect(JSON.parse(stdout)).toEqual({
+        factory: 'function',
+        defaultIsSame: true,
+        conformance: 'function',
+        counts: {
+          native: { seen: [1, 2], cookieName: 'sid' },
+          dropin: { seen: [1, 2], cookieName: 'connect.sid' },
+        },
+        code: 'ERR_KVSESSION_WEAK_SECRET',
+      });
+      // No ExperimentalWarning or other noise for the app to see.
+      expect(stderr).toBe('');
+    } finally {
+      await rm(app, { recursive: true, force: true });
+    }
+  });
+
   it('npm pack prints no warning from our own scripts', () => {
     expect(packOutput.split('\n').filter((line) => /warn/i.test(line))).toEqual([]);
   });
