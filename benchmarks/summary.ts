@@ -29,7 +29,7 @@ export interface Row {
 
 // Store methods by what they cost the backend, for both libraries' method names.
 const READS = new Set(['get']);
-const WRITES = new Set(['create', 'update', 'touch', 'set']);
+const WRITES = new Set(['create', 'update', 'touch', 'mergeData', 'set']);
 const DELETES = new Set(['delete', 'destroy']);
 
 /** Aggregates cells into rows, in the order routes × contenders. */
