@@ -1,5 +1,5 @@
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'node:http';
@@ -107,7 +107,9 @@ async function sample(
   dir: string,
   n: { warmup: number; requests: number; samples: number; mixed: number },
 ): Promise<number[]> {
-  const out = join(dir, `cg-${c.library}-${route}`);
+  // Named for the contender, not its library: with --stores memory,redis two runs of one library
+  // shared a file name, and a window could be read from the other store's older dump.
+  const out = join(dir, `cg-${c.id.replace(/[^a-z0-9]+/gi, '-')}-${route}`);
   // --single-threaded: V8 compiles and collects on the main thread, which callgrind then counts
   // the same way every run, instead of on helper threads scheduled by the OS.
   const child = spawn(
@@ -138,7 +140,7 @@ async function sample(
       execFileSync('callgrind_control', ['-z', pid], { stdio: 'ignore' });
       await load(port, route, cookie, agent, n.requests);
       execFileSync('callgrind_control', ['-d', pid], { stdio: 'ignore' });
-      perRequest.push(Math.round(lastDumpTotal(dir, out) / n.requests));
+      perRequest.push(Math.round(dumpTotal(out, i + 1) / n.requests));
     }
     agent.destroy();
     return perRequest;
@@ -206,16 +208,11 @@ async function load(
   }
 }
 
-/** The `totals:` line of the newest numbered dump of `out`. */
-function lastDumpTotal(dir: string, out: string): number {
-  const prefix = `${out.slice(dir.length + 1)}.`;
-  const parts = readdirSync(dir)
-    .filter((f) => f.startsWith(prefix))
-    .map((f) => Number(f.slice(prefix.length)))
-    .filter(Number.isInteger);
-  const newest = join(dir, `${prefix}${Math.max(...parts)}`);
-  const totals = /^totals: (\d+)/m.exec(readFileSync(newest, 'utf8'));
-  if (totals === null) throw new Error(`no totals in ${newest}`);
+/** The `totals:` line of dump number `index` of `out` (callgrind numbers a process's dumps from 1). */
+function dumpTotal(out: string, index: number): number {
+  const file = `${out}.${index}`;
+  const totals = /^totals: (\d+)/m.exec(readFileSync(file, 'utf8'));
+  if (totals === null) throw new Error(`no totals in ${file}`);
   return Number(totals[1]);
 }
 
