@@ -5,7 +5,7 @@ import type { Express, NextFunction, Request, Response } from 'express';
 import { parseSetCookie } from 'cookie';
 import type { SetCookie } from 'cookie';
 import { onTestFinished } from 'vitest';
-import { kvSession } from '../../src/middleware.js';
+import { kvSession } from '../../src/index.js';
 import type { KvSessionMiddleware } from '../../src/middleware.js';
 import type { KvSessionOptions } from '../../src/options.js';
 

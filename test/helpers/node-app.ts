@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { onTestFinished } from 'vitest';
-import { kvSession } from '../../src/middleware.js';
+import { kvSession } from '../../src/index.js';
 import type { KvSessionMiddleware, SessionRequest } from '../../src/middleware.js';
 import { Client, TEST_SECRET } from './app.js';
 import type { SeenError, TestSessionOptions } from './app.js';

@@ -4,7 +4,7 @@
 // Prints `listening <port>` once it accepts connections; runs until killed.
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
-import { kvSession } from '../../../src/middleware.js';
+import { kvSession } from '../../../src/index.js';
 import { mountSessionRoutes } from '../../helpers/routes.js';
 
 const [store, prefix] = process.argv.slice(2) as [string, string];

@@ -6,7 +6,7 @@ import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import Keyv from 'keyv';
 import KeyvRedis from '@keyv/redis';
-import { kvSession } from '../../../src/middleware.js';
+import { kvSession } from '../../../src/index.js';
 import { mountSessionRoutes } from '../../helpers/routes.js';
 
 const [url, prefix] = process.argv.slice(2) as [string, string];
