@@ -97,16 +97,6 @@ export default tseslint.config(
     },
   },
   {
-    // Known debt (issue 21, item 2): the user-index groups (plain and sealed) still drive UserIndex directly; to be
-    // rewritten over kvSession()'s login/listUserSessions/destroyUserSessions. Every other group is public-API only.
-    files: [
-      'conformance/user-index.ts',
-      'conformance/user-index-sealed.ts',
-      'conformance/index-records.ts',
-    ],
-    rules: { 'no-restricted-imports': 'off' },
-  },
-  {
     // CommonJS fixtures prove `require('kvsession')` works: require() is their point.
     files: ['**/*.cjs'],
     languageOptions: {

@@ -41,7 +41,10 @@ export interface ConformanceOptions {
   prune?: boolean;
   /** After close(), every operation rejects with ERR_KVSESSION_STORE_CLOSED; close() twice is fine. @default true */
   close?: boolean;
-  /** kvsession's per-user index ("log out everywhere") works over the store: bind, list, destroyAll. @default true */
+  /**
+   * kvsession's per-user index ("log out everywhere") works over the store: login(), listUserSessions and
+   * destroyUserSessions through kvSession() (each test serves a few requests on 127.0.0.1). @default true
+   */
   userIndex?: boolean;
   /**
    * Run the record-carrying groups (today: userIndex) with kvsession's `sealRecords` codec, so session
