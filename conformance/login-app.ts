@@ -19,7 +19,7 @@ export interface LoggedIn {
   readonly cookie: string;
   readonly id: string;
   readonly handle: string;
-  /** The store key of its session record (the last session record the store was asked to create). */
+  /** The store key of its session record: the last one created, so meaningful for logins one at a time. */
   readonly key: string;
 }
 

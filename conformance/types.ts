@@ -70,6 +70,11 @@ export interface ConformanceOptions {
    * @default false
    */
   merge?: boolean;
+  /**
+   * What every random prefix the suite hands `makeStore` starts with: tag a CI run's keys with it, so
+   * whatever a failed test leaves on a shared server can be found and removed. @default 'kvconf:'
+   */
+  prefix?: string;
   /** Per-test timeout in ms handed to `it`. @default 20000 */
   timeoutMs?: number;
 }

@@ -70,7 +70,7 @@ async function sweepKeys(tag: string): Promise<number> {
   await client.connect();
   try {
     let removed = 0;
-    for await (const batch of client.scanIterator({ MATCH: `kvtest:${tag}*`, COUNT: 1000 })) {
+    for await (const batch of client.scanIterator({ MATCH: `*kvtest:${tag}*`, COUNT: 1000 })) {
       if (batch.length > 0) removed += await client.del(batch);
     }
     return removed;

@@ -50,7 +50,8 @@ await describeWithServer(
   'a save on a store that merges on its server (postgres)',
   DATABASE_URL,
   () => {
-    it("a loaded session's save is one mergeData round trip: no compare-and-set, no re-read", async () => {
+    /** A Postgres store of its own and an app on it whose session already holds a = '1'. */
+    async function appWithSession() {
       const store = createPostgresStore({
         url: DATABASE_URL,
         table,
@@ -60,6 +61,11 @@ await describeWithServer(
       const app = await startApp({ session: { store }, routes: mountSessionRoutes });
       const client = app.client();
       expect((await client.post('/set/a/1')).status).toBe(200);
+      return { store, client };
+    }
+
+    it("a loaded session's save is one mergeData round trip: no compare-and-set, no re-read", async () => {
+      const { store, client } = await appWithSession();
       const merge = vi.spyOn(store as Required<SessionStore>, 'mergeData');
       const calls = { get: vi.spyOn(store, 'get'), update: vi.spyOn(store, 'update'), merge };
       expect((await client.post('/set/b/2')).status).toBe(200);
@@ -77,15 +83,7 @@ await describeWithServer(
     });
 
     it('data the server cannot merge (\\u0000 in a key) is saved by compare-and-set instead', async () => {
-      const store = createPostgresStore({
-        url: DATABASE_URL,
-        table,
-        prefix: randomPrefix('merge'),
-        max: 2,
-      });
-      const app = await startApp({ session: { store }, routes: mountSessionRoutes });
-      const client = app.client();
-      expect((await client.post('/set/a/1')).status).toBe(200);
+      const { store, client } = await appWithSession();
       const update = vi.spyOn(store, 'update');
       expect((await client.post(`/set/${encodeURIComponent('nul\u0000key')}/2`)).status).toBe(200);
       expect(update).toHaveBeenCalledTimes(1);
