@@ -44,7 +44,7 @@ export function isolationTests(suite: Suite): void {
 
   test('count() and clear() under a prefix with LIKE and glob wildcards leave a look-alike prefix alone', () => {
     // `%`, `_`, `*`, `?` and `[` are wildcards to SQL LIKE and Redis SCAN MATCH: a store must escape them.
-    const base = randomPrefix();
+    const base = randomPrefix(suite);
     return withTwoStores(
       suite,
       async (wild, other) => {

@@ -41,7 +41,10 @@ export interface ConformanceOptions {
   prune?: boolean;
   /** After close(), every operation rejects with ERR_KVSESSION_STORE_CLOSED; close() twice is fine. @default true */
   close?: boolean;
-  /** kvsession's per-user index ("log out everywhere") works over the store: bind, list, destroyAll. @default true */
+  /**
+   * kvsession's per-user index ("log out everywhere") works over the store: login(), listUserSessions and
+   * destroyUserSessions through kvSession() (each test serves a few requests on 127.0.0.1). @default true
+   */
   userIndex?: boolean;
   /**
    * Run the record-carrying groups (today: userIndex) with kvsession's `sealRecords` codec, so session
@@ -67,6 +70,11 @@ export interface ConformanceOptions {
    * @default false
    */
   merge?: boolean;
+  /**
+   * What every random prefix the suite hands `makeStore` starts with: tag a CI run's keys with it, so
+   * whatever a failed test leaves on a shared server can be found and removed. @default 'kvconf:'
+   */
+  prefix?: string;
   /** Per-test timeout in ms handed to `it`. @default 20000 */
   timeoutMs?: number;
 }

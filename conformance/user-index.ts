@@ -1,222 +1,174 @@
 import assert from 'node:assert/strict';
-import { handleFor } from '../src/id.js';
+import { randomBytes } from 'node:crypto';
 import type { Suite } from './util.js';
-import { HOUR, need, assertMissing, inMs, raceTest, randomKey, withStore } from './util.js';
-import { GRACE, IDLE, indexRecords, randomUser } from './index-records.js';
-import { sealedIndexTests } from './user-index-sealed.js';
+import { need, raceTest, withStore } from './util.js';
+import type { LoggedIn, LoginApp } from './login-app.js';
+import { SECRET, withLoginApp } from './login-app.js';
 
 const WORKERS = 20;
+// The secret a rotation moves away from; the suite's app then signs with SECRET and still verifies this one.
+const OLD_SECRET = 'conformance-older-secret-0123456789abcdef';
 
-/** Registers the user-index group: "log out everywhere" works over the store's conditional writes. */
+/**
+ * Registers the user-index group: "log out everywhere" works over the store's conditional writes. Every
+ * test drives kvSession() over the store as an app does (login() in a request, the management API),
+ * with `sealRecords` when the suite's options ask for it.
+ */
 export function userIndexTests(suite: Suite): void {
   const { test } = suite;
-  const records = indexRecords(suite);
-  const { newIndex, encode, headKey, writeSessions } = records;
+  const sealed = suite.options.sealRecords === true;
+  const onApp = (fn: (app: LoginApp) => Promise<void>, options = {}) =>
+    withStore(suite, (store) => withLoginApp(store, sealed, fn, options));
+  const handles = (list: readonly { handle: string }[]): string[] => list.map((s) => s.handle);
 
-  test('UserIndex.list(userId) returns each bound live session by handle, createdAt and expiresAt, oldest first', () =>
-    withStore(suite, async (store) => {
-      const index = newIndex(store);
+  test('listUserSessions(userId) lists each login by handle, oldest first, never by session ID', () =>
+    onApp(async (app) => {
       const user = randomUser();
-      const sessions = await writeSessions(store, index, user, 3);
-      const listed = await index.list(user);
-      assert.deepEqual(
-        listed.map((s) => ({
-          handle: s.handle,
-          createdAt: s.createdAt.getTime(),
-          expiresAt: s.expiresAt.getTime(),
-        })),
-        sessions.map((s) => ({
-          handle: handleFor(s.key),
-          createdAt: s.createdAt,
-          expiresAt: s.expiresAt,
-        })),
-      );
-      for (const info of listed)
-        for (const s of sessions)
-          assert.ok(!info.handle.includes(s.key) && !s.key.includes(info.handle));
+      const logins = await loginTimes(app, user, 3);
+      const listed = await app.sessions.listUserSessions(user);
+      assert.deepEqual(handles(listed), handles(logins));
+      for (const [i, info] of listed.entries()) {
+        assert.ok(info.createdAt.getTime() <= info.expiresAt.getTime());
+        if (i > 0) assert.ok(info.createdAt >= listed[i - 1]!.createdAt);
+        for (const s of logins)
+          assert.ok(!info.handle.includes(s.id) && !s.id.includes(info.handle));
+      }
     }));
 
-  test('UserIndex.list(userId) resolves [] for a user with no index', () =>
-    withStore(suite, async (store) => {
-      assert.deepEqual(await newIndex(store).list(randomUser()), []);
+  test('listUserSessions(userId) resolves [] for a user who never logged in', () =>
+    onApp(async (app) => {
+      assert.deepEqual(await app.sessions.listUserSessions(randomUser()), []);
     }));
 
-  test('UserIndex.destroyAll(userId, except) deletes every other session and resolves how many', () =>
-    withStore(suite, async (store) => {
-      const index = newIndex(store);
+  test('destroyUserSessions(userId, { except }) ends every other session and resolves how many', () =>
+    onApp(async (app) => {
       const user = randomUser();
-      const [kept, ...others] = await writeSessions(store, index, user, 4);
-      const keep = handleFor(kept!.key);
-      assert.equal(await index.destroyAll(user, keep), 3);
-      for (const s of others) await assertMissing(store, s.key);
-      assert.ok(await store.get(kept!.key));
-      assert.deepEqual(
-        (await index.list(user)).map((s) => s.handle),
-        [keep],
-      );
-      assert.equal(await need(store, 'count')(), 1);
+      const [kept, ...others] = await loginTimes(app, user, 4);
+      assert.equal(await app.sessions.destroyUserSessions(user, { except: kept!.id }), 3);
+      for (const s of others) assert.equal(await app.userOf(s.cookie), undefined);
+      assert.equal(await app.userOf(kept!.cookie), user);
+      assert.deepEqual(handles(await app.sessions.listUserSessions(user)), [kept!.handle]);
+      assert.equal(await need(app.sessions.store, 'count')(), 1);
     }));
 
-  test("UserIndex.destroyAll(userId) leaves other users' sessions alone", () =>
-    withStore(suite, async (store) => {
-      const index = newIndex(store);
+  test("destroyUserSessions(userId) leaves other users' sessions alone", () =>
+    onApp(async (app) => {
       const [alice, bob] = [randomUser(), randomUser()];
-      await writeSessions(store, index, alice, 2);
-      const bobs = await writeSessions(store, index, bob, 2);
-      assert.equal(await index.destroyAll(alice), 2);
-      assert.deepEqual(await index.list(alice), []);
-      assert.deepEqual(
-        (await index.list(bob)).map((s) => s.handle),
-        bobs.map((s) => handleFor(s.key)),
+      await loginTimes(app, alice, 2);
+      const bobs = await loginTimes(app, bob, 2);
+      assert.equal(await app.sessions.destroyUserSessions(alice), 2);
+      assert.deepEqual(await app.sessions.listUserSessions(alice), []);
+      assert.deepEqual(handles(await app.sessions.listUserSessions(bob)), handles(bobs));
+      for (const s of bobs) assert.equal(await app.userOf(s.cookie), bob);
+    }));
+
+  test('listUserSessions(userId) drops a session whose record was deleted behind its back', () =>
+    onApp(async (app) => {
+      const user = randomUser();
+      const [gone, kept] = await loginTimes(app, user, 2);
+      assert.equal(await app.sessions.store.delete(gone!.key), true);
+      assert.deepEqual(handles(await app.sessions.listUserSessions(user)), [kept!.handle]);
+      assert.equal(await app.sessions.destroyUserSessions(user), 1);
+    }));
+
+  test("listUserSessions(userId) drops a session whose record now holds another user's", () =>
+    onApp(async (app) => {
+      const [alice, bob] = [randomUser(), randomUser()];
+      const [moved] = await loginTimes(app, alice, 1);
+      const [bobs] = await loginTimes(app, bob, 1);
+      const { store } = app.sessions;
+      const [entry, theirs] = [await store.get(moved!.key), await store.get(bobs!.key)];
+      assert.ok(entry && theirs);
+      assert.equal(
+        await store.update(moved!.key, entry.value, theirs.value, entry.expiresAt),
+        true,
       );
-      assert.equal(await need(store, 'count')(), 2);
+      assert.deepEqual(await app.sessions.listUserSessions(alice), []);
     }));
 
-  test('UserIndex.list(userId) drops a session deleted behind its back, from the result and (once no login can be creating it) the index', () =>
-    withStore(suite, async (store) => {
-      let now = Date.now();
-      const index = newIndex(store, () => now);
-      const user = randomUser();
-      const [gone, kept] = await writeSessions(store, index, user, 2);
-      await store.delete(gone!.key);
-      now += 2 * GRACE;
-      assert.deepEqual(
-        (await index.list(user)).map((s) => s.handle),
-        [handleFor(kept!.key)],
-      );
-      const { head, keys } = await records.read(store, user);
-      assert.deepEqual(keys, [kept!.key]);
-      assert.deepEqual([head.lo, head.hi, head.n], [1, 2, 1]);
+  test("count() counts sessions, never a user's index records", () =>
+    onApp(async (app) => {
+      await loginTimes(app, randomUser(), 2);
+      await loginTimes(app, randomUser(), 1);
+      assert.equal(await need(app.sessions.store, 'count')(), 3);
     }));
 
-  test('UserIndex.list(userId) drops a session whose record now belongs to another user', () =>
-    withStore(suite, async (store) => {
-      const index = newIndex(store);
-      const user = randomUser();
-      const [moved] = await writeSessions(store, index, user, 1);
-      const entry = await store.get(moved!.key);
-      assert.ok(entry);
-      const stolen = encode(moved!.key, {
-        createdAt: moved!.createdAt,
-        userId: randomUser(),
-        data: {},
-      });
-      assert.equal(await store.update(moved!.key, entry.value, stolen, entry.expiresAt), true);
-      assert.deepEqual(await index.list(user), []);
-    }));
-
-  test("count() does not count a user's index record", () =>
-    withStore(suite, async (store) => {
-      const index = newIndex(store);
-      await writeSessions(store, index, randomUser(), 2);
-      assert.equal(await need(store, 'count')(), 2);
-    }));
-
-  test('UserIndex.enforceCap(userId, bound) ends the oldest sessions beyond maxPerUser; the one just bound is the newest and stays', () =>
-    withStore(suite, async (store) => {
-      const index = newIndex(store, Date.now, { maxPerUser: 2 });
-      const user = randomUser();
-      const keys: string[] = [];
-      for (let i = 0; i < 4; i++) {
-        const key = randomKey();
-        const bound = await index.bind(user, key, inMs(7 * 24 * HOUR));
-        const record = encode(key, {
-          createdAt: Date.now() + i,
-          userId: user,
-          slot: bound.slot,
-          data: {},
-        });
-        assert.equal(await store.create(key, record, inMs(IDLE)), true);
-        await index.enforceCap(user, bound);
-        keys.push(key);
-      }
-      for (const key of keys.slice(0, 2)) await assertMissing(store, key);
-      assert.deepEqual(
-        (await index.list(user)).map((s) => s.handle),
-        keys.slice(2).map(handleFor),
-      );
-      assert.equal(await need(store, 'count')(), 2);
-    }));
-
-  test('UserIndex reads an index in the old one-record format once, moving it into slots: its sessions are listed and ended', () =>
-    withStore(suite, async (store) => {
-      const index = newIndex(store);
-      const user = randomUser();
-      const old = [randomKey(), randomKey()];
-      for (const key of old) {
-        assert.equal(
-          await store.create(
-            key,
-            encode(key, { createdAt: Date.now(), userId: user, data: {} }),
-            inMs(IDLE),
-          ),
-          true,
+  test('login() beyond maxSessionsPerUser ends the oldest sessions; the newest stay', () =>
+    onApp(
+      async (app) => {
+        const user = randomUser();
+        const logins = await loginTimes(app, user, 4);
+        for (const s of logins.slice(0, 2)) assert.equal(await app.userOf(s.cookie), undefined);
+        assert.deepEqual(
+          handles(await app.sessions.listUserSessions(user)),
+          handles(logins.slice(2)),
         );
-      }
-      // The old format, sealed as it was under sealRecords.
-      const legacy = JSON.stringify({
-        s: Object.fromEntries(old.map((key) => [key, inMs(7 * 24 * HOUR)])),
-      });
-      assert.equal(
-        await store.create(headKey(user), records.codec.seal(headKey(user), legacy), inMs(IDLE)),
-        true,
+        assert.equal(await need(app.sessions.store, 'count')(), 2);
+      },
+      { maxSessionsPerUser: 2 },
+    ));
+
+  test('after a secret rotation, sessions of the older secret are listed and ended with the new ones', () =>
+    withStore(suite, async (store) => {
+      const user = randomUser();
+      let before: LoggedIn[] = [];
+      await withLoginApp(
+        store,
+        sealed,
+        async (app) => void (before = await loginTimes(app, user, 2)),
+        {
+          secret: OLD_SECRET,
+        },
       );
-      assert.deepEqual(
-        (await index.list(user)).map((s) => s.handle).sort(),
-        old.map(handleFor).sort(),
+      await withLoginApp(
+        store,
+        sealed,
+        async (app) => {
+          const after = await loginTimes(app, user, 2);
+          const listed = handles(await app.sessions.listUserSessions(user)).sort();
+          assert.deepEqual(listed, handles([...before, ...after]).sort());
+          assert.equal(await app.userOf(before[0]!.cookie), user);
+          assert.equal(await app.sessions.destroyUserSessions(user), 4);
+          assert.deepEqual(await app.sessions.listUserSessions(user), []);
+        },
+        { secret: [SECRET, OLD_SECRET] },
       );
-      assert.deepEqual((await records.read(store, user)).keys.sort(), [...old].sort());
-      assert.equal(await index.destroyAll(user), 2);
-      for (const key of old) await assertMissing(store, key);
     }));
 
-  test('UserIndex.list(userId) never moves the head past a slot reserved moments ago whose record is not written yet', () =>
-    withStore(suite, async (store) => {
-      const index = newIndex(store);
-      const user = randomUser();
-      // A bind has reserved slot 0 (hi = 1, f = 0, t = now) and not yet written it.
-      const [headAt, head] = records.head(user, { lo: 0, hi: 1, n: 1, f: 0, t: Date.now() });
-      assert.equal(await store.create(headAt, head, inMs(IDLE)), true);
-      assert.deepEqual(await index.list(user), []);
-      const key = randomKey();
-      const [slotAt, slot] = records.slot(user, 0, { key, at: Date.now() });
-      assert.equal(await store.create(slotAt, slot, inMs(IDLE)), true);
-      assert.equal(
-        await store.create(
-          key,
-          encode(key, { createdAt: Date.now(), userId: user, slot: 0, data: {} }),
-          inMs(IDLE),
-        ),
-        true,
-      );
-      assert.deepEqual(
-        (await index.list(user)).map((s) => s.handle),
-        [handleFor(key)],
-      );
-    }));
+  if (sealed) {
+    test('sealRecords: no record the core writes holds a user id or session ID in clear', () =>
+      onApp(async (app) => {
+        const user = randomUser();
+        const logins = await loginTimes(app, user, 2);
+        assert.ok(app.written.size >= 3);
+        for (const [key, text] of app.written) {
+          for (const secret of [user, ...logins.map((s) => s.id)])
+            assert.ok(!key.includes(secret) && !text.includes(secret));
+        }
+      }));
+  }
 
   raceTest(
     suite,
-    `UserIndex.bind(userId) from ${WORKERS} concurrent logins keeps all ${WORKERS} sessions`,
-    async (store) => {
-      const index = newIndex(store);
-      const user = randomUser();
-      const keys = Array.from({ length: WORKERS }, () => randomKey());
-      const deadline = inMs(7 * 24 * HOUR);
-      await Promise.all(
-        keys.map(async (key) => {
-          const { slot } = await index.bind(user, key, deadline);
-          await store.create(
-            key,
-            encode(key, { createdAt: Date.now(), userId: user, slot, data: {} }),
-            inMs(IDLE),
-          );
-        }),
-      );
-      const handles = (await index.list(user)).map((s) => s.handle).sort();
-      assert.deepEqual(handles, keys.map(handleFor).sort());
-    },
+    `login() from ${WORKERS} concurrent requests of one user keeps all ${WORKERS} sessions`,
+    (store) =>
+      withLoginApp(store, sealed, async (app) => {
+        const user = randomUser();
+        const logins = await Promise.all(Array.from({ length: WORKERS }, () => app.login(user)));
+        const listed = handles(await app.sessions.listUserSessions(user)).sort();
+        assert.deepEqual(listed, handles(logins).sort());
+      }),
   );
+}
 
-  if (records.codec.sealed) sealedIndexTests(suite, records);
+/** Logs `userId` in `n` times, one after the other (so createdAt grows), as `n` browsers would. */
+async function loginTimes(app: LoginApp, userId: string, n: number): Promise<LoggedIn[]> {
+  const logins: LoggedIn[] = [];
+  for (let i = 0; i < n; i++) logins.push(await app.login(userId));
+  return logins;
+}
+
+/** A fresh user id. */
+function randomUser(): string {
+  return `user-${randomBytes(6).toString('hex')}`;
 }

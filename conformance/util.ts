@@ -12,8 +12,8 @@ export interface Suite {
 }
 
 /** A fresh random prefix, unique per store, so parallel runs on one backend never collide. */
-export function randomPrefix(): string {
-  return `kvconf:${randomBytes(6).toString('hex')}:`;
+export function randomPrefix(suite: Suite): string {
+  return `${suite.options.prefix ?? 'kvconf:'}${randomBytes(6).toString('hex')}:`;
 }
 
 /** A random key shaped like a real session key (43 base64url characters, never a `:`). */
@@ -26,11 +26,12 @@ export async function withStore(
   suite: Suite,
   fn: (store: SessionStore) => Promise<void>,
 ): Promise<void> {
-  const store = await suite.makeStore({ prefix: randomPrefix() });
+  const prefix = randomPrefix(suite);
+  const store = await suite.makeStore({ prefix });
   try {
     await fn(store);
   } finally {
-    await cleanUp(store);
+    await cleanUp(suite, store, prefix);
   }
 }
 
@@ -38,7 +39,7 @@ export async function withStore(
 export async function withTwoStores(
   suite: Suite,
   fn: (a: SessionStore, b: SessionStore) => Promise<void>,
-  prefixes: readonly [string, string] = [randomPrefix(), randomPrefix()],
+  prefixes: readonly [string, string] = [randomPrefix(suite), randomPrefix(suite)],
 ): Promise<void> {
   const a = await suite.makeStore({ prefix: prefixes[0] });
   try {
@@ -46,21 +47,33 @@ export async function withTwoStores(
     try {
       await fn(a, b);
     } finally {
-      await cleanUp(b);
+      await cleanUp(suite, b, prefixes[1]);
     }
   } finally {
-    await cleanUp(a);
+    await cleanUp(suite, a, prefixes[0]);
   }
 }
 
-// Clearing keeps shared servers tidy; a store already closed by the test only needs close().
-async function cleanUp(store: SessionStore): Promise<void> {
+// Clearing keeps shared servers tidy. A store the test closed cannot clear what it wrote before
+// closing: a fresh store on the same prefix does.
+async function cleanUp(suite: Suite, store: SessionStore, prefix: string): Promise<void> {
   try {
     await store.clear?.();
   } catch {
-    // closed on purpose by the test, or the failure the test already reports
+    await clearAnew(suite, prefix).catch(() => {
+      // the backend's own failure, which the test already reports
+    });
   }
   await store.close();
+}
+
+async function clearAnew(suite: Suite, prefix: string): Promise<void> {
+  const again = await suite.makeStore({ prefix });
+  try {
+    await again.clear?.();
+  } finally {
+    await again.close();
+  }
 }
 
 /**

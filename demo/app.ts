@@ -10,7 +10,7 @@ import type {
 import type { KvSessionMiddleware } from '../src/middleware.js';
 import type { SessionStore } from '../src/store.js';
 import type { Duration } from '../src/duration.js';
-import { kvSession } from '../src/middleware.js';
+import { kvSession } from '../src/index.js';
 import { isKvSessionError } from '../src/errors.js';
 import { renderError, renderHome } from './pages.js';
 

@@ -1,3 +1,5 @@
+// Joins the core to the store registry before anything here is used (src/store-registry.ts says why).
+import './store-registry.js';
 export { kvSession } from './middleware.js';
 export type {
   KvSessionMiddleware,

@@ -3,7 +3,7 @@ import type { SessionContext } from './context.js';
 import type { SessionStore } from './store.js';
 import { supports } from './store.js';
 import type { SessionInfo } from './user-index.js';
-import { resolveStore } from '../stores/index.js';
+import { resolveStore } from './store-source.js';
 import { guardStore } from './guarded-store.js';
 import { StoreEventSink } from './store-events.js';
 import { UserIndex } from './user-index.js';

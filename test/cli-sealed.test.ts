@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli } from '../src/cli.js';
+import { runCli } from '../cli/index.js';
 import { createRedisStore } from '../stores/redis.js';
 import { TEST_SECRET, startApp } from './helpers/app.js';
 import { mountUserRoutes } from './helpers/user-sessions-helpers.js';

@@ -5,11 +5,11 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIo } from '../src/cli.js';
+import type { CliIo } from '../cli/index.js';
 import type { KvSessionMiddleware } from '../src/middleware.js';
-import { runCli } from '../src/cli.js';
+import { runCli } from '../cli/index.js';
 import { createStore } from '../stores/index.js';
-import { kvSession } from '../src/middleware.js';
+import { kvSession } from '../src/index.js';
 import { runFromSource } from './e2e/from-source.js';
 import type { ProcessResult } from './e2e/from-source.js';
 import { randomPrefix } from './helpers/services.js';
@@ -19,7 +19,7 @@ const ONE_CODED_LINE = /^kvsession: (ERR_KVSESSION_[A-Z_]+): [^\n]*\n$/;
 
 /** Runs the CLI as a real child process, from source. */
 function cli(...args: string[]): Promise<ProcessResult> {
-  return runFromSource('src/cli.ts', args);
+  return runFromSource('cli/index.ts', args);
 }
 
 /** The code in the single stderr line, after checking there is exactly one line and no stack trace. */

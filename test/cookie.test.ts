@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveCookieOptions } from '../src/cookie.js';
 import type { CookieOptions } from '../src/cookie.js';
-import { kvSession } from '../src/middleware.js';
+import { kvSession } from '../src/index.js';
 import { startApp, TEST_SECRET } from './helpers/app.js';
 import type { TestSessionOptions } from './helpers/app.js';
 import { fakeClock } from './helpers/clock.js';

@@ -3,8 +3,9 @@ import pg from 'pg';
 import { createClient } from 'redis';
 
 // npm test against shared servers: say which Redis database and PostgreSQL database the run uses,
-// create the database if it is missing, and remove at the end any key or table the run left behind.
-// Every test names its keys and tables with RUN_ID (test/helpers/services.ts), which starts with this tag.
+// create the database if it is missing, and at the end remove any key or table the run left behind
+// and fail the run for it. Every test names its keys and tables with RUN_ID (test/helpers/services.ts),
+// which starts with this tag, and removes them itself: a leftover is a test's defect.
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const DATABASE_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -29,18 +30,20 @@ export async function setup(): Promise<void> {
 
 /**
  * Runs once after every test file: removes every key and table named for this run, so a run leaves
- * nothing behind even when a test failed before its own cleanup, and lists what it had to remove so
- * the test that left it can be found and fixed.
+ * nothing behind even when a test failed before its own cleanup, and fails the run if there was any,
+ * saying what, so the test that left it can be found (run the store test files one by one) and fixed.
  */
 export async function teardown(): Promise<void> {
   const tag = process.env['KVSESSION_TEST_RUN'] ?? '';
   if (tag === '') return;
   const keys = await sweepKeys(tag).catch(() => 0);
   const tables = await sweepTables(tag).catch(() => [] as string[]);
-  if (keys > 0 || tables.length > 0)
-    console.log(
-      `kvsession tests: removed what tests left behind: ${keys} Redis keys, tables [${tables.join(', ')}]`,
-    );
+  if (keys === 0 && tables.length === 0) return;
+  console.error(
+    `kvsession tests: FAILED: tests left ${keys} Redis keys and tables [${tables.join(', ')}] behind (removed now)`,
+  );
+  // A throw here is only logged by vitest; the exit code is what fails `npm test`.
+  process.exitCode = 1;
 }
 
 async function createDatabase(): Promise<void> {
@@ -70,7 +73,7 @@ async function sweepKeys(tag: string): Promise<number> {
   await client.connect();
   try {
     let removed = 0;
-    for await (const batch of client.scanIterator({ MATCH: `kvtest:${tag}*`, COUNT: 1000 })) {
+    for await (const batch of client.scanIterator({ MATCH: `*kvtest:${tag}*`, COUNT: 1000 })) {
       if (batch.length > 0) removed += await client.del(batch);
     }
     return removed;

@@ -10,7 +10,7 @@ import { createClient } from 'redis';
 import pg from 'pg';
 import passport from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
-import { kvSession } from '../src/middleware.js';
+import { kvSession } from '../src/index.js';
 import { session as dropIn } from '../src/express-session/index.js';
 import type { LegacyStore } from '../src/legacy-store.js';
 import { createMemoryStore } from '../stores/memory.js';

@@ -3,19 +3,18 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { format, promisify } from 'node:util';
 import createDebug from 'debug';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { StoreEntry } from '../src/store.js';
 import type { StoreEvent } from '../src/store-events.js';
 import { MemoryStore, createMemoryStore } from '../stores/memory.js';
-import { CountingStore } from './helpers/counting-store.js';
+import { CountingStore, RefusingStore } from './helpers/counting-store.js';
+import { fileTable } from './helpers/pg-tables.js';
 import { TEST_SECRET, startApp } from './helpers/app.js';
 import { mountSessionRoutes } from './helpers/routes.js';
 import { createPostgresStore } from '../stores/postgres.js';
 import {
   DATABASE_URL,
   REDIS_URL,
-  RUN_ID,
   describeWithServer,
   randomPrefix,
   sparePort,
@@ -23,21 +22,6 @@ import {
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..');
-
-/** A store whose compare-and-set is refused the next `refusals` times, as if another request kept winning. */
-class RefusingStore extends CountingStore {
-  refusals = 0;
-  override async update(
-    key: string,
-    expected: string,
-    value: string,
-    expiresAt: number,
-  ): Promise<boolean> {
-    if (this.refusals === 0) return super.update(key, expected, value, expiresAt);
-    this.refusals--;
-    return false;
-  }
-}
 
 function recorder(): { events: StoreEvent[]; onStoreEvent: (event: StoreEvent) => void } {
   const events: StoreEvent[] = [];
@@ -210,15 +194,8 @@ function captureDebug(namespaces: string): string[] {
   return lines;
 }
 
+const table = fileTable('obs');
 await describeWithServer('DEBUG=kvsession on PostgreSQL', DATABASE_URL, () => {
-  const table = `kvsession_obs_${RUN_ID}`;
-  afterAll(async () => {
-    const client = new pg.Client(DATABASE_URL);
-    await client.connect();
-    await client.query(`DROP TABLE IF EXISTS ${table}`);
-    await client.end();
-  });
-
   it('logs the pool opening and closing connections, and no session ID', async () => {
     const lines = captureDebug('kvsession');
     const store = createPostgresStore({

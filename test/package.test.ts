@@ -73,7 +73,7 @@ describe('the packed tarball', () => {
       'README.md',
       'package.json',
       'dist/src/index.js',
-      'dist/src/cli.js',
+      'dist/cli/index.js',
       'dist/conformance/index.js',
     ]) {
       expect(files).toContain(needed);

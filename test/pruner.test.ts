@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FullSessionStore } from '../src/store.js';
 import type { KvSessionMiddleware } from '../src/middleware.js';
-import { kvSession } from '../src/middleware.js';
+import { kvSession } from '../src/index.js';
 import { startPruner } from '../src/pruner.js';
 import { createMemoryStore } from '../stores/memory.js';
 import { CountingStore } from './helpers/counting-store.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PLAIN_CODEC, SealingCodec, hashedUserKey } from '../src/record-codec.js';
-import { kvSession } from '../src/middleware.js';
+import { kvSession } from '../src/index.js';
 import { TEST_SECRET } from './helpers/app.js';
 import { codeOf } from './helpers/codes.js';
 

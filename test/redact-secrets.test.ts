@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStore } from '../stores/index.js';
-import { kvSession } from '../src/middleware.js';
-import { runCli } from '../src/cli.js';
+import { kvSession } from '../src/index.js';
+import { runCli } from '../cli/index.js';
 import { KvSessionError, storeUnavailable } from '../src/errors.js';
 import { redactSecrets } from '../src/redact.js';
 import { runFromSource } from './e2e/from-source.js';
@@ -144,7 +144,7 @@ describe('no password or token from a store URL in errors, logs or CLI output', 
     ];
     for (const url of urls) {
       const result = await runFromSource(
-        'src/cli.ts',
+        'cli/index.ts',
         ['count', '--store', url, '--timeout', '500'],
         { cwd: home },
       );

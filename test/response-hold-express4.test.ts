@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express4 from 'express4';
 import type { NextFunction, Request, Response } from 'express';
-import { kvSession } from '../src/middleware.js';
+import { kvSession } from '../src/index.js';
 import { createMemoryStore } from '../stores/memory.js';
 import { CountingStore } from './helpers/counting-store.js';
 import { Client, TEST_SECRET } from './helpers/app.js';

@@ -1,28 +1,12 @@
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import pg from 'pg';
+import { describe, expect, it, vi } from 'vitest';
 import type { SessionStore } from '../src/store.js';
 import { createMemoryStore } from '../stores/memory.js';
 import { createPostgresStore } from '../stores/postgres.js';
-import { CountingStore } from './helpers/counting-store.js';
+import { RefusingStore } from './helpers/counting-store.js';
+import { fileTable } from './helpers/pg-tables.js';
 import { startApp } from './helpers/app.js';
 import { mountSessionRoutes } from './helpers/routes.js';
-import { DATABASE_URL, RUN_ID, describeWithServer, randomPrefix } from './helpers/services.js';
-
-/** A store whose compare-and-set reports a conflict the next `refusals` times, as if other requests kept winning. */
-class RefusingStore extends CountingStore {
-  refusals = 0;
-  override async update(
-    key: string,
-    expected: string,
-    value: string,
-    expiresAt: number,
-  ): Promise<boolean> {
-    if (this.refusals === 0) return super.update(key, expected, value, expiresAt);
-    this.refusals--;
-    this.counts.update++;
-    return false;
-  }
-}
+import { DATABASE_URL, describeWithServer, randomPrefix } from './helpers/services.js';
 
 describe('a save whose compare-and-set conflicts', () => {
   it('retries past 16 conflicts in a row (the old fixed limit) and succeeds while storeTimeout lasts', async () => {
@@ -61,19 +45,13 @@ describe('a save whose compare-and-set conflicts', () => {
   });
 });
 
-const table = `kvsession_merge_${RUN_ID}`;
+const table = fileTable('merge');
 await describeWithServer(
   'a save on a store that merges on its server (postgres)',
   DATABASE_URL,
   () => {
-    afterAll(async () => {
-      const client = new pg.Client(DATABASE_URL);
-      await client.connect();
-      await client.query(`DROP TABLE IF EXISTS ${table}`);
-      await client.end();
-    });
-
-    it("a loaded session's save is one mergeData round trip: no compare-and-set, no re-read", async () => {
+    /** A Postgres store of its own and an app on it whose session already holds a = '1'. */
+    async function appWithSession() {
       const store = createPostgresStore({
         url: DATABASE_URL,
         table,
@@ -83,6 +61,11 @@ await describeWithServer(
       const app = await startApp({ session: { store }, routes: mountSessionRoutes });
       const client = app.client();
       expect((await client.post('/set/a/1')).status).toBe(200);
+      return { store, client };
+    }
+
+    it("a loaded session's save is one mergeData round trip: no compare-and-set, no re-read", async () => {
+      const { store, client } = await appWithSession();
       const merge = vi.spyOn(store as Required<SessionStore>, 'mergeData');
       const calls = { get: vi.spyOn(store, 'get'), update: vi.spyOn(store, 'update'), merge };
       expect((await client.post('/set/b/2')).status).toBe(200);
@@ -100,15 +83,7 @@ await describeWithServer(
     });
 
     it('data the server cannot merge (\\u0000 in a key) is saved by compare-and-set instead', async () => {
-      const store = createPostgresStore({
-        url: DATABASE_URL,
-        table,
-        prefix: randomPrefix('merge'),
-        max: 2,
-      });
-      const app = await startApp({ session: { store }, routes: mountSessionRoutes });
-      const client = app.client();
-      expect((await client.post('/set/a/1')).status).toBe(200);
+      const { store, client } = await appWithSession();
       const update = vi.spyOn(store, 'update');
       expect((await client.post(`/set/${encodeURIComponent('nul\u0000key')}/2`)).status).toBe(200);
       expect(update).toHaveBeenCalledTimes(1);

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Signer, MIN_SECRET_LENGTH } from '../src/signer.js';
 import { createSessionId } from '../src/id.js';
-import { kvSession } from '../src/middleware.js';
+import { kvSession } from '../src/index.js';
 import { startApp } from './helpers/app.js';
 import { mountSessionRoutes } from './helpers/routes.js';
 import { createMemoryStore } from '../stores/memory.js';

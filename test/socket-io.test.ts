@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { io as connect } from 'socket.io-client';
 import { parseSetCookie } from 'cookie';
-import { kvSession } from '../src/middleware.js';
+import { kvSession } from '../src/index.js';
 import type { SessionRequest } from '../src/middleware.js';
 import type { SessionStore } from '../src/store.js';
 import { TEST_SECRET, startApp } from './helpers/app.js';

@@ -16,7 +16,7 @@ import {
   mountUserRoutes,
   randomUser,
 } from './helpers/user-sessions-helpers.js';
-import { kvSession } from '../src/middleware.js';
+import { kvSession } from '../src/index.js';
 import { TEST_SECRET } from './helpers/app.js';
 
 const NOBODY: Me = { userId: null, handle: null };

@@ -1,3 +1,5 @@
+// Joins the core to the store registry, so the drop-in accepts store URLs too (src/store-registry.ts).
+import '../store-registry.js';
 import { session } from './middleware.js';
 
 export { session };

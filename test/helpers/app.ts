@@ -1,11 +1,12 @@
 import { createServer } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { Express, NextFunction, Request, Response } from 'express';
 import { parseSetCookie } from 'cookie';
 import type { SetCookie } from 'cookie';
 import { onTestFinished } from 'vitest';
-import { kvSession } from '../../src/middleware.js';
+import { kvSession } from '../../src/index.js';
 import type { KvSessionMiddleware } from '../../src/middleware.js';
 import type { KvSessionOptions } from '../../src/options.js';
 
@@ -62,12 +63,7 @@ export async function startApp(options: StartAppOptions): Promise<TestApp> {
   options.routes(app);
   const errors: SeenError[] = [];
   app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    const { code, status } = err as { code?: unknown; status?: unknown };
-    const seen: SeenError = {
-      code: typeof code === 'string' ? code : undefined,
-      status: typeof status === 'number' ? status : undefined,
-      error: err,
-    };
+    const seen = seenError(err);
     errors.push(seen);
     if (res.headersSent) return next(err);
     res.status(seen.status ?? 500).json({ code: seen.code ?? 'UNKNOWN' });
@@ -78,21 +74,43 @@ export async function startApp(options: StartAppOptions): Promise<TestApp> {
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const close = closeWhenTestEnds(server, sessions, options.keepStore === true);
+  return { url, app, sessions, errors, client: () => new Client(url), close };
+}
+
+/** What the error path saw of `err`: its code and status when it has them. */
+export function seenError(err: unknown): SeenError {
+  const { code, status } = err as { code?: unknown; status?: unknown };
+  return {
+    code: typeof code === 'string' ? code : undefined,
+    status: typeof status === 'number' ? status : undefined,
+    error: err,
+  };
+}
+
+/**
+ * Closes `server` when the running test finishes, then clears and closes the sessions' store unless
+ * the test keeps it; resolves the idempotent close for the test to call earlier.
+ */
+export function closeWhenTestEnds(
+  server: Server,
+  sessions: KvSessionMiddleware,
+  keepStore = false,
+): () => Promise<void> {
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      if (options.keepStore !== true) {
-        // Tests use a random prefix per store: clearing it leaves shared servers as they were.
-        await sessions.store.clear?.().catch(() => undefined);
-        await sessions.close();
-      }
+      if (keepStore) return;
+      // Tests use a random prefix per store: clearing it leaves shared servers as they were.
+      await sessions.store.clear?.().catch(() => undefined);
+      await sessions.close();
     })();
     return closing;
   };
   onTestFinished(close);
-  return { url, app, sessions, errors, client: () => new Client(url), close };
+  return close;
 }
 
 /** A response with its body read and its Set-Cookie headers parsed. */

@@ -119,6 +119,24 @@ export class CountingStore extends StoreDecorator {
   }
 }
 
+/** A CountingStore whose compare-and-set is refused the next `refusals` times, as if other requests kept winning. */
+export class RefusingStore extends CountingStore {
+  refusals = 0;
+
+  override async update(
+    key: string,
+    expected: string,
+    value: string,
+    expiresAt: number,
+  ): Promise<boolean> {
+    if (this.refusals === 0) return super.update(key, expected, value, expiresAt);
+    this.refusals--;
+    // Counted like any other call, though the store never saw it.
+    this.counts.update++;
+    return false;
+  }
+}
+
 function zeroCounts(): Record<StoreOp, number> {
   return {
     get: 0,

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
-import { Client, TEST_SECRET } from './app.js';
-import { startFromSource } from '../e2e/from-source.js';
+import { Client } from './app.js';
+import { startChildApp, stopChildren } from '../reliability/helpers/app-children.js';
 
 /*
  * Session traffic from several app processes for the failover tests: each simulated browser
@@ -34,47 +34,16 @@ export async function startApps(
   script = SERVER,
 ): Promise<AppProcesses> {
   const children: ChildProcess[] = [];
-  const stop = (): void => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-  };
+  const stop = (): void => stopChildren(children, 'SIGKILL');
   try {
     const urls = await Promise.all(
-      Array.from({ length: count }, () => startApp(script, storeUrl, prefix, children)),
+      Array.from({ length: count }, () => startChildApp(script, [storeUrl, prefix], { children })),
     );
     return { urls, stop };
   } catch (err) {
     stop();
     throw err;
   }
-}
-
-function startApp(
-  script: string,
-  storeUrl: string,
-  prefix: string,
-  children: ChildProcess[],
-): Promise<string> {
-  const child = startFromSource(script, [storeUrl, prefix], {
-    env: { KVSESSION_TEST_SECRET: TEST_SECRET },
-  });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-  return new Promise((resolve, reject) => {
-    const guard = setTimeout(() => reject(new Error(`app child did not start: ${err}`)), 30_000);
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const port = /listening (\d+)/.exec(out)?.[1];
-      if (port !== undefined) {
-        clearTimeout(guard);
-        resolve(`http://127.0.0.1:${port}`);
-      }
-    });
-    child.once('exit', (code) =>
-      reject(new Error(`app child exited with ${String(code)}: ${err}`)),
-    );
-  });
 }
 
 /** One simulated browser: a cookie jar shared by one Client per app process. */

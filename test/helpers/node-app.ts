@@ -1,10 +1,9 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { onTestFinished } from 'vitest';
-import { kvSession } from '../../src/middleware.js';
+import { kvSession } from '../../src/index.js';
 import type { KvSessionMiddleware, SessionRequest } from '../../src/middleware.js';
-import { Client, TEST_SECRET } from './app.js';
+import { Client, TEST_SECRET, closeWhenTestEnds, seenError } from './app.js';
 import type { SeenError, TestSessionOptions } from './app.js';
 import { matchRoute } from './suite-routes.js';
 import type { SuiteRoute } from './suite-routes.js';
@@ -30,12 +29,7 @@ export async function startNodeApp(options: {
   const sessions = kvSession({ secret: TEST_SECRET, pruneInterval: false, ...options.session });
   const errors: SeenError[] = [];
   const fail = (res: ServerResponse, err: unknown): void => {
-    const { code, status } = err as { code?: unknown; status?: unknown };
-    const seen: SeenError = {
-      code: typeof code === 'string' ? code : undefined,
-      status: typeof status === 'number' ? status : undefined,
-      error: err,
-    };
+    const seen = seenError(err);
     errors.push(seen);
     if (res.headersSent) {
       res.destroy();
@@ -65,15 +59,6 @@ export async function startNodeApp(options: {
   const server = createServer(serve);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => {
-    closing ??= (async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await sessions.close();
-    })();
-    return closing;
-  };
-  onTestFinished(close);
+  const close = closeWhenTestEnds(server, sessions);
   return { url, sessions, errors, client: () => new Client(url), close };
 }

@@ -18,6 +18,9 @@ export const DATABASE_URL =
  */
 export const RUN_ID = `${process.env['KVSESSION_TEST_RUN'] ?? 'r'}${process.pid.toString(36)}${randomBytes(3).toString('hex')}`;
 
+/** Where the conformance suite's random prefixes start in this run (its `prefix` option): swept with the rest. */
+export const CONFORMANCE_PREFIX = `kvtest:${RUN_ID}:conf:`;
+
 /** A fresh random prefix for one test. */
 export function randomPrefix(label = 't'): string {
   return `kvtest:${RUN_ID}:${label}:${randomBytes(4).toString('hex')}:`;

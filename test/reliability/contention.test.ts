@@ -1,8 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DATABASE_URL, REDIS_URL, describeWithServer, randomPrefix } from '../helpers/services.js';
-import { Client, TEST_SECRET } from '../helpers/app.js';
-import { startFromSource } from '../e2e/from-source.js';
+import { Client } from '../helpers/app.js';
+import { fileTable } from '../helpers/pg-tables.js';
+import { startChildApp, stopChildren } from './helpers/app-children.js';
 
 /*
  * Issue 20's contention target: 4 app processes × 8 overlapping writers per session, on Redis and
@@ -20,6 +21,8 @@ const MAX_CONFLICT_RATIO = 0.001;
 const SERVER = 'test/reliability/children/contention-server.ts';
 // Only guards against a child that never comes up; not speed assertions.
 const START_LIMIT_MS = 90_000;
+// The children's Postgres table: this file's own, never the default `kvsession`.
+const TABLE = fileTable('contention');
 
 const TARGETS = [
   { name: 'redis', url: REDIS_URL },
@@ -34,39 +37,6 @@ for (const target of TARGETS) {
 
 /** Exits of app children while their test ran, with the end of their stderr: a crash must fail the test, not look like a slow server. */
 const crashes: string[] = [];
-
-function startServer(url: string, prefix: string, children: ChildProcess[]): Promise<string> {
-  const child = startFromSource(SERVER, [url, prefix], {
-    env: { KVSESSION_TEST_SECRET: TEST_SECRET },
-  });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stderr
-    ?.setEncoding('utf8')
-    .on('data', (chunk: string) => (err = (err + chunk).slice(-4000)));
-  child.once('exit', (code, signal) => {
-    if (signal !== 'SIGTERM')
-      crashes.push(`pid ${String(child.pid)} exited ${String(code ?? signal)}: ${err}`);
-  });
-  return new Promise((resolve, reject) => {
-    const guard = setTimeout(
-      () => reject(new Error(`app child did not start: ${err}`)),
-      START_LIMIT_MS,
-    );
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const port = /listening (\d+)/.exec(out)?.[1];
-      if (port !== undefined) {
-        clearTimeout(guard);
-        resolve(`http://127.0.0.1:${port}`);
-      }
-    });
-    child.once('exit', (code) =>
-      reject(new Error(`app child exited with ${String(code)}: ${err}`)),
-    );
-  });
-}
 
 interface Tally {
   requests: number;
@@ -107,23 +77,35 @@ function contentionTests(url: string, name: string): void {
   let bases: string[] = [];
   beforeAll(async () => {
     const prefix = randomPrefix(`contention-${name}`);
-    bases = await Promise.all([...Array(PROCESSES)].map(() => startServer(url, prefix, children)));
+    const onExit = (code: number | null, signal: NodeJS.Signals | null, err: string): void => {
+      if (signal !== 'SIGTERM') crashes.push(`exited ${String(code ?? signal)}: ${err}`);
+    };
+    bases = await Promise.all(
+      [...Array(PROCESSES)].map(() =>
+        startChildApp(SERVER, [url, prefix, TABLE], {
+          children,
+          startLimitMs: START_LIMIT_MS,
+          onExit,
+        }),
+      ),
+    );
   }, START_LIMIT_MS * 2);
+  // The sessions the test wrote, ended before the children go, so the shared store keeps none of them.
+  const owners: Client[] = [];
   afterAll(async () => {
-    const first = bases[0];
-    if (first !== undefined) await new Client(first).post('/destroy').catch(() => undefined);
-    for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+    for (const owner of owners) await owner.post('/destroy').catch(() => undefined);
+    stopChildren(children);
   });
 
   it(
     `${PROCESSES} processes × ${WRITERS} overlapping writers per session for ${SECONDS} s: 0 lost keys, ≤ 0.1% conflicts`,
     async () => {
       const tally: Tally = { requests: 0, acked: 0, conflicts: 0, other: {} };
-      const sessions: Client[] = [];
+      const sessions = owners;
       for (let s = 0; s < SESSIONS; s++) {
         const owner = new Client(bases[0] as string);
-        expect((await owner.post('/set/init/1')).status).toBe(200);
         sessions.push(owner);
+        expect((await owner.post('/set/init/1')).status).toBe(200);
       }
       const until = Date.now() + SECONDS * 1000;
       const runs = sessions.flatMap((owner, s) =>

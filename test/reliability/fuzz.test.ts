@@ -1,7 +1,7 @@
 import { Agent, request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import type { Express } from 'express';
-import { kvSession } from '../../src/middleware.js';
+import { kvSession } from '../../src/index.js';
 import { Signer } from '../../src/signer.js';
 import { createSessionId } from '../../src/id.js';
 import { createMemoryStore } from '../../stores/memory.js';

@@ -2,12 +2,13 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { StoreUnderTest } from '../helpers/stores.js';
 import { STORES_UNDER_TEST } from '../helpers/stores.js';
 import { DATABASE_URL, REDIS_URL, describeWithServer, randomPrefix } from '../helpers/services.js';
-import { Client, TEST_SECRET } from '../helpers/app.js';
-import { startFromSource } from '../e2e/from-source.js';
+import { Client } from '../helpers/app.js';
+import { fileTable } from '../helpers/pg-tables.js';
+import { startChildApp, stopChildren } from './helpers/app-children.js';
 
 /*
  * Two app processes (children running the TypeScript sources through the e2e loader hooks) share
@@ -20,6 +21,8 @@ const ROUNDS = 100;
 const SERVER = 'test/reliability/children/app-server.ts';
 // Only a guard against a child that never comes up; not a speed assertion.
 const START_LIMIT_MS = 30_000;
+// The children's Postgres table: this file's own, never the default `kvsession`.
+const TABLE = fileTable('mp');
 
 const dir = mkdtempSync(join(tmpdir(), 'kvsession-multi-'));
 process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -48,34 +51,6 @@ it('every registered store that can be shared between processes has a shared URL
   );
 });
 
-/** Starts the app child and resolves its base URL once it listens. */
-function startServer(url: string, prefix: string, children: ChildProcess[]): Promise<string> {
-  const child = startFromSource(SERVER, [url, prefix], {
-    env: { KVSESSION_TEST_SECRET: TEST_SECRET },
-  });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-  return new Promise((resolve, reject) => {
-    const guard = setTimeout(
-      () => reject(new Error(`app child did not start: ${err}`)),
-      START_LIMIT_MS,
-    );
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const port = /listening (\d+)/.exec(out)?.[1];
-      if (port !== undefined) {
-        clearTimeout(guard);
-        resolve(`http://127.0.0.1:${port}`);
-      }
-    });
-    child.once('exit', (code) =>
-      reject(new Error(`app child exited with ${String(code)}: ${err}`)),
-    );
-  });
-}
-
 /** A client for `baseUrl` holding the same cookies as `other` (the same browser, routed to another instance). */
 function sameBrowser(other: Client, baseUrl: string): Client {
   const client = new Client(baseUrl);
@@ -89,14 +64,11 @@ function multiProcessTests(target: StoreUnderTest, sharedUrl: () => string): voi
   beforeAll(async () => {
     const url = sharedUrl();
     const prefix = randomPrefix(`mp-${target.name}`);
-    urls = (await Promise.all([
-      startServer(url, prefix, children),
-      startServer(url, prefix, children),
-    ])) as [string, string];
+    const start = (): Promise<string> =>
+      startChildApp(SERVER, [url, prefix, TABLE], { children, startLimitMs: START_LIMIT_MS });
+    urls = (await Promise.all([start(), start()])) as [string, string];
   }, START_LIMIT_MS * 2);
-  afterAll(() => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
-  });
+  afterAll(() => stopChildren(children));
 
   it('a session created through one process is read, changed and destroyed through the other', async () => {
     const a = new Client(urls[0]);
@@ -114,6 +86,7 @@ function multiProcessTests(target: StoreUnderTest, sharedUrl: () => string): voi
   if (target.atomicAcrossProcesses)
     it(`${ROUNDS} rounds of concurrent writes of different keys, one through each process: 0 lost`, async () => {
       const a = new Client(urls[0]);
+      onTestFinished(async () => void (await a.post('/destroy')));
       await a.post('/set/init/1');
       const b = sameBrowser(a, urls[1]);
       const statuses: number[] = [];

@@ -47,6 +47,29 @@ function report(name: string, traffic: Traffic, promotedAt: number, killedAt: nu
   return recovery;
 }
 
+/**
+ * Lets the traffic run to 1 s past the recovery limit, stops it, and checks what the issue asks: the
+ * outage was seen, every browser wrote again within the limit, none failed after it, none lost a write.
+ */
+async function expectRecovered(
+  name: string,
+  traffic: Traffic,
+  killedAt: number,
+  promotedAt: number,
+): Promise<void> {
+  await untilPast(promotedAt + RECOVERY_LIMIT_MS + 1000);
+  await traffic.stop();
+  const recovery = report(name, traffic, promotedAt, killedAt);
+  expect(
+    traffic.attempts.filter((a) => a.at > killedAt && a.at < promotedAt && a.status !== 200).length,
+  ).toBeGreaterThan(0);
+  expect(recovery.filter((ms) => !(ms <= RECOVERY_LIMIT_MS))).toEqual([]);
+  expect(
+    traffic.attempts.filter((a) => a.at > promotedAt + RECOVERY_LIMIT_MS && a.status !== 200),
+  ).toEqual([]);
+  expect(await traffic.lost()).toEqual(new Map());
+}
+
 /** Starts the topology, the apps and the traffic; resolves once every browser has saved once (app start-up is slow under load). */
 async function start(
   topology: Promise<Topology>,
@@ -95,19 +118,7 @@ describe('Redis Cluster: a master killed under load', () => {
       async () => (await redisCli(victim.port, 'ROLE')).startsWith('slave'),
       20_000,
     );
-    await untilPast(promotedAt + RECOVERY_LIMIT_MS + 1000);
-    await traffic.stop();
-
-    const recovery = report('cluster', traffic, promotedAt, killedAt);
-    expect(
-      traffic.attempts.filter((a) => a.at > killedAt && a.at < promotedAt && a.status !== 200)
-        .length,
-    ).toBeGreaterThan(0);
-    expect(recovery.filter((ms) => !(ms <= RECOVERY_LIMIT_MS))).toEqual([]);
-    expect(
-      traffic.attempts.filter((a) => a.at > promotedAt + RECOVERY_LIMIT_MS && a.status !== 200),
-    ).toEqual([]);
-    expect(await traffic.lost()).toEqual(new Map());
+    await expectRecovered('cluster', traffic, killedAt, promotedAt);
   }, 120_000);
 });
 
@@ -134,18 +145,6 @@ describe('Redis Sentinel: the master killed under load', () => {
       async () => (await redisCli(7041, 'ROLE')).startsWith('slave'),
       30_000,
     );
-    await untilPast(promotedAt + RECOVERY_LIMIT_MS + 1000);
-    await traffic.stop();
-
-    const recovery = report('sentinel', traffic, promotedAt, killedAt);
-    expect(
-      traffic.attempts.filter((a) => a.at > killedAt && a.at < promotedAt && a.status !== 200)
-        .length,
-    ).toBeGreaterThan(0);
-    expect(recovery.filter((ms) => !(ms <= RECOVERY_LIMIT_MS))).toEqual([]);
-    expect(
-      traffic.attempts.filter((a) => a.at > promotedAt + RECOVERY_LIMIT_MS && a.status !== 200),
-    ).toEqual([]);
-    expect(await traffic.lost()).toEqual(new Map());
+    await expectRecovered('sentinel', traffic, killedAt, promotedAt);
   }, 120_000);
 });

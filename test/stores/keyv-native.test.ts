@@ -8,7 +8,13 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runStoreConformance } from '../../conformance/index.js';
 import { resolveStore } from '../../stores/index.js';
-import { DATABASE_URL, RUN_ID, describeWithServer, randomPrefix } from '../helpers/services.js';
+import {
+  CONFORMANCE_PREFIX,
+  DATABASE_URL,
+  RUN_ID,
+  describeWithServer,
+  randomPrefix,
+} from '../helpers/services.js';
 
 const HOUR = 3_600_000;
 // Every warning of this test process (one fork per file): the generic Keyv path must warn exactly once.
@@ -39,7 +45,9 @@ describe('a Keyv over @keyv/sqlite', () => {
     for (const k of made) await k.disconnect();
   });
 
-  runStoreConformance(it, ({ prefix }) => resolveStore(keyv(), { prefix }));
+  runStoreConformance(it, ({ prefix }) => resolveStore(keyv(), { prefix }), {
+    prefix: CONFORMANCE_PREFIX,
+  });
 
   it("is recognised as atomic, and the app's Keyv reads what the store wrote under its namespace", async () => {
     const k = keyv();
@@ -75,7 +83,10 @@ await describeWithServer('a Keyv over @keyv/postgres', DATABASE_URL, () => {
     await made[0]?.disconnect();
   });
 
-  runStoreConformance(it, ({ prefix }) => resolveStore(keyv(), { prefix }), { merge: true });
+  runStoreConformance(it, ({ prefix }) => resolveStore(keyv(), { prefix }), {
+    merge: true,
+    prefix: CONFORMANCE_PREFIX,
+  });
 
   it("is recognised as atomic, and the app's Keyv reads what the store wrote under its namespace", async () => {
     const k = keyv();

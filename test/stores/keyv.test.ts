@@ -3,7 +3,7 @@ import Keyv from 'keyv';
 import KeyvRedis from '@keyv/redis';
 import { runStoreConformance } from '../../conformance/index.js';
 import { createKeyvStore } from '../../stores/keyv.js';
-import { REDIS_URL, describeWithServer } from '../helpers/services.js';
+import { CONFORMANCE_PREFIX, REDIS_URL, describeWithServer } from '../helpers/services.js';
 
 // One fresh Keyv and adapter per store: an adapter shared by two Keyv instances corrupts clear().
 describe('keyv store over a Map', () => {
@@ -24,6 +24,6 @@ await describeWithServer('keyv store over @keyv/redis', REDIS_URL, () => {
         prefix,
         nativeExpiry: true,
       }),
-    { concurrency: false },
+    { concurrency: false, prefix: CONFORMANCE_PREFIX },
   );
 });

@@ -2,7 +2,13 @@ import pg from 'pg';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runStoreConformance } from '../../conformance/index.js';
 import { createPostgresStore } from '../../stores/postgres.js';
-import { DATABASE_URL, RUN_ID, describeWithServer, randomPrefix } from '../helpers/services.js';
+import {
+  CONFORMANCE_PREFIX,
+  DATABASE_URL,
+  RUN_ID,
+  describeWithServer,
+  randomPrefix,
+} from '../helpers/services.js';
 
 const HOUR = 3_600_000;
 const table = `kvsession_pool_${RUN_ID}`;
@@ -19,6 +25,7 @@ await describeWithServer('postgres store on an app-built pg.Pool', DATABASE_URL,
   describe('conformance', () => {
     runStoreConformance(it, ({ prefix }) => createPostgresStore({ pool, table, prefix }), {
       merge: true,
+      prefix: CONFORMANCE_PREFIX,
     });
   });
 

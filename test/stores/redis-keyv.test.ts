@@ -3,13 +3,20 @@ import Keyv from 'keyv';
 import KeyvRedis from '@keyv/redis';
 import { runStoreConformance } from '../../conformance/index.js';
 import { resolveStore } from '../../stores/index.js';
-import { REDIS_URL, describeWithServer, randomPrefix } from '../helpers/services.js';
+import {
+  CONFORMANCE_PREFIX,
+  REDIS_URL,
+  describeWithServer,
+  randomPrefix,
+} from '../helpers/services.js';
 
 // A Keyv over @keyv/redis handed to kvSession({ store }) goes through resolveStore: it must come out
 // as the atomic Redis store on the adapter's own client, so the concurrency groups run too.
 await describeWithServer('a Keyv over @keyv/redis, resolved as the store', REDIS_URL, () => {
-  runStoreConformance(it, ({ prefix }) =>
-    resolveStore(new Keyv(new KeyvRedis(REDIS_URL)), { prefix }),
+  runStoreConformance(
+    it,
+    ({ prefix }) => resolveStore(new Keyv(new KeyvRedis(REDIS_URL)), { prefix }),
+    { prefix: CONFORMANCE_PREFIX },
   );
 
   it('resolveStore(new Keyv(new KeyvRedis(url))) is the atomic redis store; a Keyv over a Map stays the keyv store', async () => {

@@ -1,8 +1,10 @@
 import { it } from 'vitest';
 import { runStoreConformance } from '../../conformance/index.js';
 import { createRedisStore } from '../../stores/redis.js';
-import { describeWithServer, REDIS_URL } from '../helpers/services.js';
+import { CONFORMANCE_PREFIX, describeWithServer, REDIS_URL } from '../helpers/services.js';
 
 await describeWithServer('redis store', REDIS_URL, () =>
-  runStoreConformance(it, ({ prefix }) => createRedisStore({ url: REDIS_URL, prefix })),
+  runStoreConformance(it, ({ prefix }) => createRedisStore({ url: REDIS_URL, prefix }), {
+    prefix: CONFORMANCE_PREFIX,
+  }),
 );

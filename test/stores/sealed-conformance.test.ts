@@ -1,7 +1,7 @@
 import { describe, it } from 'vitest';
 import { runStoreConformance } from '../../conformance/index.js';
 import { STORES_UNDER_TEST } from '../helpers/stores.js';
-import { describeWithServer } from '../helpers/services.js';
+import { CONFORMANCE_PREFIX, describeWithServer } from '../helpers/services.js';
 
 // sealRecords changes only what record text the store is given: the groups that carry records
 // (the user index) run again on every built-in store with sealed text; the others store opaque text either way.
@@ -15,7 +15,8 @@ const RECORD_GROUPS_ONLY = {
   prune: false,
   close: false,
   sealRecords: true,
-} as const;
+  prefix: CONFORMANCE_PREFIX,
+};
 
 for (const under of STORES_UNDER_TEST) {
   const run = (): void =>

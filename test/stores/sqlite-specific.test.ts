@@ -8,7 +8,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { FullSessionStore } from '../../src/store.js';
 import { createSqliteStore } from '../../stores/sqlite.js';
 import { randomPrefix } from '../helpers/services.js';
-import { rejectionOf } from '../helpers/codes.js';
+import { expectCloseFinishesWork, rejectionOf } from '../helpers/codes.js';
 
 const HOUR = 3_600_000;
 const dir = mkdtempSync(join(tmpdir(), 'kvsession-sqlite-specific-'));
@@ -208,21 +208,7 @@ describe('sqlite store specifics', () => {
   });
 
   it('close() lets operations already under way finish, then rejects later ones with ERR_KVSESSION_STORE_CLOSED', async () => {
-    const s = store({ url: 'sqlite://:memory:' });
-    await s.create('k', 'v', Date.now() + HOUR);
-    const underWay = [
-      s.get('k'),
-      s.touch('k', Date.now() + 2 * HOUR),
-      s.create('k2', 'w', Date.now() + HOUR),
-    ];
-    await s.close();
-    expect((await Promise.all(underWay)).map((r) => (typeof r === 'object' ? r.value : r))).toEqual(
-      ['v', true, true],
-    );
-    expect(await rejectionOf(s.get('k'))).toMatchObject({
-      name: 'KvSessionError',
-      code: 'ERR_KVSESSION_STORE_CLOSED',
-    });
+    await expectCloseFinishesWork(store({ url: 'sqlite://:memory:' }));
   });
 
   it('createSqliteStore() with a non-sqlite URL or an unsafe table name throws a coded error at once', () => {

@@ -2,7 +2,7 @@
 // and never calls close(). The process must then exit by itself: no timer or handle of ours may keep
 // it alive. A referenced 1.2 s timer first keeps it up long enough for the pruner to run at least once.
 // Usage: idle-exit.ts <store URL> <prefix>; prints `used <status>` after the request.
-import { kvSession } from '../../../src/middleware.js';
+import { kvSession } from '../../../src/index.js';
 import { dispatch } from '../helpers/inprocess.js';
 
 const [store, prefix] = process.argv.slice(2) as [string, string];

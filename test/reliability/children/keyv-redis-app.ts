@@ -3,13 +3,13 @@
 // Usage: keyv-redis-app.ts <redis-cluster:// URL> <prefix>; the secret comes from KVSESSION_TEST_SECRET.
 // Prints `listening <port>` once it accepts connections; runs until killed.
 import express from 'express';
-import type { NextFunction, Request, Response } from 'express';
 import Keyv from 'keyv';
 import KeyvRedis from '@keyv/redis';
-import { kvSession } from '../../../src/middleware.js';
+import { kvSession } from '../../../src/index.js';
 import { mountSessionRoutes } from '../../helpers/routes.js';
+import { childArgs, serveChildApp } from '../helpers/child-app.js';
 
-const [url, prefix] = process.argv.slice(2) as [string, string];
+const { url, prefix } = childArgs();
 const rootNodes = url
   .replace(/^redis-cluster:\/\//, '')
   .split(',')
@@ -20,15 +20,4 @@ app.use(
   kvSession({ secret: process.env['KVSESSION_TEST_SECRET'], store, prefix, pruneInterval: false }),
 );
 mountSessionRoutes(app);
-app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-  const { code, status } = err as { code?: unknown; status?: unknown };
-  res
-    .status(typeof status === 'number' ? status : 500)
-    .json({ code: typeof code === 'string' ? code : 'UNKNOWN' });
-});
-const server = app.listen(0, '127.0.0.1', () => {
-  const address = server.address();
-  process.stdout.write(
-    `listening ${typeof address === 'object' && address !== null ? address.port : 0}\n`,
-  );
-});
+serveChildApp(app);

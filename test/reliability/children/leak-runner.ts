@@ -4,7 +4,7 @@
 // (every fourth logs in, which also writes the per-user index), a second request destroys it.
 // Prints one JSON line: store size and heap before and after the measured iterations.
 import { readdir } from 'node:fs/promises';
-import { kvSession } from '../../../src/middleware.js';
+import { kvSession } from '../../../src/index.js';
 import type { SessionStore } from '../../../src/store.js';
 import { createMemoryStore } from '../../../stores/memory.js';
 import { createFileStore } from '../../../stores/file.js';

@@ -5,7 +5,7 @@
 // stream once its response has finished. Runs until killed.
 import express from 'express';
 import { Readable } from 'node:stream';
-import { kvSession } from '../../../src/middleware.js';
+import { kvSession } from '../../../src/index.js';
 import { createMemoryStore } from '../../../stores/memory.js';
 import { CountingStore } from '../../helpers/counting-store.js';
 

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import type { SessionStore } from '../src/index.js';
-import { PLAIN_CODEC, SealingCodec } from '../src/record-codec.js';
-import { UserIndex } from '../src/user-index.js';
-import { encodeHead, encodeSlot, slotKey } from '../src/user-slots.js';
-import { encodeRecord } from '../src/record.js';
-import { handleFor } from '../src/id.js';
-import type { Suite } from './util.js';
-import { HOUR, inMs, randomKey, withStore } from './util.js';
+import type { SessionStore } from '../../../src/index.js';
+import { PLAIN_CODEC, SealingCodec } from '../../../src/record-codec.js';
+import { UserIndex } from '../../../src/user-index.js';
+import { encodeHead, encodeSlot, slotKey } from '../../../src/user-slots.js';
+import { encodeRecord } from '../../../src/record.js';
+import { handleFor } from '../../../src/id.js';
+import type { Suite } from '../../../conformance/util.js';
+import { HOUR, inMs, randomKey, withStore } from '../../../conformance/util.js';
 import type { IndexRecords } from './index-records.js';
 import { GRACE, IDLE, SEAL_SECRET, randomUser } from './index-records.js';
 

@@ -3,18 +3,18 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { SessionStore } from './store.js';
-import type { SessionInfo } from './user-index.js';
+import type { SessionStore } from '../src/store.js';
+import type { SessionInfo } from '../src/user-index.js';
 import { checkStoreExists, createStore } from '../stores/index.js';
-import { guardStore } from './guarded-store.js';
-import { UserIndex } from './user-index.js';
-import { parseDuration } from './duration.js';
-import { DEFAULT_PREFIX, supports } from './store.js';
-import { KvSessionError, isKvSessionError } from './errors.js';
-import { redactSecrets } from './redact.js';
-import type { RecordCodec } from './record-codec.js';
-import { PLAIN_CODEC, SealingCodec } from './record-codec.js';
-import { Signer } from './signer.js';
+import { guardStore } from '../src/guarded-store.js';
+import { UserIndex } from '../src/user-index.js';
+import { parseDuration } from '../src/duration.js';
+import { DEFAULT_PREFIX, supports } from '../src/store.js';
+import { KvSessionError, isKvSessionError } from '../src/errors.js';
+import { redactSecrets } from '../src/redact.js';
+import type { RecordCodec } from '../src/record-codec.js';
+import { PLAIN_CODEC, SealingCodec } from '../src/record-codec.js';
+import { Signer } from '../src/signer.js';
 
 const USAGE = `Usage: kvsession <command> [options]
 
@@ -281,7 +281,7 @@ function print(io: CliIo, text: string): number {
   return 0;
 }
 
-/** The package version, found by walking up from this file (it runs from src/ and from dist/src/). */
+/** The package version, found by walking up from this file (it runs from cli/ and from dist/cli/). */
 function readVersion(): string {
   for (const up of ['../package.json', '../../package.json']) {
     try {

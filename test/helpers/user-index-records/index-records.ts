@@ -1,16 +1,22 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { SessionStore } from '../src/index.js';
-import type { SessionRecord } from '../src/record.js';
-import type { RecordCodec } from '../src/record-codec.js';
-import type { IndexPolicy } from '../src/user-index.js';
-import type { Head, Slot } from '../src/user-slots.js';
-import { UserIndex } from '../src/user-index.js';
-import { PLAIN_CODEC, SealingCodec } from '../src/record-codec.js';
-import { encodeRecord } from '../src/record.js';
-import { decodeHead, decodeSlot, encodeHead, encodeSlot, slotKey } from '../src/user-slots.js';
-import type { Suite } from './util.js';
-import { HOUR, inMs, randomKey } from './util.js';
+import type { SessionStore } from '../../../src/index.js';
+import type { SessionRecord } from '../../../src/record.js';
+import type { RecordCodec } from '../../../src/record-codec.js';
+import type { IndexPolicy } from '../../../src/user-index.js';
+import type { Head, Slot } from '../../../src/user-slots.js';
+import { UserIndex } from '../../../src/user-index.js';
+import { PLAIN_CODEC, SealingCodec } from '../../../src/record-codec.js';
+import { encodeRecord } from '../../../src/record.js';
+import {
+  decodeHead,
+  decodeSlot,
+  encodeHead,
+  encodeSlot,
+  slotKey,
+} from '../../../src/user-slots.js';
+import type { Suite } from '../../../conformance/util.js';
+import { HOUR, inMs, randomKey } from '../../../conformance/util.js';
 
 /** The idle timeout the user-index tests run with. */
 export const IDLE = HOUR;
