@@ -12,6 +12,7 @@ import { createSessionId, storeKeyFor, handleFor } from './id.js';
 import type { LoginOptions } from './user-args.js';
 import { checkKeep, checkUserId } from './user-args.js';
 import type { Bound } from './user-index.js';
+import type { VerifiedCookie } from './verified-cookies.js';
 
 /** The data shape: the app's augmented SessionData, or an open record when it has not augmented it. */
 export type Data = keyof SessionData extends never ? Record<string, unknown> : SessionData;
@@ -35,6 +36,8 @@ const CLEAR_COOKIE: CookieAction = Object.freeze({ kind: 'clear' });
 export const RESERVE_ID = Symbol('kvsession.reserveId');
 /** True while the session exists in the store (a cheap `handle !== undefined`); for the express-session drop-in. */
 export const IS_STORED = Symbol('kvsession.isStored');
+/** True when the request carries a validly signed session cookie; for the express-session drop-in. */
+export const HAS_COOKIE = Symbol('kvsession.hasCookie');
 
 /** The live state of a loaded session record. */
 export interface Loaded {
@@ -82,6 +85,8 @@ export class Session {
   #wrote = false;
   /** The ID the next session created by this request will be stored under, once someone has asked for it. */
   #reserved: string | undefined;
+  /** The request's verified session cookie once read (null: none); request headers do not change. */
+  #verified: VerifiedCookie | null | undefined;
 
   /** Created by the middleware; `holdResponse` holds the response until the session is saved. */
   constructor(
@@ -102,12 +107,14 @@ export class Session {
     // A degraded session is never saved: it has no ID to promise.
     if (this.#degraded) return undefined;
     // Before the first load a valid cookie may still turn into a stored session: no ID can be promised yet.
-    if (
-      !this.#changes.any ||
-      (!this.#loadSettled && this.#ctx.cookies.read(this.#req) !== undefined)
-    )
+    if (!this.#changes.any || (!this.#loadSettled && this.#verifiedCookie() !== undefined))
       return undefined;
     return this[RESERVE_ID]();
+  }
+
+  /** Whether the request carries a validly signed session cookie. */
+  get [HAS_COOKIE](): boolean {
+    return this.#verifiedCookie() !== undefined;
   }
 
   /** Whether this request's session exists in the store. */
@@ -265,7 +272,7 @@ export class Session {
       () => true,
     );
     const loaded = this.#loaded;
-    const key = loaded?.key ?? (readFailed ? this.#ctx.cookies.read(this.#req)?.key : undefined);
+    const key = loaded?.key ?? (readFailed ? this.#verifiedCookie()?.key : undefined);
     if (key !== undefined) {
       const existed = await this.#ctx.store.delete(key);
       // Only the request that deleted the session frees its slot: a regenerate may have moved the slot to a new key.
@@ -350,8 +357,14 @@ export class Session {
     return this.#loading;
   }
 
+  /** The request's verified session cookie, read once. */
+  #verifiedCookie(): VerifiedCookie | undefined {
+    this.#verified ??= this.#ctx.cookies.read(this.#req) ?? null;
+    return this.#verified ?? undefined;
+  }
+
   async #read(): Promise<void> {
-    const cookie = this.#ctx.cookies.read(this.#req);
+    const cookie = this.#verifiedCookie();
     // A forged or malformed cookie never reaches the store: it is simply no session.
     if (cookie === undefined) return;
     const key = cookie.key;

@@ -6,7 +6,7 @@ import type { Migration } from '../migrate.js';
 import { resolveDropInOptions } from './options.js';
 import { createSessionRuntime } from '../session-context.js';
 import { createMigration } from '../migrate.js';
-import { Session } from '../session.js';
+import { HAS_COOKIE, IS_STORED, Session } from '../session.js';
 import { RequestState } from './request-state.js';
 
 /** The drop-in middleware, callable as Connect/Express middleware (and by socket.io's `io.engine.use`), plus the management API. */
@@ -56,8 +56,10 @@ async function load(
   const native = new Session(runtime.ctx, req, res, () => state.arm());
   state.native = native;
   const migrated = migration === undefined ? false : await migration.run(req, res, native);
-  const data = migrated || runtime.ctx.cookies.read(req) !== undefined ? await native.all() : {};
+  const data = migrated || native[HAS_COOKIE] ? await native.all() : {};
   state.install(data);
-  // Properties can change without any call to observe: every response with a session is checked before it starts.
-  state.arm();
+  // Otherwise the response is held only once the session may change (see WriteWatch): these two
+  // act on every response of a stored session, whether or not it changed.
+  const { rolling, unset } = runtime.options;
+  if ((rolling || unset === 'destroy') && native[IS_STORED]) state.arm();
 }
