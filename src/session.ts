@@ -5,7 +5,7 @@ import type { SessionData } from './types.js';
 import type { Encoded } from './serializer.js';
 import type { SessionRecord } from './record.js';
 import { KvSessionError, isKvSessionError, storeUnavailable } from './errors.js';
-import { encodeValue, decodeValue } from './serializer.js';
+import { encodeValue, decodeValue, decodeData } from './serializer.js';
 import { encodeRecord, decodeRecord, decodeRecordCached } from './record.js';
 import { PendingChanges } from './pending-changes.js';
 import { createSessionId, storeKeyFor, handleFor } from './id.js';
@@ -161,16 +161,11 @@ export class Session {
   /** A snapshot of all data. */
   async all(): Promise<Readonly<Partial<Data>>> {
     await this.#load();
-    const out: Record<string, unknown> = {};
-    for (const [key, encoded] of this.#changes.applyTo(this.#loaded?.record.data)) {
-      Object.defineProperty(out, key, {
-        value: decodeValue(encoded),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    }
-    return out as Partial<Data>;
+    const stored = this.#loaded?.record.data;
+    // Unchanged (every reading request): decoded as stored, without a merged copy first.
+    if (!this.#changes.any)
+      return (stored === undefined ? {} : decodeData(stored)) as Partial<Data>;
+    return decodeData(this.#changes.applyTo(stored)) as Partial<Data>;
   }
 
   /** Records a change; throws ERR_KVSESSION_NOT_SERIALIZABLE at once for values that would not round-trip. */
@@ -720,16 +715,7 @@ export class Session {
   #userFromData(data: Map<string, Encoded>): string | undefined {
     const hook = this.#ctx.userIdFrom;
     if (hook === undefined) return undefined;
-    const plain: Record<string, unknown> = {};
-    for (const [key, encoded] of data) {
-      Object.defineProperty(plain, key, {
-        value: decodeValue(encoded),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    }
-    const found: unknown = hook(plain);
+    const found: unknown = hook(decodeData(data));
     if (typeof found === 'string' && found !== '') return found;
     if (typeof found === 'number' && Number.isFinite(found)) return String(found);
     return undefined;

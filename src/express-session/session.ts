@@ -2,6 +2,7 @@ import type { SessionCookie } from './cookie.js';
 import type { RequestState } from './request-state.js';
 import { KvSessionError } from '../errors.js';
 import { LISTENER } from './write-watch.js';
+import { setData } from '../serializer.js';
 
 /** The callback express-session's session methods take. */
 export type SessionCallback = (err?: unknown) => void;
@@ -23,7 +24,7 @@ export class ExpressSession {
   constructor(data: Readonly<Record<string, unknown>>, cookie: SessionCookie) {
     this.cookie = cookie;
     for (const key of Object.keys(data)) {
-      if (key !== 'cookie') this[key] = data[key];
+      if (key !== 'cookie') setData(this, key, data[key]);
     }
   }
 
@@ -77,7 +78,7 @@ export class ExpressSession {
       if (key !== 'cookie') delete session[key];
     }
     for (const key of Object.keys(data)) {
-      if (key !== 'cookie') session[key] = data[key];
+      if (key !== 'cookie') setData(session, key, data[key]);
     }
   }
 }
