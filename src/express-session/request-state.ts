@@ -61,6 +61,11 @@ export class RequestState implements ResponseHold, ChangeListener {
     this.#next = next;
   }
 
+  /** The middleware's resolved options. */
+  get options(): ResolvedDropIn {
+    return this.#rt.options;
+  }
+
   /** Builds the session object for `data` (as loaded), makes its watched view `req.session` and returns the object. */
   install(data: Readonly<Record<string, unknown>>): ExpressSession {
     this.#snapshot = undefined;
