@@ -1,12 +1,80 @@
 import type { SessionContext } from './context.js';
+import type { Encoded } from './serializer.js';
 import type { SessionRecord } from './record.js';
 import type { Loaded, Origin } from './session-types.js';
-import { deadlineOf, encodeChecked } from './record-rules.js';
+import { KvSessionError } from './errors.js';
+import { createSessionId, storeKeyFor } from './id.js';
+import { deadlineOf, encodeChecked, userFromData } from './record-rules.js';
 
 // Creating a session's record: plain, or bound to its user's index before its cookie can go out.
 
+/** How a create call knows this request: the ID it promised, whether the cookie can still go out, and its change log to consume. */
+export interface CreateContext {
+  readonly reserved: string | undefined;
+  readonly headersSent: boolean;
+  /** Forgets the request's changes: they are in the new record, or there was nothing to store. */
+  readonly consume: () => void;
+}
+
+/**
+ * Stores `data` as a new session (under the reserved ID if any) and resolves its ID and record;
+ * undefined when there is nothing to store, 'ended' when a regenerated session was ended meanwhile.
+ */
+export async function createSession(
+  ctx: SessionContext,
+  data: Map<string, Encoded>,
+  origin: Origin,
+  request: CreateContext,
+): Promise<{ id: string; loaded: Loaded } | 'ended' | undefined> {
+  let userId =
+    origin.kind === 'login'
+      ? origin.userId
+      : origin.kind === 'regenerate'
+        ? origin.previous.record.userId
+        : undefined;
+  // A visitor who sets nothing (or sets and deletes) gets neither a record nor a cookie.
+  if (data.size === 0 && userId === undefined) {
+    request.consume();
+    return undefined;
+  }
+  if (request.headersSent) {
+    // The cookie could never reach the client: a record created now would be unreachable debris.
+    throw new KvSessionError(
+      'ERR_KVSESSION_HEADERS_SENT',
+      'a new session cannot start after the response headers were sent; set session values before writing the response',
+      { status: 500 },
+    );
+  }
+  const now = ctx.now();
+  // Only login() starts a new absolute deadline: a periodic regenerate() must not make a session immortal.
+  const createdAt = origin.kind === 'regenerate' ? origin.previous.record.createdAt : now;
+  // userIdFrom binds a new session as login() would: in the user's index before its cookie goes out.
+  userId ??= userFromData(ctx, data);
+  const record: SessionRecord = { createdAt, userId, data: Object.fromEntries(data) };
+  request.consume();
+  // 256-bit IDs do not collide; a false here means a broken store, so one retry then fail.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const id =
+      attempt === 0 && request.reserved !== undefined ? request.reserved : createSessionId();
+    const key = storeKeyFor('', id);
+    const made =
+      userId === undefined
+        ? await createRecord(ctx, key, record)
+        : await writeBound(ctx, key, record, origin);
+    if (made === 'taken') continue;
+    return made === 'ended' ? made : { id, loaded: made };
+  }
+  throw new KvSessionError(
+    'ERR_KVSESSION_CONFLICT',
+    'the store refused to create a new session twice',
+    {
+      status: 503,
+    },
+  );
+}
+
 /** Creates the record under `key`; 'taken' when the key exists. */
-export async function createRecord(
+async function createRecord(
   ctx: SessionContext,
   key: string,
   record: SessionRecord,
@@ -24,7 +92,7 @@ export async function createRecord(
  * claims a slot first; a regenerate writes the record, then moves its slot to it ('ended' when the slot
  * was freed meanwhile, i.e. the session was ended everywhere). On failure nothing is left behind.
  */
-export async function writeBound(
+async function writeBound(
   ctx: SessionContext,
 
   key: string,

@@ -2,19 +2,18 @@ import type { IncomingMessage } from 'node:http';
 import type { SessionContext } from './context.js';
 import type { StoreEntry } from './store.js';
 import type { Encoded } from './serializer.js';
-import type { SessionRecord } from './record.js';
 import type { CookieAction, Data, DataKey, Loaded, Origin } from './session-types.js';
 import { CLEAR_COOKIE, HAS_COOKIE, IS_STORED, NO_COOKIE, RESERVE_ID } from './session-types.js';
 import { KvSessionError, isKvSessionError, storeUnavailable } from './errors.js';
 import { encodeValue, decodeValue, decodeData } from './serializer.js';
-import { decodeRecordCached } from './record.js';
+import { liveRecord } from './record-read.js';
 import { PendingChanges } from './pending-changes.js';
-import { createSessionId, storeKeyFor, handleFor } from './id.js';
+import { createSessionId, handleFor } from './id.js';
 import type { LoginOptions } from './user-args.js';
 import { checkKeep, checkUserId } from './user-args.js';
 import type { VerifiedCookie } from './verified-cookies.js';
-import { deadlineOf, userFromData } from './record-rules.js';
-import { createRecord, deleteCreated, writeBound } from './record-create.js';
+import { deadlineOf } from './record-rules.js';
+import { createSession, deleteCreated } from './record-create.js';
 import { writeChanges } from './record-write.js';
 
 export type { CookieAction, Data, DataKey, Loaded, SaveOutcome } from './session-types.js';
@@ -185,20 +184,9 @@ export class Session {
     } catch (err) {
       throw storeUnavailable(err, 'reload');
     }
-    const plain = entry === undefined ? undefined : this.#ctx.codec.open(loaded.key, entry.value);
-    const record = plain === undefined ? undefined : decodeRecordCached(this.#ctx.records, plain);
-    const now = this.#ctx.now();
-    if (
-      entry === undefined ||
-      plain === undefined ||
-      record === undefined ||
-      now >= entry.expiresAt ||
-      now >= record.createdAt + this.#ctx.absoluteMs
-    ) {
-      this.#reset();
-      return;
-    }
-    this.#loaded = { key: loaded.key, entry, plain, record };
+    const live = liveRecord(this.#ctx, loaded.key, entry);
+    if (live === undefined) this.#reset();
+    else this.#loaded = live;
   }
 
   /**
@@ -333,22 +321,14 @@ export class Session {
       throw storeUnavailable(err, 'load');
     }
     if (entry === undefined) return;
-    // A sealed record that does not open (forged, moved from another key, other secret) is treated like garbage.
-    const plain = this.#ctx.codec.open(key, entry.value);
-    const record = plain === undefined ? undefined : decodeRecordCached(this.#ctx.records, plain);
-    const now = this.#ctx.now();
-    if (
-      record === undefined ||
-      now >= entry.expiresAt ||
-      now >= record.createdAt + this.#ctx.absoluteMs
-    ) {
-      // Not ours, corrupt, or past a deadline the store did not enforce: drop it so it cannot linger.
-      // Best effort: the record is dead either way and prune removes it later, so a failure here must not fail the request.
+    const live = liveRecord(this.#ctx, key, entry);
+    if (live === undefined) {
+      // Dead either way: drop it so it cannot linger. Best effort: prune removes it later, so a failure here must not fail the request.
       await this.#ctx.store.delete(key).catch(() => false);
       return;
     }
     this.#id = cookie.id;
-    this.#loaded = { key, entry, plain: plain as string, record };
+    this.#loaded = live;
     if (cookie.rotated) this.#issueCookie();
     // A plain read needs nothing before the response; only a due touch or a re-signed cookie does,
     // so only then is the response held back (a hold costs ~10% of a bare request on reads).
@@ -370,56 +350,19 @@ export class Session {
   }
 
   async #create(data: Map<string, Encoded>, origin: Origin): Promise<void> {
-    let userId =
-      origin.kind === 'login'
-        ? origin.userId
-        : origin.kind === 'regenerate'
-          ? origin.previous.record.userId
-          : undefined;
-    // A visitor who sets nothing (or sets and deletes) gets neither a record nor a cookie.
-    if (data.size === 0 && userId === undefined) {
-      this.#changes.reset();
-      return;
-    }
-    if (this.#res.headersSent === true) {
-      // The cookie could never reach the client: a record created now would be unreachable debris.
-      throw new KvSessionError(
-        'ERR_KVSESSION_HEADERS_SENT',
-        'a new session cannot start after the response headers were sent; set session values before writing the response',
-        { status: 500 },
-      );
-    }
-    const now = this.#ctx.now();
-    // Only login() starts a new absolute deadline: a periodic regenerate() must not make a session immortal.
-    const createdAt = origin.kind === 'regenerate' ? origin.previous.record.createdAt : now;
-    // userIdFrom binds a new session as login() would: in the user's index before its cookie goes out.
-    userId ??= userFromData(this.#ctx, data);
-    const record: SessionRecord = { createdAt, userId, data: Object.fromEntries(data) };
-    this.#changes.reset();
-    // 256-bit IDs do not collide; a false here means a broken store, so one retry then fail.
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const id = attempt === 0 && this.#reserved !== undefined ? this.#reserved : createSessionId();
-      const key = storeKeyFor('', id);
-      const made =
-        userId === undefined
-          ? await createRecord(this.#ctx, key, record)
-          : await writeBound(this.#ctx, key, record, origin);
-      if (made === 'taken') continue;
-      this.#reserved = undefined;
-      if (made !== 'ended') {
-        this.#id = id;
-        this.#wrote = true;
-        this.#loaded = made;
-        // Only now, with the session in its user's index, may its cookie go out.
-        this.#issueCookie();
-      }
-      return;
-    }
-    throw new KvSessionError(
-      'ERR_KVSESSION_CONFLICT',
-      'the store refused to create a new session twice',
-      { status: 503 },
-    );
+    const made = await createSession(this.#ctx, data, origin, {
+      reserved: this.#reserved,
+      headersSent: this.#res.headersSent === true,
+      consume: () => this.#changes.reset(),
+    });
+    if (made === undefined) return;
+    this.#reserved = undefined;
+    if (made === 'ended') return;
+    this.#id = made.id;
+    this.#wrote = true;
+    this.#loaded = made.loaded;
+    // Only now, with the session in its user's index, may its cookie go out.
+    this.#issueCookie();
   }
 
   async #update(): Promise<void> {
