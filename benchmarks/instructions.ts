@@ -235,7 +235,7 @@ function table(results: Sampled[]): string {
     const mine = r.perRequest.slice(1);
     const ratios = mine.map((v, i) => (bare?.perRequest[i + 1] ?? Number.NaN) / v);
     lines.push(
-      `| /${r.route} | ${r.contender} | ${Math.round(median(mine)).toLocaleString('en-US')} | ${median(ratios).toFixed(3)} |`,
+      `| /${r.route} | ${r.contender} | ${Math.round(median(mine)).toLocaleString('en-US')} | ${bare === undefined ? '—' : median(ratios).toFixed(3)} |`,
     );
   }
   return lines.join('\n');

@@ -86,7 +86,11 @@ describe('drop-in req.session: kvsession guarantees', () => {
           const s = bag(req);
           const profile = s['profile'] as { name: string; tags: string[] };
           const seen = [profile.name, ...profile.tags, ...Object.keys(s), JSON.stringify(profile)];
-          res.json({ seen, same: s['profile'] === profile, held: held(res) });
+          res.json({
+            seen,
+            same: s['profile'] === profile && profile.tags === profile.tags,
+            held: held(res),
+          });
         });
         a.get('/push', (req, res) => {
           const tags = (bag(req)['profile'] as { tags: string[] }).tags;

@@ -18,7 +18,10 @@ export const LISTENER = Symbol('kvsession.watchListener');
  */
 export class WriteWatch implements ProxyHandler<object> {
   readonly #listener: ChangeListener;
-  // One proxy per object, so `req.session.a === req.session.a`; allocated on the first nested read.
+  // One proxy per object, so `req.session.a === req.session.a`: the first object read in fields
+  // (most requests read at most one), any more in a Map.
+  #firstTarget: object | undefined;
+  #firstView: object | undefined;
   #views: Map<object, object> | undefined;
   #changed = false;
 
@@ -77,17 +80,22 @@ export class WriteWatch implements ProxyHandler<object> {
   /** `value` watched when it is a plain object or array; anything else as it is, after `changing()` if `mutable`. */
   #view(value: unknown, mutable: boolean): unknown {
     if (value === null || typeof value !== 'object') return value;
+    // A view stored back into the session and read again is handed out as it is, not wrapped twice.
+    if (value === this.#firstTarget || value === this.#firstView) return this.#firstView;
     const proto: unknown = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null && !Array.isArray(value)) {
       if (mutable) this.#changing();
       return value;
     }
-    const views = (this.#views ??= new Map());
-    let view = views.get(value);
-    if (view === undefined) {
-      view = new Proxy(value, this);
+    const known = this.#views?.get(value);
+    if (known !== undefined) return known;
+    const view = new Proxy(value, this);
+    if (this.#firstTarget === undefined) {
+      this.#firstTarget = value;
+      this.#firstView = view;
+    } else {
+      const views = (this.#views ??= new Map<object, object>());
       views.set(value, view);
-      // A view stored back into the session and read again is handed out as it is, not wrapped twice.
       views.set(view, view);
     }
     return view;
