@@ -23,13 +23,14 @@ import { createSessions } from './client.js';
 // default; with --stores, others too, counting only the server process (a backend's own work is left out).
 //
 // usage: node dist/benchmarks/run.js instructions [--routes none,read,write] [--libs kvsession,express-session]
-//          [--stores memory,redis] [--warmup 12000] [--requests 2000] [--samples 4] [--mixed 4000]
+//          [--stores memory,redis] [--warmup 12000] [--requests 2000] [--samples 4] [--mixed 4000] [--no-bare]
 // --mixed N first serves N requests of each other route, as every server of the full run has: once a
 // kvsession server has saved a session, V8 has seen the save path and the response hold,
-// and /none and /read count differently.
+// and /none and /read count differently. --no-bare leaves out bare Express and the empty middleware
+// (their counts move little between builds): a before/after comparison of one contender in a third of the time.
 
 const USAGE =
-  'usage: node dist/benchmarks/run.js instructions [--routes a,b] [--libs kvsession,express-session] [--stores memory,redis] [--warmup N] [--requests N] [--samples N] [--mixed N]';
+  'usage: node dist/benchmarks/run.js instructions [--routes a,b] [--libs kvsession,express-session] [--stores memory,redis] [--warmup N] [--requests N] [--samples N] [--mixed N] [--no-bare]';
 
 interface Sampled {
   readonly contender: string;
@@ -50,6 +51,7 @@ export async function runInstructions(argv: readonly string[]): Promise<void> {
       requests: { type: 'string' },
       samples: { type: 'string' },
       mixed: { type: 'string' },
+      'no-bare': { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
@@ -79,8 +81,7 @@ export async function runInstructions(argv: readonly string[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'kvsession-instr-'));
   const place = runPlace(`instr${process.pid}`, dir);
   const contenders = [
-    bareContender(),
-    noopContender(),
+    ...(values['no-bare'] === true ? [] : [bareContender(), noopContender()]),
     ...stores.flatMap((store) => storeContenders(store, place, libs)),
   ];
   const results: Sampled[] = [];
@@ -231,7 +232,7 @@ function table(results: Sampled[]): string {
     const mine = r.perRequest.slice(1);
     const ratios = mine.map((v, i) => (bare?.perRequest[i + 1] ?? Number.NaN) / v);
     lines.push(
-      `| /${r.route} | ${r.contender} | ${Math.round(median(mine)).toLocaleString('en-US')} | ${median(ratios).toFixed(3)} |`,
+      `| /${r.route} | ${r.contender} | ${Math.round(median(mine)).toLocaleString('en-US')} | ${bare === undefined ? '—' : median(ratios).toFixed(3)} |`,
     );
   }
   return lines.join('\n');

@@ -128,19 +128,36 @@ export function decodeValue(encoded: Encoded): unknown {
 
 function decodeObject(encoded: { [key: string]: Encoded }): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(encoded)) {
-    const item = decodeValue(encoded[key] as Encoded);
-    // Assignment to out['__proto__'] would replace the prototype; define it as plain data instead.
-    if (key === '__proto__')
-      Object.defineProperty(out, key, {
-        value: item,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    else out[key] = item;
-  }
+  for (const key of Object.keys(encoded)) setData(out, key, decodeValue(encoded[key] as Encoded));
   return out;
+}
+
+/** A session's data, decoded into a plain object: the stored record's, or the merged entries. */
+export function decodeData(
+  data: Readonly<Record<string, Encoded>> | Iterable<readonly [string, Encoded]>,
+): Record<string, unknown> {
+  if (!isIterable(data)) return decodeObject(data);
+  const out: Record<string, unknown> = {};
+  for (const [key, encoded] of data) setData(out, key, decodeValue(encoded));
+  return out;
+}
+
+function isIterable(
+  data: Readonly<Record<string, Encoded>> | Iterable<readonly [string, Encoded]>,
+): data is Iterable<readonly [string, Encoded]> {
+  return typeof (data as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function';
+}
+
+/** Sets `key` as plain data: assigning to `__proto__` would replace the prototype instead. */
+export function setData(out: object, key: string, value: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(out, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  else (out as Record<string, unknown>)[key] = value;
 }
 
 function reject(walk: Walk, why: string): never {

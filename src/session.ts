@@ -1,62 +1,23 @@
 import type { IncomingMessage } from 'node:http';
 import type { SessionContext } from './context.js';
 import type { StoreEntry } from './store.js';
-import type { SessionData } from './types.js';
 import type { Encoded } from './serializer.js';
-import type { SessionRecord } from './record.js';
+import type { CookieAction, Data, DataKey, Loaded, Origin } from './session-types.js';
+import { CLEAR_COOKIE, HAS_COOKIE, IS_STORED, NO_COOKIE, RESERVE_ID } from './session-types.js';
 import { KvSessionError, isKvSessionError, storeUnavailable } from './errors.js';
-import { encodeValue, decodeValue } from './serializer.js';
-import { encodeRecord, decodeRecord, decodeRecordCached } from './record.js';
+import { encodeValue, decodeValue, decodeData } from './serializer.js';
+import { liveRecord } from './record-read.js';
 import { PendingChanges } from './pending-changes.js';
-import { createSessionId, storeKeyFor, handleFor } from './id.js';
+import { createSessionId, handleFor } from './id.js';
 import type { LoginOptions } from './user-args.js';
 import { checkKeep, checkUserId } from './user-args.js';
-import type { Bound } from './user-index.js';
+import type { VerifiedCookie } from './verified-cookies.js';
+import { deadlineOf } from './record-rules.js';
+import { createSession, deleteCreated } from './record-create.js';
+import { writeChanges } from './record-write.js';
 
-/** The data shape: the app's augmented SessionData, or an open record when it has not augmented it. */
-export type Data = keyof SessionData extends never ? Record<string, unknown> : SessionData;
-/** A key of the session data. */
-export type DataKey = keyof Data & string;
-
-// A conflicted save waits a random time below this cap (doubling from 2 ms) before it re-reads:
-// overlapping writers spread out instead of colliding again in lockstep.
-const MAX_BACKOFF_MS = 64;
-
-/** What the middleware must do to the response once the session has been committed. */
-export type CookieAction =
-  | { kind: 'none' }
-  | { kind: 'set'; value: string; maxAgeMs: number | undefined }
-  | { kind: 'clear' };
-// Shared: every request starts with "no cookie change", and most end with it.
-const NO_COOKIE: CookieAction = Object.freeze({ kind: 'none' });
-const CLEAR_COOKIE: CookieAction = Object.freeze({ kind: 'clear' });
-
-/** Reserves (and returns) the ID a session created in this request will get; for the express-session drop-in. */
-export const RESERVE_ID = Symbol('kvsession.reserveId');
-/** True while the session exists in the store (a cheap `handle !== undefined`); for the express-session drop-in. */
-export const IS_STORED = Symbol('kvsession.isStored');
-
-/** The live state of a loaded session record. */
-export interface Loaded {
-  key: string;
-  /** As the store holds it: compare-and-set compares this exact text. */
-  entry: StoreEntry;
-  /** The record's plain text (entry.value itself unless records are sealed). */
-  plain: string;
-  record: SessionRecord;
-}
-
-/** How a save ended: written, nothing to write, or the session was destroyed meanwhile. */
-export type SaveOutcome = { kind: 'saved' | 'unchanged'; loaded: Loaded } | { kind: 'gone' };
-
-/** Where a new record comes from: a login (new user, new deadline) or a regenerate of `previous` (same user, deadline and slot). */
-/** A slot bound in `userId`'s index for a record userIdFrom is moving to that user. */
-type Claim = { userId: string; bound: Bound };
-
-type Origin =
-  | { kind: 'anonymous' }
-  | { kind: 'login'; userId: string }
-  | { kind: 'regenerate'; previous: Loaded };
+export type { CookieAction, Data, DataKey, Loaded, SaveOutcome } from './session-types.js';
+export { HAS_COOKIE, IS_STORED, RESERVE_ID } from './session-types.js';
 
 /**
  * `req.session`: lazily loaded, changes recorded per key and merged onto the latest stored
@@ -82,6 +43,8 @@ export class Session {
   #wrote = false;
   /** The ID the next session created by this request will be stored under, once someone has asked for it. */
   #reserved: string | undefined;
+  /** The request's verified session cookie once read (null: none); request headers do not change. */
+  #verified: VerifiedCookie | null | undefined;
 
   /** Created by the middleware; `holdResponse` holds the response until the session is saved. */
   constructor(
@@ -102,12 +65,14 @@ export class Session {
     // A degraded session is never saved: it has no ID to promise.
     if (this.#degraded) return undefined;
     // Before the first load a valid cookie may still turn into a stored session: no ID can be promised yet.
-    if (
-      !this.#changes.any ||
-      (!this.#loadSettled && this.#ctx.cookies.read(this.#req) !== undefined)
-    )
+    if (!this.#changes.any || (!this.#loadSettled && this.#verifiedCookie() !== undefined))
       return undefined;
     return this[RESERVE_ID]();
+  }
+
+  /** Whether the request carries a validly signed session cookie. */
+  get [HAS_COOKIE](): boolean {
+    return this.#verifiedCookie() !== undefined;
   }
 
   /** Whether this request's session exists in the store. */
@@ -154,16 +119,11 @@ export class Session {
   /** A snapshot of all data. */
   async all(): Promise<Readonly<Partial<Data>>> {
     await this.#load();
-    const out: Record<string, unknown> = {};
-    for (const [key, encoded] of this.#changes.applyTo(this.#loaded?.record.data)) {
-      Object.defineProperty(out, key, {
-        value: decodeValue(encoded),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    }
-    return out as Partial<Data>;
+    const stored = this.#loaded?.record.data;
+    // Unchanged (every reading request): decoded as stored, without a merged copy first.
+    if (!this.#changes.any)
+      return (stored === undefined ? {} : decodeData(stored)) as Partial<Data>;
+    return decodeData(this.#changes.applyTo(stored)) as Partial<Data>;
   }
 
   /** Records a change; throws ERR_KVSESSION_NOT_SERIALIZABLE at once for values that would not round-trip. */
@@ -224,20 +184,9 @@ export class Session {
     } catch (err) {
       throw storeUnavailable(err, 'reload');
     }
-    const plain = entry === undefined ? undefined : this.#ctx.codec.open(loaded.key, entry.value);
-    const record = plain === undefined ? undefined : decodeRecordCached(this.#ctx.records, plain);
-    const now = this.#ctx.now();
-    if (
-      entry === undefined ||
-      plain === undefined ||
-      record === undefined ||
-      now >= entry.expiresAt ||
-      now >= record.createdAt + this.#ctx.absoluteMs
-    ) {
-      this.#reset();
-      return;
-    }
-    this.#loaded = { key: loaded.key, entry, plain, record };
+    const live = liveRecord(this.#ctx, loaded.key, entry);
+    if (live === undefined) this.#reset();
+    else this.#loaded = live;
   }
 
   /**
@@ -265,7 +214,7 @@ export class Session {
       () => true,
     );
     const loaded = this.#loaded;
-    const key = loaded?.key ?? (readFailed ? this.#ctx.cookies.read(this.#req)?.key : undefined);
+    const key = loaded?.key ?? (readFailed ? this.#verifiedCookie()?.key : undefined);
     if (key !== undefined) {
       const existed = await this.#ctx.store.delete(key);
       // Only the request that deleted the session frees its slot: a regenerate may have moved the slot to a new key.
@@ -350,8 +299,14 @@ export class Session {
     return this.#loading;
   }
 
+  /** The request's verified session cookie, read once. */
+  #verifiedCookie(): VerifiedCookie | undefined {
+    this.#verified ??= this.#ctx.cookies.read(this.#req) ?? null;
+    return this.#verified ?? undefined;
+  }
+
   async #read(): Promise<void> {
-    const cookie = this.#ctx.cookies.read(this.#req);
+    const cookie = this.#verifiedCookie();
     // A forged or malformed cookie never reaches the store: it is simply no session.
     if (cookie === undefined) return;
     const key = cookie.key;
@@ -366,22 +321,14 @@ export class Session {
       throw storeUnavailable(err, 'load');
     }
     if (entry === undefined) return;
-    // A sealed record that does not open (forged, moved from another key, other secret) is treated like garbage.
-    const plain = this.#ctx.codec.open(key, entry.value);
-    const record = plain === undefined ? undefined : decodeRecordCached(this.#ctx.records, plain);
-    const now = this.#ctx.now();
-    if (
-      record === undefined ||
-      now >= entry.expiresAt ||
-      now >= record.createdAt + this.#ctx.absoluteMs
-    ) {
-      // Not ours, corrupt, or past a deadline the store did not enforce: drop it so it cannot linger.
-      // Best effort: the record is dead either way and prune removes it later, so a failure here must not fail the request.
+    const live = liveRecord(this.#ctx, key, entry);
+    if (live === undefined) {
+      // Dead either way: drop it so it cannot linger. Best effort: prune removes it later, so a failure here must not fail the request.
       await this.#ctx.store.delete(key).catch(() => false);
       return;
     }
     this.#id = cookie.id;
-    this.#loaded = { key, entry, plain: plain as string, record };
+    this.#loaded = live;
     if (cookie.rotated) this.#issueCookie();
     // A plain read needs nothing before the response; only a due touch or a re-signed cookie does,
     // so only then is the response held back (a hold costs ~10% of a bare request on reads).
@@ -393,7 +340,7 @@ export class Session {
     // A record this request has just written is as fresh as a touch would make it.
     if (this.#wrote) return false;
     return (
-      this.#deadline(this.#ctx.now(), loaded.record.createdAt) - loaded.entry.expiresAt >=
+      deadlineOf(this.#ctx, this.#ctx.now(), loaded.record.createdAt) - loaded.entry.expiresAt >=
       this.#ctx.touchMs
     );
   }
@@ -403,114 +350,25 @@ export class Session {
   }
 
   async #create(data: Map<string, Encoded>, origin: Origin): Promise<void> {
-    let userId =
-      origin.kind === 'login'
-        ? origin.userId
-        : origin.kind === 'regenerate'
-          ? origin.previous.record.userId
-          : undefined;
-    // A visitor who sets nothing (or sets and deletes) gets neither a record nor a cookie.
-    if (data.size === 0 && userId === undefined) {
-      this.#changes.reset();
-      return;
-    }
-    if (this.#res.headersSent === true) {
-      // The cookie could never reach the client: a record created now would be unreachable debris.
-      throw new KvSessionError(
-        'ERR_KVSESSION_HEADERS_SENT',
-        'a new session cannot start after the response headers were sent; set session values before writing the response',
-        { status: 500 },
-      );
-    }
-    const now = this.#ctx.now();
-    // Only login() starts a new absolute deadline: a periodic regenerate() must not make a session immortal.
-    const createdAt = origin.kind === 'regenerate' ? origin.previous.record.createdAt : now;
-    // userIdFrom binds a new session as login() would: in the user's index before its cookie goes out.
-    userId ??= this.#userFromData(data);
-    const record: SessionRecord = { createdAt, userId, data: Object.fromEntries(data) };
-    this.#changes.reset();
-    // 256-bit IDs do not collide; a false here means a broken store, so one retry then fail.
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const id = attempt === 0 && this.#reserved !== undefined ? this.#reserved : createSessionId();
-      const key = storeKeyFor('', id);
-      const made =
-        userId === undefined
-          ? await this.#createRecord(key, record)
-          : await this.#writeBound(key, record, origin);
-      if (made === 'taken') continue;
-      this.#reserved = undefined;
-      if (made !== 'ended') {
-        this.#id = id;
-        this.#wrote = true;
-        this.#loaded = made;
-        // Only now, with the session in its user's index, may its cookie go out.
-        this.#issueCookie();
-      }
-      return;
-    }
-    throw new KvSessionError(
-      'ERR_KVSESSION_CONFLICT',
-      'the store refused to create a new session twice',
-      { status: 503 },
-    );
-  }
-
-  /** Creates the record under `key`; 'taken' when the key exists. */
-  async #createRecord(key: string, record: SessionRecord): Promise<Loaded | 'taken'> {
-    const plain = this.#encode(record);
-    const value = this.#ctx.codec.seal(key, plain);
-    const expiresAt = this.#deadline(this.#ctx.now(), record.createdAt);
-    return (await this.#ctx.store.create(key, value, expiresAt))
-      ? { key, entry: { value, expiresAt }, plain, record }
-      : 'taken';
-  }
-
-  /**
-   * Creates a bound record so that it is in its user's index before anyone can hold its cookie: a login
-   * claims a slot first; a regenerate writes the record, then moves its slot to it ('ended' when the slot
-   * was freed meanwhile, i.e. the session was ended everywhere). On failure nothing is left behind.
-   */
-  async #writeBound(
-    key: string,
-    base: SessionRecord,
-    origin: Origin,
-  ): Promise<Loaded | 'taken' | 'ended'> {
-    const users = this.#ctx.users;
-    const userId = base.userId as string;
-    const deadline = base.createdAt + this.#ctx.absoluteMs;
-    const previous = origin.kind === 'regenerate' ? origin.previous : undefined;
-    const reuse = previous?.record.slot;
-    const bound = reuse === undefined ? await users.bind(userId, key, deadline) : undefined;
-    let made: Loaded | 'taken' | undefined;
-    try {
-      made = await this.#createRecord(key, { ...base, slot: bound?.slot ?? reuse });
-      if (made === 'taken') {
-        if (bound !== undefined) await users.unbind(userId, bound.slot, key);
-        return made;
-      }
-      if (bound !== undefined) await users.enforceCap(userId, bound);
-      if (
-        previous !== undefined &&
-        reuse !== undefined &&
-        !(await users.rebind(userId, reuse, previous.key, key, deadline))
-      ) {
-        await this.#ctx.store.delete(key);
-        return 'ended';
-      }
-      return made;
-    } catch (err) {
-      // Best effort: what is left (a slot without its session, or the reverse) expires, and list() drops it.
-      if (made !== undefined && made !== 'taken')
-        await this.#ctx.store.delete(key).catch(() => false);
-      if (bound !== undefined) await users.unbind(userId, bound.slot, key).catch(() => undefined);
-      throw err;
-    }
+    const made = await createSession(this.#ctx, data, origin, {
+      reserved: this.#reserved,
+      headersSent: this.#res.headersSent === true,
+      consume: () => this.#changes.reset(),
+    });
+    if (made === undefined) return;
+    this.#reserved = undefined;
+    if (made === 'ended') return;
+    this.#id = made.id;
+    this.#wrote = true;
+    this.#loaded = made.loaded;
+    // Only now, with the session in its user's index, may its cookie go out.
+    this.#issueCookie();
   }
 
   async #update(): Promise<void> {
     const base = this.#loaded as Loaded;
     const outcome = await this.#ctx.saves.run(base.key, this.#changes, (changes) =>
-      this.#write(base, changes),
+      writeChanges(this.#ctx, base, changes),
     );
     if (outcome.kind === 'gone') {
       // Destroyed meanwhile: a destroyed session is final, so our changes are dropped, never resurrected.
@@ -522,129 +380,6 @@ export class Session {
     // Setting a key to the value it already had writes nothing.
     this.#changes.reset();
     return this.#touchIfDue();
-  }
-
-  /**
-   * Applies `changes` onto the record stored under `base.key`, however others changed it meanwhile.
-   * Uses no state of this request, since `changes` may be several requests' (see SaveCoalescer).
-   */
-  async #write(base: Loaded, changes: PendingChanges): Promise<SaveOutcome> {
-    let loaded = base;
-    // A slot in the index of the user userIdFrom names, claimed before any record names that user.
-    let claim: Claim | undefined;
-    // Conflicts are retried until storeTimeout has passed, not a fixed number of times: under heavy
-    // overlap a fixed count of 16 failed 3.6–4.7% of saves although each retry was cheap.
-    const giveUpAt = performance.now() + this.#ctx.storeTimeoutMs;
-    try {
-      for (let attempt = 0; ; attempt++) {
-        const data = changes.applyTo(loaded.record.data);
-        let record: SessionRecord = { ...loaded.record, data: Object.fromEntries(data) };
-        const userId = this.#userFromData(data) ?? loaded.record.userId;
-        if (userId !== undefined && userId !== loaded.record.userId) {
-          claim = await this.#claimSlot(claim, userId, loaded.key, record.createdAt);
-          record = { ...record, userId, slot: claim.bound.slot };
-        }
-        const plain = this.#encode(record);
-        // Compared as plain text: sealing the same record twice never gives the same text.
-        if (plain === loaded.plain) return { kind: 'unchanged', loaded };
-        const expiresAt = this.#deadline(this.#ctx.now(), record.createdAt);
-        // A server-side merge changes data only, never the user a record names.
-        const merged =
-          attempt === 0 && record.userId === loaded.record.userId
-            ? await this.#mergeOnServer(loaded.key, changes, expiresAt)
-            : undefined;
-        if (merged !== undefined) return { kind: 'saved', loaded: merged };
-        const value = this.#ctx.codec.seal(loaded.key, plain);
-        if (await this.#ctx.store.update(loaded.key, loaded.entry.value, value, expiresAt)) {
-          if (claim !== undefined && record.userId === claim.userId) {
-            const moved = claim;
-            claim = undefined;
-            await this.#moved(loaded.key, loaded.record, moved);
-          }
-          return {
-            kind: 'saved',
-            loaded: { key: loaded.key, entry: { value, expiresAt }, plain, record },
-          };
-        }
-        const pause = Math.random() * Math.min(MAX_BACKOFF_MS, 2 << Math.min(attempt, 5));
-        const gaveUp = performance.now() + pause >= giveUpAt;
-        this.#ctx.events?.emit({
-          type: 'conflict',
-          store: this.#ctx.store.name,
-          attempt,
-          outcome: gaveUp ? 'gave-up' : 'retry',
-        });
-        if (gaveUp) break;
-        await new Promise((resolve) => setTimeout(resolve, pause));
-        // Another request changed or deleted the record since we read it: re-read and re-apply our keys.
-        const entry = await this.#ctx.store.get(loaded.key);
-        const freshPlain =
-          entry === undefined ? undefined : this.#ctx.codec.open(loaded.key, entry.value);
-        const fresh = freshPlain === undefined ? undefined : decodeRecord(freshPlain);
-        if (entry === undefined || freshPlain === undefined || fresh === undefined)
-          return { kind: 'gone' };
-        loaded = { key: loaded.key, entry, plain: freshPlain, record: fresh };
-      }
-    } finally {
-      // A claimed slot no saved record names: free it (best effort; an unnamed slot is dropped by list() anyway).
-      if (claim !== undefined)
-        await this.#ctx.users
-          .unbind(claim.userId, claim.bound.slot, base.key)
-          .catch(() => undefined);
-    }
-    const message = `the session kept changing for storeTimeout (${this.#ctx.storeTimeoutMs} ms) of save attempts`;
-    throw new KvSessionError('ERR_KVSESSION_CONFLICT', message, { status: 503 });
-  }
-
-  /**
-   * userIdFrom moves a stored session to `userId`: a slot in that user's index comes first, so the session
-   * is listed (and ended by "log out everywhere") from the moment its record names the user.
-   */
-  async #claimSlot(
-    claim: Claim | undefined,
-    userId: string,
-    key: string,
-    createdAt: number,
-  ): Promise<Claim> {
-    if (claim?.userId === userId) return claim;
-    if (claim !== undefined) await this.#ctx.users.unbind(claim.userId, claim.bound.slot, key);
-    return {
-      userId,
-      bound: await this.#ctx.users.bind(userId, key, createdAt + this.#ctx.absoluteMs),
-    };
-  }
-
-  /** The record now names the claim's user: free the previous user's slot, then apply the new user's cap. */
-  async #moved(key: string, previous: SessionRecord, claim: Claim): Promise<void> {
-    // The previous user's list already drops this session (its record names someone else): freeing the slot is tidying.
-    if (previous.userId !== undefined)
-      await this.#ctx.users.unbind(previous.userId, previous.slot, key).catch(() => undefined);
-    await this.#ctx.users.enforceCap(claim.userId, claim.bound);
-  }
-
-  /**
-   * One round trip on a store that merges per key itself: no read, no conflict. Undefined when the
-   * store cannot (no mergeData, record gone or over maxSessionBytes, data it cannot merge): the
-   * compare-and-set that follows then sorts out which, with its exact errors.
-   */
-  async #mergeOnServer(
-    key: string,
-    changes: PendingChanges,
-    expiresAt: number,
-  ): Promise<Loaded | undefined> {
-    const store = this.#ctx.store;
-    // A sealed record is opaque to the store, so it cannot merge into one.
-    if (store.mergeData === undefined || this.#ctx.codec.sealed) return undefined;
-    const entry = await store.mergeData(
-      key,
-      changes.toDataChanges(),
-      this.#ctx.maxSessionBytes,
-      expiresAt,
-    );
-    const record = entry === undefined ? undefined : decodeRecord(entry.value);
-    return entry === undefined || record === undefined
-      ? undefined
-      : { key, entry, plain: entry.value, record };
   }
 
   /** The changes are stored: forget them, refresh a persistent cookie, keep the user index in step. */
@@ -681,8 +416,10 @@ export class Session {
       }
       // The old session was ended meanwhile (destroy, log out everywhere): its successor must not outlive it.
       // Not after login(): that session rests on a fresh authentication, and the per-user cap may have just ended the old one.
-      if (!oldWasLive && origin.kind !== 'login' && this.#loaded !== undefined)
-        await this.#endNew(this.#loaded);
+      if (!oldWasLive && origin.kind !== 'login' && this.#loaded !== undefined) {
+        await deleteCreated(this.#ctx, this.#loaded);
+        this.#reset();
+      }
     }
     // Even with nothing to store, the old cookie must not survive a privilege change.
     if (this.#loaded === undefined && old !== undefined) this.#cookie = CLEAR_COOKIE;
@@ -692,7 +429,7 @@ export class Session {
     const loaded = this.#loaded;
     if (loaded === undefined) return;
     if (!this.#touchDue(loaded)) return;
-    const target = this.#deadline(this.#ctx.now(), loaded.record.createdAt);
+    const target = deadlineOf(this.#ctx, this.#ctx.now(), loaded.record.createdAt);
     if (await this.#ctx.store.touch(loaded.key, target)) {
       this.#loaded = { ...loaded, entry: { value: loaded.entry.value, expiresAt: target } };
       this.#wrote = true;
@@ -701,33 +438,6 @@ export class Session {
     } else {
       this.#reset();
     }
-  }
-
-  /** The user `userIdFrom` finds in the data about to be saved, if the hook is set and finds one. */
-  #userFromData(data: Map<string, Encoded>): string | undefined {
-    const hook = this.#ctx.userIdFrom;
-    if (hook === undefined) return undefined;
-    const plain: Record<string, unknown> = {};
-    for (const [key, encoded] of data) {
-      Object.defineProperty(plain, key, {
-        value: decodeValue(encoded),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    }
-    const found: unknown = hook(plain);
-    if (typeof found === 'string' && found !== '') return found;
-    if (typeof found === 'number' && Number.isFinite(found)) return String(found);
-    return undefined;
-  }
-
-  /** Deletes and unbinds the session this request has just created. */
-  async #endNew(fresh: Loaded): Promise<void> {
-    const existed = await this.#ctx.store.delete(fresh.key);
-    if (existed && fresh.record.userId !== undefined)
-      await this.#ctx.users.unbind(fresh.record.userId, fresh.record.slot, fresh.key);
-    this.#reset();
   }
 
   /** A bound session's expiry just moved forward: its user's index must live at least as long, or "log out everywhere" would miss it. */
@@ -741,23 +451,6 @@ export class Session {
     await this.#ctx.store.delete(loaded.key);
     this.#reset();
     this.#cookie = CLEAR_COOKIE;
-  }
-
-  #encode(record: SessionRecord): string {
-    const value = encodeRecord(record);
-    if (Buffer.byteLength(value) > this.#ctx.maxSessionBytes) {
-      throw new KvSessionError(
-        'ERR_KVSESSION_TOO_LARGE',
-        `the session would be ${Buffer.byteLength(value)} bytes, over maxSessionBytes (${this.#ctx.maxSessionBytes})`,
-        { status: 413 },
-      );
-    }
-    return value;
-  }
-
-  /** The store expiry: the idle deadline, capped by the absolute one. */
-  #deadline(now: number, createdAt: number): number {
-    return Math.min(now + this.#ctx.idleMs, createdAt + this.#ctx.absoluteMs);
   }
 
   #issueCookie(): void {

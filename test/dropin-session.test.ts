@@ -6,6 +6,7 @@ import { createMemoryStore } from '../stores/memory.js';
 import { CountingStore } from './helpers/counting-store.js';
 import { randomPrefix } from './helpers/services.js';
 import { deferred } from './helpers/app.js';
+import { isResponseHeld } from '../src/response-hold.js';
 import { DROPIN_SECRET, startDropInApp } from './helpers/dropin-app.js';
 import type { DropInAppOptions } from './helpers/dropin-app.js';
 
@@ -70,6 +71,65 @@ describe('drop-in req.session: kvsession guarantees', () => {
     // A deleted top-level property is a change too.
     await client.get('/empty');
     expect((await client.get('/')).json()).toEqual({ cart: [] });
+  });
+
+  it('a request that only reads, nested values included, is not held; the first write at any depth holds it and is saved', async () => {
+    const store = counting();
+    const held = (res: Parameters<typeof isResponseHeld>[0]): boolean => isResponseHeld(res);
+    const app = await start(store, {
+      routes: (a) => {
+        a.get('/seed', (req, res) => {
+          Object.assign(bag(req), { n: 1, profile: { name: 'a', tags: ['x'] }, when: new Date(0) });
+          res.end();
+        });
+        a.get('/peek', (req, res) => {
+          const s = bag(req);
+          const profile = s['profile'] as { name: string; tags: string[] };
+          const seen = [profile.name, ...profile.tags, ...Object.keys(s), JSON.stringify(profile)];
+          res.json({
+            seen,
+            same: s['profile'] === profile && profile.tags === profile.tags,
+            held: held(res),
+          });
+        });
+        a.get('/push', (req, res) => {
+          const tags = (bag(req)['profile'] as { tags: string[] }).tags;
+          const before = held(res);
+          tags.push('y');
+          res.json({ before, after: held(res) });
+        });
+        a.get('/top', (req, res) => {
+          const before = held(res);
+          bag(req)['n'] = 2;
+          res.json({ before, after: held(res) });
+        });
+        // A Date can be changed in place where no trap sees it: handing it out holds the response.
+        a.get('/date', (req, res) => {
+          (bag(req)['when'] as Date).setTime(5);
+          res.json({ held: held(res) });
+        });
+      },
+    });
+    const client = app.client();
+    await client.get('/seed');
+    store.reset();
+    const peek = (await client.get('/peek')).json() as { seen: string[]; same: boolean };
+    expect(peek).toEqual({
+      seen: ['a', 'x', 'cookie', 'n', 'profile', 'when', '{"name":"a","tags":["x"]}'],
+      same: true,
+      held: false,
+    });
+    expect(store.nonZero()).toEqual({ get: 1 });
+    expect((await client.get('/push')).json()).toEqual({ before: false, after: true });
+    expect((await client.get('/top')).json()).toEqual({ before: false, after: true });
+    expect((await client.get('/date')).json()).toEqual({ held: true });
+    store.reset();
+    expect(((await client.get('/peek')).json() as { seen: string[] }).seen.slice(0, 3)).toEqual([
+      'a',
+      'x',
+      'y',
+    ]);
+    expect(store.nonZero()).toEqual({ get: 1 });
   });
 
   it('two concurrent requests changing different top-level keys both keep their change', async () => {

@@ -6,7 +6,7 @@ import type { Migration } from '../migrate.js';
 import { resolveDropInOptions } from './options.js';
 import { createSessionRuntime } from '../session-context.js';
 import { createMigration } from '../migrate.js';
-import { Session } from '../session.js';
+import { HAS_COOKIE, IS_STORED, Session } from '../session.js';
 import { RequestState } from './request-state.js';
 
 /** The drop-in middleware, callable as Connect/Express middleware (and by socket.io's `io.engine.use`), plus the management API. */
@@ -39,25 +39,47 @@ export function session(options: ExpressSessionOptions): ExpressSessionMiddlewar
   ): void => {
     // Mounted twice, or behind another session middleware: the first one wins, as with express-session.
     if ((req as { session?: unknown }).session !== undefined) return next();
-    load(runtime, migration, req, res, next).then(next, next);
+    const state = new RequestState(runtime, req, res, next);
+    const native = new Session(ctx, req, res, () => state.arm());
+    state.native = native;
+    if (migration !== undefined) {
+      migrateThenStart(state, migration, req, res).then(next, next);
+      return;
+    }
+    // Without a validly signed cookie there is nothing to read: the handlers run at once.
+    if (!native[HAS_COOKIE]) {
+      start(state, {});
+      return next();
+    }
+    native.all().then((data) => {
+      try {
+        start(state, data);
+      } catch (err) {
+        return next(err);
+      }
+      next();
+    }, next);
   };
   return Object.assign(middleware, manager);
 }
 
-/** Loads the request's session (one read, only for a validly signed cookie) and installs `req.session`. */
-async function load(
-  runtime: DropInRuntime,
-  migration: Migration | undefined,
+/** With `migrate`: moves a validly signed express-session session first, then starts the request's session. */
+async function migrateThenStart(
+  state: RequestState,
+  migration: Migration,
   req: IncomingMessage,
   res: ServerResponse,
-  next: (err?: unknown) => void,
 ): Promise<void> {
-  const state = new RequestState(runtime, req, res, next);
-  const native = new Session(runtime.ctx, req, res, () => state.arm());
-  state.native = native;
-  const migrated = migration === undefined ? false : await migration.run(req, res, native);
-  const data = migrated || runtime.ctx.cookies.read(req) !== undefined ? await native.all() : {};
+  const native = state.native;
+  const migrated = await migration.run(req, res, native);
+  start(state, migrated || native[HAS_COOKIE] ? await native.all() : {});
+}
+
+/** Installs `req.session` over `data` (as loaded: one read, only for a validly signed cookie). */
+function start(state: RequestState, data: Readonly<Record<string, unknown>>): void {
   state.install(data);
-  // Properties can change without any call to observe: every response with a session is checked before it starts.
-  state.arm();
+  // Otherwise the response is held only once the session may change (see WriteWatch): these two
+  // act on every response of a stored session, whether or not it changed.
+  const { rolling, unset } = state.options;
+  if ((rolling || unset === 'destroy') && state.native[IS_STORED]) state.arm();
 }

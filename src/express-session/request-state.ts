@@ -9,6 +9,8 @@ import { KvSessionError } from '../errors.js';
 import { ExpressSession } from './session.js';
 import { SessionCookie, clearCookieLine } from './cookie.js';
 import { idMaker } from './genid.js';
+import type { ChangeListener } from './write-watch.js';
+import { WriteWatch, unwatched } from './write-watch.js';
 
 /** What every request of one drop-in middleware shares. */
 export interface DropInRuntime {
@@ -25,16 +27,24 @@ const COOKIE_KEY = 'cookie';
 /**
  * One request's drop-in session: the kvsession Session underneath, the snapshot of what was
  * loaded (to find which top-level properties changed), and the response hold that saves them.
+ * Both are set up only once something may change (see WriteWatch): a request that only reads
+ * is neither compared nor held.
  */
-export class RequestState implements ResponseHold {
+export class RequestState implements ResponseHold, ChangeListener {
   readonly #rt: DropInRuntime;
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
   readonly #next: (err?: unknown) => void;
   /** Set by the middleware right after construction (the Session needs this object's arm()). */
   native!: Session;
-  /** JSON text of each property as loaded or last saved. */
-  #snapshot = new Map<string, string>();
+  /** The session object behind `req.session` (its WriteWatch view). */
+  #target: ExpressSession | undefined;
+  #view: ExpressSession | undefined;
+  #watch: WriteWatch | undefined;
+  /** The stored per-session cookie lifetime, kept out of the session's own properties. */
+  #loadedLifetime: unknown;
+  /** JSON text of each property as loaded or last saved; taken before the first change. */
+  #snapshot: Map<string, string> | undefined;
   #held = false;
   #idRead = false;
   #destroyed = false;
@@ -51,21 +61,28 @@ export class RequestState implements ResponseHold {
     this.#next = next;
   }
 
-  /** Builds the session object for `data` (as loaded) and makes it `req.session`. */
+  /** The middleware's resolved options. */
+  get options(): ResolvedDropIn {
+    return this.#rt.options;
+  }
+
+  /** Builds the session object for `data` (as loaded), makes its watched view `req.session` and returns the object. */
   install(data: Readonly<Record<string, unknown>>): ExpressSession {
-    this.#snapshot = snapshotOf(data);
+    this.#snapshot = undefined;
+    this.#loadedLifetime = data[COOKIE_KEY];
     const saved = data[COOKIE_KEY] as { originalMaxAge?: unknown } | undefined;
     const maxAge =
       typeof saved?.originalMaxAge === 'number'
         ? saved.originalMaxAge
         : this.#rt.options.cookie.maxAge;
     const session = new ExpressSession(
-      this,
       data,
       new SessionCookie(this.#rt.options.cookie, maxAge, Date.now()),
     );
+    this.#target = session;
+    this.#view = (this.#watch ??= new WriteWatch(this)).watch(session);
     const req = this.#req as { session?: unknown; sessionID?: string };
-    req.session = session;
+    req.session = this.#view;
     if (this.native[IS_STORED] && !Object.hasOwn(req, 'sessionID')) {
       // A stored session's ID is known: a plain property, cheaper on every request than an accessor.
       req.sessionID = this.native.id as string;
@@ -80,8 +97,15 @@ export class RequestState implements ResponseHold {
     return session;
   }
 
-  /** Holds the response until commit() has run; once per request. */
+  /** The session may be about to change: WriteWatch calls this before the change lands. */
+  changing(): void {
+    this.arm();
+  }
+
+  /** Takes the baseline to compare against (before any change lands) and holds the response until commit() has run. */
   arm(): void {
+    if (this.#snapshot === undefined && this.#target !== undefined)
+      this.#snapshot = this.#baseline(this.#target);
     if (this.#held) return;
     this.#held = true;
     holdResponse(this.#res, this);
@@ -90,20 +114,23 @@ export class RequestState implements ResponseHold {
   /** The session's ID: the stored one, else the one a new session will be saved under. */
   id(): string {
     this.#idRead = true;
+    // A new session whose ID was seen is saved (saveUninitialized), so its response must wait for that.
+    if (!this.native[IS_STORED]) this.arm();
     return this.native[RESERVE_ID](idMaker(this.#rt.options.genid, this.#req));
   }
 
   /** Saves `session`'s changes now. */
   async save(session: ExpressSession): Promise<void> {
-    this.#flush(session);
+    this.#flush(unwatched(session));
     await this.native.save();
   }
 
   /** Ends the current session and installs a new, empty one (express-session's regenerate). */
   async regenerate(session: ExpressSession): Promise<void> {
     await this.native.destroy();
+    const previous = unwatched(session);
     const fresh = this.install({});
-    fresh.cookie.originalMaxAge = session.cookie.originalMaxAge;
+    fresh.cookie.originalMaxAge = previous.cookie.originalMaxAge;
     fresh.resetMaxAge();
   }
 
@@ -132,7 +159,7 @@ export class RequestState implements ResponseHold {
     }
     const data = await this.native.all();
     this.#snapshot = snapshotOf(data);
-    ExpressSession.replaceData(session, data);
+    ExpressSession.replaceData(unwatched(session), data);
   }
 
   /** Properties can change without any call to observe: whether anything changed is known only by commit(). */
@@ -143,8 +170,9 @@ export class RequestState implements ResponseHold {
   /** The response is about to start: saves what changed and resolves the Set-Cookie line, if any. */
   async commit(): Promise<string | undefined> {
     const { options } = this.#rt;
-    const session = (this.#req as { session?: unknown }).session;
-    if (!(session instanceof ExpressSession)) {
+    const current = (this.#req as { session?: unknown }).session;
+    const session = current === this.#view ? this.#target : undefined;
+    if (session === undefined) {
       // `req.session = null`: 'keep' drops this request's changes, 'destroy' ends the stored session.
       if (!this.#destroyed && (options.unset === 'keep' || !this.native[IS_STORED]))
         return undefined;
@@ -185,23 +213,24 @@ export class RequestState implements ResponseHold {
       set(key: string, value: unknown): void;
       delete(key: string): void;
     };
+    const snapshot = (this.#snapshot ??= this.#baseline(session));
     let modified = false;
     for (const key of Object.keys(session)) {
       if (key === COOKIE_KEY) continue;
       const value = session[key];
       if (value === undefined) continue;
       const text = toJson(value);
-      if (this.#snapshot.get(key) === text) continue;
+      if (snapshot.get(key) === text) continue;
       native.set(key, value);
-      this.#snapshot.set(key, text);
+      snapshot.set(key, text);
       modified = true;
     }
     // Deleting the current entry while iterating a Map is safe: iteration goes on with the next one.
-    for (const key of this.#snapshot.keys()) {
+    for (const key of snapshot.keys()) {
       if (key === COOKIE_KEY || (Object.hasOwn(session, key) && session[key] !== undefined))
         continue;
       native.delete(key);
-      this.#snapshot.delete(key);
+      snapshot.delete(key);
       modified = true;
     }
     const lifetime =
@@ -210,16 +239,26 @@ export class RequestState implements ResponseHold {
         : { originalMaxAge: session.cookie.originalMaxAge };
     const lifetimeText = lifetime === undefined ? undefined : toJson(lifetime);
     if (
-      lifetimeText !== this.#snapshot.get(COOKIE_KEY) &&
+      lifetimeText !== snapshot.get(COOKIE_KEY) &&
       (lifetime !== undefined || this.native[IS_STORED])
     ) {
       if (lifetime === undefined) native.delete(COOKIE_KEY);
       else native.set(COOKIE_KEY, lifetime);
-      if (lifetimeText === undefined) this.#snapshot.delete(COOKIE_KEY);
-      else this.#snapshot.set(COOKIE_KEY, lifetimeText);
+      if (lifetimeText === undefined) snapshot.delete(COOKIE_KEY);
+      else snapshot.set(COOKIE_KEY, lifetimeText);
       modified = true;
     }
     return modified;
+  }
+
+  /** The JSON text of each data property of `session` and of the stored cookie lifetime: what changes are found against. */
+  #baseline(session: ExpressSession): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const key of Object.keys(session)) {
+      if (key !== COOKIE_KEY) out.set(key, toJson(session[key]));
+    }
+    if (this.#loadedLifetime !== undefined) out.set(COOKIE_KEY, toJson(this.#loadedLifetime));
+    return out;
   }
 
   /** The Set-Cookie line for what the commit did, following express-session's rules for when to send one. */

@@ -1,6 +1,8 @@
 import type { SessionCookie } from './cookie.js';
 import type { RequestState } from './request-state.js';
 import { KvSessionError } from '../errors.js';
+import { LISTENER } from './write-watch.js';
+import { setData } from '../serializer.js';
 
 /** The callback express-session's session methods take. */
 export type SessionCallback = (err?: unknown) => void;
@@ -10,53 +12,53 @@ export type SessionCallback = (err?: unknown) => void;
  * properties (read and written synchronously), `id`, `cookie`, and `regenerate/destroy/reload/save`
  * taking a callback (then returning the session, as express-session does) or returning a promise.
  * Changes are found at save time by comparing each top-level property with what was loaded.
+ * `req.session` is this object seen through a WriteWatch proxy, whose traps give the methods
+ * (which run on the proxy) the request's state.
  */
 export class ExpressSession {
   [key: string]: unknown;
   /** The session cookie's settings; `cookie.maxAge = ms` makes this session's cookie last that long. */
   cookie: SessionCookie;
-  readonly #state: RequestState;
 
   /** Built by the middleware (and by regenerate) with the loaded data. */
-  constructor(state: RequestState, data: Readonly<Record<string, unknown>>, cookie: SessionCookie) {
-    this.#state = state;
+  constructor(data: Readonly<Record<string, unknown>>, cookie: SessionCookie) {
     this.cookie = cookie;
     for (const key of Object.keys(data)) {
-      if (key !== 'cookie') this[key] = data[key];
+      if (key !== 'cookie') setData(this, key, data[key]);
     }
   }
 
   /** The session ID (a new session has one already, the one it will be saved under). */
   get id(): string {
-    return this.#state.id();
+    return stateOf(this).id();
   }
 
   /** Replaces the session with a new, empty one under a new ID; the old record is deleted at once. */
   regenerate(callback: SessionCallback): this;
   regenerate(): Promise<void>;
   regenerate(callback?: SessionCallback): this | Promise<void> {
-    return settle(this, this.#state.regenerate(this), callback);
+    return settle(this, stateOf(this).regenerate(this), callback);
   }
 
   /** Deletes the session from the store and unsets `req.session`; the cookie is cleared. */
   destroy(callback: SessionCallback): this;
   destroy(): Promise<void>;
   destroy(callback?: SessionCallback): this | Promise<void> {
-    return settle(this, this.#state.destroy(this), callback);
+    return settle(this, stateOf(this).destroy(this), callback);
   }
 
   /** Re-reads the session from the store, dropping unsaved changes; fails with ERR_KVSESSION_DESTROYED when it is gone. */
   reload(callback: SessionCallback): this;
   reload(): Promise<void>;
   reload(callback?: SessionCallback): this | Promise<void> {
-    return settle(this, this.#state.reload(this), callback);
+    return settle(this, stateOf(this).reload(this), callback);
   }
 
   /** Saves the changes now (normally automatic, before the response is sent). */
   save(callback: SessionCallback): this;
   save(): Promise<void>;
   save(callback?: SessionCallback): this | Promise<void> {
-    return settle(this, this.#state.save(this), callback);
+    return settle(this, stateOf(this).save(this), callback);
   }
 
   /** Restarts the cookie's lifetime (express-session does this on every request already). */
@@ -76,9 +78,14 @@ export class ExpressSession {
       if (key !== 'cookie') delete session[key];
     }
     for (const key of Object.keys(data)) {
-      if (key !== 'cookie') session[key] = data[key];
+      if (key !== 'cookie') setData(session, key, data[key]);
     }
   }
+}
+
+/** The request state behind a session's proxy (the methods and `id` run with the proxy as `this`). */
+function stateOf(session: ExpressSession): RequestState {
+  return (session as unknown as { [LISTENER]: RequestState })[LISTENER];
 }
 
 /** Hands `work` to the callback (never rejecting, so no unhandled rejection) or returns it as a promise. */
