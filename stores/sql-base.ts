@@ -265,13 +265,14 @@ export class SqlStore implements SessionStore {
     return typeof value === 'string' ? { value, expiresAt } : undefined;
   }
 
-  async prune(): Promise<number> {
+  async prune(progress?: () => void): Promise<number> {
     let removed = 0;
     for (;;) {
       const now = Date.now();
       const scope = this.#dialect.pruneInRange ? this.#range : [this.#prefixLength, this.prefix];
       const rows = await this.#run('prune', this.#sql.prune, [now, ...scope, now]);
       removed += rows.length;
+      progress?.();
       if (rows.length < PRUNE_BATCH) return removed;
     }
   }
