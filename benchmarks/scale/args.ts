@@ -11,6 +11,8 @@ export interface ScaleArgs {
   readonly sizes: readonly number[];
   /** Pruning phase: live sessions beside `pruneExpired` expired ones; 0 expired skips the phase. */
   readonly pruneLive: number;
+  /** Run the size sweep (off with --no-sweep: pruning only, saved as results/scale-prune.md). */
+  readonly sweep: boolean;
   readonly pruneExpired: number;
   readonly reps: number;
   readonly durationSec: number;
@@ -29,6 +31,7 @@ export const SCALE_USAGE = `usage: npm run bench:scale [-- options]
   --stores a,b          of ${SCALE_STORES.join(',')}
   --sizes n,n           live sessions per step, e.g. 10000,100000
   --prune-live N  --prune-expired N   (--prune-expired 0: no pruning phase)
+  --no-sweep            pruning phase only (saved as results/scale-prune.md)
   --reps N  --duration S  --warmup S  --connections N
   --no-express-session  kvsession only
   --save                write results/scale.md and scale.svg even for a filtered run
@@ -50,6 +53,7 @@ export function parseScaleArgs(argv: readonly string[]): ScaleArgs {
       warmup: { type: 'string' },
       connections: { type: 'string' },
       'no-express-session': { type: 'boolean', default: false },
+      'no-sweep': { type: 'boolean', default: false },
       save: { type: 'boolean', default: false },
       'no-pin': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -72,6 +76,7 @@ export function parseScaleArgs(argv: readonly string[]): ScaleArgs {
     mode: full ? 'full' : 'quick',
     stores: list(values.stores, SCALE_STORES, '--stores', SCALE_USAGE),
     sizes: [...sizes].sort((a, b) => a - b),
+    sweep: !values['no-sweep'],
     pruneLive: num(values['prune-live'], full ? 100_000 : 10_000, '--prune-live'),
     pruneExpired:
       values['prune-expired'] === '0'

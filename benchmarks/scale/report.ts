@@ -23,15 +23,18 @@ export function renderScaleReport(input: ScaleReportInput): string {
     `${machine.date} · mode **${args.mode}** · ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB · ${machine.os} · Node ${machine.node}`,
     `load average before ${machine.loadBefore}, after ${machine.loadAfter} · ${args.reps} rep(s) × ${args.durationSec} s per route and size after ${args.warmupSec} s of warm-up · ${args.connections} connections, each request with the cookie of a session drawn at random from the whole population`,
     `CPU placement: ${input.pinning}`,
-    '',
-    '## Cost against live sessions',
-    '',
-    'Medians over the repetitions; the p99 column lists every repetition after the median.',
-    '',
-    sweepTable(input.points),
-    '',
-    '![/read p99 against live sessions](scale.svg)',
   ];
+  if (input.points.length > 0)
+    parts.push(
+      '',
+      '## Cost against live sessions',
+      '',
+      'Medians over the repetitions; the p99 column lists every repetition after the median.',
+      '',
+      sweepTable(input.points),
+      '',
+      '![/read p99 against live sessions](scale.svg)',
+    );
   if (input.prunes.length > 0)
     parts.push('', '## Pruning under /read load', '', pruneTable(input.prunes));
   parts.push('', '## Targets', '', ...judgeScale(input.points, input.prunes).map((v) => `- ${v}`));

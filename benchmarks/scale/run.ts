@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   const prunes: PruneResult[] = [];
   const unavailable: string[] = [];
   try {
-    for (const c of sweepContenders(args, place('s'))) {
+    for (const c of args.sweep ? sweepContenders(args, place('s')) : []) {
       await withServer(c, pinning, unavailable, async (server, backend) => {
         points.push(...(await sweep(c, server, backend, args, log)));
       });
@@ -95,6 +95,11 @@ async function main(): Promise<void> {
   if (args.save) {
     const dir = resultsDir();
     await mkdir(dir, { recursive: true });
+    if (!args.sweep) {
+      await writeFile(join(dir, 'scale-prune.md'), report);
+      log(`wrote ${join(dir, 'scale-prune.md')}`);
+      return;
+    }
     await writeFile(join(dir, 'scale.md'), report);
     await writeFile(join(dir, 'scale.svg'), renderChart(points));
     log(`wrote ${join(dir, 'scale.md')} and scale.svg`);

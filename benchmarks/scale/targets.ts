@@ -33,8 +33,9 @@ export function judgeScale(points: readonly SizePoint[], prunes: readonly PruneR
     .filter((p) => p.contender === 'kvsession/memory' && p.route === 'read')
     .sort((a, b) => b.sessions - a.sessions)[0];
   if (memory !== undefined) {
-    // The data a session cannot do without: its record text and its store key (43 characters + prefix).
-    const data = kvsession.record(Date.now()).length + 43 + 'kvscale:'.length + 12;
+    // The data a session cannot do without: its record text and its store key, i.e. the prefix
+    // (`kvscale:` + a ~16-character run id + `:`) and the 43-character hash of the ID.
+    const data = kvsession.record(Date.now()).length + 'kvscale:'.length + 17 + 43;
     const overhead = memory.bytesPerSession - data;
     lines.push(
       `${verdict(overhead <= MEMORY_OVERHEAD_BYTES)} kvsession/memory: ${Math.round(memory.bytesPerSession)} B of RSS per session at ${count(memory.sessions)}, ${Math.round(overhead)} B beyond its ${data} B of record text and key (target ≤ ${MEMORY_OVERHEAD_BYTES} B)`,
