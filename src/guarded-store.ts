@@ -19,7 +19,10 @@ class GuardedStore extends StoreDecorator {
     super(inner);
   }
 
-  protected override intercept<T>(op: StoreOperation, call: () => Promise<T>): Promise<T> {
+  protected override intercept<T>(
+    op: StoreOperation,
+    call: (beat?: () => void) => Promise<T>,
+  ): Promise<T> {
     if (this.events === undefined) return withTimeout(this.name, op, this.timeoutMs, call);
     return this.#observe(
       this.events,
@@ -69,38 +72,53 @@ export function guardStore(
   return new GuardedStore(store, timeoutMs, events);
 }
 
-/** Runs `op`, rejecting with ERR_KVSESSION_STORE_TIMEOUT (503) if it has not settled within `ms`. */
+/**
+ * Runs `op`, rejecting with ERR_KVSESSION_STORE_TIMEOUT (503) if it has not settled within `ms`.
+ * `op` may call the `restart` it is given to begin a new `ms` (a prune, after each of its batches).
+ */
 export function withTimeout<T>(
   storeName: string,
   what: string,
   ms: number,
-  op: () => Promise<T>,
+  op: (restart: () => void) => Promise<T>,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(
-        new KvSessionError(
-          'ERR_KVSESSION_STORE_TIMEOUT',
-          `the ${storeName} store did not answer ${what} within ${ms} ms`,
-          {
-            status: 503,
-          },
-        ),
-      );
-    }, ms);
-    timer.unref?.();
+    let settled = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = (): void => {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = setTimeout(() => {
+        settled = true;
+        reject(
+          new KvSessionError(
+            'ERR_KVSESSION_STORE_TIMEOUT',
+            `the ${storeName} store did not answer ${what} within ${ms} ms`,
+            {
+              status: 503,
+            },
+          ),
+        );
+      }, ms);
+      timer.unref?.();
+    };
+    arm();
+    const restart = (): void => {
+      if (!settled) arm();
+    };
     let pending: Promise<T>;
     try {
-      pending = op();
+      pending = op(restart);
     } catch (err) {
       pending = Promise.reject(err);
     }
     pending.then(
       (value) => {
+        settled = true;
         clearTimeout(timer);
         resolve(value);
       },
       (err: unknown) => {
+        settled = true;
         clearTimeout(timer);
         reject(storeUnavailable(err, what));
       },

@@ -22,7 +22,7 @@ export class StoreDecorator implements SessionStore {
   readonly name: string;
   readonly prefix: string;
   readonly capabilities: StoreCapabilities;
-  declare readonly prune?: () => Promise<number>;
+  declare readonly prune?: (progress?: () => void) => Promise<number>;
   declare readonly count?: () => Promise<number>;
   declare readonly clear?: () => Promise<void>;
   declare readonly warm?: () => Promise<void>;
@@ -44,7 +44,13 @@ export class StoreDecorator implements SessionStore {
     // required ones do, so a wrapper or spy installed on the store later is honoured.
     const present = inner as Required<SessionStore>;
     if (inner.prune !== undefined)
-      optional.prune = () => this.intercept('prune', () => present.prune());
+      optional.prune = (progress) =>
+        this.intercept('prune', (beat) =>
+          present.prune(() => {
+            beat?.();
+            progress?.();
+          }),
+        );
     if (inner.count !== undefined)
       optional.count = () => this.intercept('count', () => present.count());
     if (inner.clear !== undefined)
@@ -58,8 +64,11 @@ export class StoreDecorator implements SessionStore {
     Object.assign(this, optional);
   }
 
-  /** Runs one operation; `call` performs it on the inner store. The base class just calls it. */
-  protected intercept<T>(_op: StoreOperation, call: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one operation; `call` performs it on the inner store, and a prune calls the `beat` it is
+   * given after each batch. The base class just calls it.
+   */
+  protected intercept<T>(_op: StoreOperation, call: (beat?: () => void) => Promise<T>): Promise<T> {
     return call();
   }
 

@@ -44,8 +44,10 @@ export interface SessionStore {
   /**
    * Optional. Deletes expired entries (and any debris such as temp files) under this prefix; resolves how many
    * records. Without it no background pruning runs and `prune()` resolves 0: expired records stay until read.
+   * A store that prunes in batches calls `progress` after each one, so the caller's time bound
+   * (`storeTimeout`) applies to each batch rather than to the whole prune.
    */
-  prune?(): Promise<number>;
+  prune?(progress?: () => void): Promise<number>;
   /** Optional. How many live session records (isSessionKey) this prefix holds. Without it `count` is unsupported. */
   count?(): Promise<number>;
   /** Optional. Deletes every entry under this prefix, and nothing outside it. Without it `clear` is unsupported. */

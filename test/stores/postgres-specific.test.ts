@@ -131,6 +131,33 @@ await describeWithServer('postgres store specifics', DATABASE_URL, () => {
     expect(plan).not.toMatch(/Seq Scan/);
   });
 
+  it('prune() stays on the expiry index when most rows are expired and the live ones come first (EXPLAIN)', async () => {
+    // A night of expired sessions beside the day's live ones, live rows first in the heap: without
+    // ORDER BY, Postgres chose a sequential scan that read every live row again for each batch.
+    const prefix = randomPrefix('pg');
+    const s = store({ prefix });
+    await s.create('warm', 'v', Date.now() + HOUR);
+    const query = vi.spyOn(pg.Pool.prototype, 'query');
+    await s.prune();
+    const call = (query.mock.calls as unknown[][])
+      .map(([arg]) => arg as { text?: unknown; values?: unknown[] })
+      .find(
+        (st) =>
+          typeof st.text === 'string' && st.text.startsWith('DELETE') && st.text.includes('LIMIT'),
+      );
+    expect(call).toBeDefined();
+    const { text: sql, values: params } = call as { text: string; values: unknown[] };
+    const insert = `INSERT INTO ${table} (key, value) SELECT $1 || $2 || i, json_build_object('value', 'v', 'expires', $3::numeric)::text FROM generate_series(1, $4::int) i`;
+    await admin.query(insert, [prefix, 'live', Date.now() + HOUR, 2_000]);
+    await admin.query(insert, [prefix, 'expired', Date.now() - HOUR, 40_000]);
+    await admin.query(`ANALYZE ${table}`);
+    const { rows } = await admin.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, params);
+    const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
+    expect(plan).toMatch(new RegExp(`Index (Only )?Scan using ${table}_expires`));
+    expect(plan).not.toMatch(/Seq Scan/);
+    expect(await s.prune()).toBe(40_000);
+  });
+
   it('create(key) from six fresh stores racing to create one new table all succeed', async () => {
     const fresh = `kvsession_race_${RUN_ID}`;
     tables.push(fresh);

@@ -1,0 +1,71 @@
+// express-session on connect-pg-simple or connect-sqlite3 with the scale routes (/read, /write) and
+// a timed prune (control.ts), so the scale runner can compare their pruning with kvsession's.
+// argv: <store kind> <runId> <tmpDir> <redisUrl> <postgresUrl>. The runner fills the backend.
+import session from 'express-session';
+
+const harness = await import(
+  new URL('../../dist/benchmarks/servers/harness.js', import.meta.url).href
+);
+const { mountControl } = await import(
+  new URL('../../dist/benchmarks/scale/control.js', import.meta.url).href
+);
+const { BENCH_SECRET, createBenchApp, serve, unavailable } = harness;
+const { createExpressSessionStore } = await import('../servers/express-session-stores.mjs');
+
+const [kind = 'postgres', runId = 'dev', tmpDir = '.', redisUrl = '', postgresUrl = ''] =
+  process.argv.slice(2);
+
+async function start() {
+  const { app } = createBenchApp();
+  let built;
+  try {
+    built = await createExpressSessionStore(kind, session, {
+      runId,
+      tmpDir,
+      redisUrl,
+      postgresUrl,
+    });
+  } catch (err) {
+    unavailable(err instanceof Error ? err.message : String(err));
+    return;
+  }
+  const { store, cleanup } = built;
+  mountControl(app, { prune: () => prune(store) });
+  app.use(
+    session({ secret: BENCH_SECRET, store, resave: false, saveUninitialized: false, name: 'sid' }),
+  );
+  app.get('/read', (req, res) => {
+    const name = req.session.user?.name;
+    if (name === undefined) res.status(409).send('no session');
+    else res.send(name);
+  });
+  app.get('/write', (req, res) => {
+    if (typeof req.session.counter !== 'number') {
+      res.status(409).send('no session');
+      return;
+    }
+    req.session.counter += 1;
+    res.send(String(req.session.counter));
+  });
+  serve(app, cleanup);
+}
+
+/** Each store's own expiry sweep: connect-pg-simple's pruneSessions(), connect-sqlite3's dbCleanup statement. */
+function prune(store) {
+  if (kind === 'postgres') {
+    // pruneSessions() reports no count; the runner counts the rows left.
+    return new Promise((resolve, reject) =>
+      store.pruneSessions((err) => (err ? reject(err) : resolve(undefined))),
+    );
+  }
+  // connect-sqlite3 runs this statement at startup and once a day (dbCleanup is private).
+  return new Promise((resolve, reject) =>
+    store.db.run(`DELETE FROM ${store.table} WHERE ? > expired`, [Date.now()], function (err) {
+      if (err) reject(err);
+      else resolve(this.changes);
+    }),
+  );
+}
+
+process.once('disconnect', () => process.exit(1));
+await start();
