@@ -10,6 +10,9 @@ const { mountControl } = await import(
   new URL('../../dist/benchmarks/scale/control.js', import.meta.url).href
 );
 const { BENCH_SECRET, createBenchApp, serve, unavailable } = harness;
+const { mountBagRoutes } = await import(
+  new URL('../../dist/benchmarks/servers/routes.js', import.meta.url).href
+);
 const { createExpressSessionStore } = await import('../servers/express-session-stores.mjs');
 
 const [kind = 'postgres', runId = 'dev', tmpDir = '.', redisUrl = '', postgresUrl = ''] =
@@ -34,19 +37,7 @@ async function start() {
   app.use(
     session({ secret: BENCH_SECRET, store, resave: false, saveUninitialized: false, name: 'sid' }),
   );
-  app.get('/read', (req, res) => {
-    const name = req.session.user?.name;
-    if (name === undefined) res.status(409).send('no session');
-    else res.send(name);
-  });
-  app.get('/write', (req, res) => {
-    if (typeof req.session.counter !== 'number') {
-      res.status(409).send('no session');
-      return;
-    }
-    req.session.counter += 1;
-    res.send(String(req.session.counter));
-  });
+  mountBagRoutes(app, (req) => req.session);
   serve(app, cleanup);
 }
 

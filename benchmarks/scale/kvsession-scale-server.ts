@@ -4,6 +4,7 @@ import { createStore } from '../../stores/index.js';
 import { createPostgresStore } from '../../stores/postgres.js';
 import { createSqliteStore } from '../../stores/sqlite.js';
 import { BENCH_SECRET, createBenchApp, serve, unavailable } from '../servers/harness.js';
+import { mountKvSessionRoutes } from '../servers/routes.js';
 import { mountControl } from './control.js';
 import { kvsession } from './population.js';
 
@@ -41,20 +42,7 @@ function start(): void {
     },
   });
   app.use(sessions);
-  app.get('/read', async (req, res) => {
-    const user = (await req.session.get('user')) as { name?: string } | undefined;
-    if (user?.name === undefined) res.status(409).send('no session');
-    else res.send(user.name);
-  });
-  app.get('/write', async (req, res) => {
-    const counter = await req.session.get('counter');
-    if (typeof counter !== 'number') {
-      res.status(409).send('no session');
-      return;
-    }
-    req.session.set('counter', counter + 1);
-    res.send(String(counter + 1));
-  });
+  mountKvSessionRoutes(app);
   serve(
     app,
     () => sessions.close(),

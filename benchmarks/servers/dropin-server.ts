@@ -4,13 +4,14 @@ import type { ExpressSessionMiddleware } from '../../src/express-session/index.j
 import { createStore } from '../../stores/index.js';
 import { BENCH_SECRET, SETUP_DATA, createBenchApp, serve, unavailable } from './harness.js';
 import { countingStore } from './counting-store.js';
+import { mountBagRoutes } from './routes.js';
+import type { SessionBag } from './routes.js';
 
 // kvsession's express-session drop-in, with the express-session server's routes and options.
 // argv: <store URL> <prefix>
 const [url = 'memory://', prefix = 'kvbench:d:'] = process.argv.slice(2);
 
-type Bag = Record<string, unknown> & { user?: { name?: string }; counter?: unknown };
-const bag = (req: Request): Bag => req.session as unknown as Bag;
+const bag = (req: Request): SessionBag => req.session as unknown as SessionBag;
 
 function start(): void {
   const { app, stats } = createBenchApp();
@@ -33,23 +34,7 @@ function start(): void {
     Object.assign(bag(req), structuredClone(SETUP_DATA));
     res.send('ok');
   });
-  app.get('/none', (_req, res) => {
-    res.send('ok');
-  });
-  app.get('/read', (req, res) => {
-    const name = bag(req).user?.name;
-    if (name === undefined) res.status(409).send('no session');
-    else res.send(name);
-  });
-  app.get('/write', (req, res) => {
-    const s = bag(req);
-    if (typeof s.counter !== 'number') {
-      res.status(409).send('no session');
-      return;
-    }
-    s.counter += 1;
-    res.send(String(s.counter));
-  });
+  mountBagRoutes(app, bag);
   serve(
     app,
     async () => {

@@ -7,6 +7,9 @@ const harness = await import(
   new URL('../../dist/benchmarks/servers/harness.js', import.meta.url).href
 );
 const { BENCH_SECRET, SETUP_DATA, createBenchApp, countOp, serve, unavailable } = harness;
+const { mountBagRoutes } = await import(
+  new URL('../../dist/benchmarks/servers/routes.js', import.meta.url).href
+);
 const { createExpressSessionStore } = await import('./express-session-stores.mjs');
 
 const [kind = 'memory', runId = 'dev', tmpDir = '.', redisUrl = '', postgresUrl = ''] =
@@ -47,22 +50,7 @@ async function start() {
     Object.assign(req.session, structuredClone(SETUP_DATA));
     res.send('ok');
   });
-  app.get('/none', (_req, res) => {
-    res.send('ok');
-  });
-  app.get('/read', (req, res) => {
-    const name = req.session.user?.name;
-    if (name === undefined) res.status(409).send('no session');
-    else res.send(name);
-  });
-  app.get('/write', (req, res) => {
-    if (typeof req.session.counter !== 'number') {
-      res.status(409).send('no session');
-      return;
-    }
-    req.session.counter += 1;
-    res.send(String(req.session.counter));
-  });
+  mountBagRoutes(app, (req) => req.session);
 
   serve(app, cleanup);
 }

@@ -4,6 +4,7 @@ import type { KvSessionMiddleware } from '../../src/index.js';
 import { BENCH_SECRET, SETUP_DATA, createBenchApp, serve, unavailable } from './harness.js';
 import type { ServerStats } from './harness.js';
 import { countingStore } from './counting-store.js';
+import { mountKvSessionRoutes } from './routes.js';
 
 // argv: <store URL> <prefix>
 const [url = 'memory://', prefix = 'kvbench:'] = process.argv.slice(2);
@@ -24,24 +25,7 @@ function start(): void {
     for (const [key, value] of Object.entries(SETUP_DATA)) req.session.set(key, value);
     res.send('ok');
   });
-  app.get('/none', (_req, res) => {
-    res.send('ok');
-  });
-  app.get('/read', async (req, res) => {
-    const user = (await req.session.get('user')) as { name?: string } | undefined;
-    // 409 counts as a failure in the report: the cookie did not reach a live session.
-    if (user?.name === undefined) res.status(409).send('no session');
-    else res.send(user.name);
-  });
-  app.get('/write', async (req, res) => {
-    const counter = await req.session.get('counter');
-    if (typeof counter !== 'number') {
-      res.status(409).send('no session');
-      return;
-    }
-    req.session.set('counter', counter + 1);
-    res.send(String(counter + 1));
-  });
+  mountKvSessionRoutes(app);
 
   // Ready only once the store is connected, as the express-session servers are (they await their
   // client's connect). A server that takes requests while its store's driver loads and connects can
