@@ -13,25 +13,20 @@ const { BENCH_SECRET, createBenchApp, serve, unavailable } = harness;
 const { mountBagRoutes } = await import(
   new URL('../../dist/benchmarks/servers/routes.js', import.meta.url).href
 );
-const { createExpressSessionStore } = await import('../servers/express-session-stores.mjs');
+const { expressSessionStoreOrUnavailable } = await import('../servers/express-session-stores.mjs');
 
 const [kind = 'postgres', runId = 'dev', tmpDir = '.', redisUrl = '', postgresUrl = ''] =
   process.argv.slice(2);
 
 async function start() {
   const { app } = createBenchApp();
-  let built;
-  try {
-    built = await createExpressSessionStore(kind, session, {
-      runId,
-      tmpDir,
-      redisUrl,
-      postgresUrl,
-    });
-  } catch (err) {
-    unavailable(err instanceof Error ? err.message : String(err));
-    return;
-  }
+  const built = await expressSessionStoreOrUnavailable(
+    kind,
+    session,
+    { runId, tmpDir, redisUrl, postgresUrl },
+    unavailable,
+  );
+  if (built === undefined) return;
   const { store, cleanup } = built;
   mountControl(app, { prune: () => prune(store) });
   app.use(

@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import { session } from '../../src/express-session/index.js';
 import type { ExpressSessionMiddleware } from '../../src/express-session/index.js';
 import { createStore } from '../../stores/index.js';
-import { BENCH_SECRET, SETUP_DATA, createBenchApp, serve, unavailable } from './harness.js';
+import { BENCH_SECRET, SETUP_DATA, createBenchApp, serveSessions, unavailable } from './harness.js';
 import { countingStore } from './counting-store.js';
 import { mountBagRoutes } from './routes.js';
 import type { SessionBag } from './routes.js';
@@ -35,14 +35,7 @@ function start(): void {
     res.send('ok');
   });
   mountBagRoutes(app, bag);
-  serve(
-    app,
-    async () => {
-      await sessions.store.clear?.();
-      await sessions.close();
-    },
-    async () => sessions.store.warm?.(),
-  );
+  serveSessions(app, sessions);
 }
 
 start();

@@ -10,7 +10,7 @@ const { BENCH_SECRET, SETUP_DATA, createBenchApp, countOp, serve, unavailable } 
 const { mountBagRoutes } = await import(
   new URL('../../dist/benchmarks/servers/routes.js', import.meta.url).href
 );
-const { createExpressSessionStore } = await import('./express-session-stores.mjs');
+const { expressSessionStoreOrUnavailable } = await import('./express-session-stores.mjs');
 
 const [kind = 'memory', runId = 'dev', tmpDir = '.', redisUrl = '', postgresUrl = ''] =
   process.argv.slice(2);
@@ -20,18 +20,13 @@ const COUNTED = ['get', 'set', 'touch', 'destroy'];
 
 async function start() {
   const { app, stats } = createBenchApp();
-  let built;
-  try {
-    built = await createExpressSessionStore(kind, session, {
-      runId,
-      tmpDir,
-      redisUrl,
-      postgresUrl,
-    });
-  } catch (err) {
-    unavailable(err instanceof Error ? err.message : String(err));
-    return;
-  }
+  const built = await expressSessionStoreOrUnavailable(
+    kind,
+    session,
+    { runId, tmpDir, redisUrl, postgresUrl },
+    unavailable,
+  );
+  if (built === undefined) return;
   const { store, cleanup } = built;
   for (const method of COUNTED) {
     const original = store[method];

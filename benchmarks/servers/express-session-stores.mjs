@@ -4,6 +4,16 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
+/** createExpressSessionStore, or undefined after telling the parent (unavailable) why it cannot run. */
+export async function expressSessionStoreOrUnavailable(kind, session, place, unavailable) {
+  try {
+    return await createExpressSessionStore(kind, session, place);
+  } catch (err) {
+    unavailable(err instanceof Error ? err.message : String(err));
+    return undefined;
+  }
+}
+
 /** Builds the store for `kind`; resolves { store, cleanup } or throws with a readable reason. */
 export async function createExpressSessionStore(
   kind,

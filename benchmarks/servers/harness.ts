@@ -101,6 +101,28 @@ export function serve(
   process.once('SIGTERM', () => shutdown(143));
 }
 
+/** What serveSessions needs of a kvsession middleware (native or drop-in). */
+export interface ServedSessions {
+  readonly store: { clear?(): Promise<void>; warm?(): Promise<void> };
+  close(): Promise<void>;
+}
+
+/**
+ * serve() for a kvsession app: ready only once the store is connected, as the express-session servers
+ * are (a server that takes requests while its driver loads and connects can stay in a costlier GC
+ * regime for the rest of its life, benchmarks/README.md, session 13); on exit removes the run's sessions.
+ */
+export function serveSessions(app: Express, sessions: ServedSessions): void {
+  serve(
+    app,
+    async () => {
+      await sessions.store.clear?.();
+      await sessions.close();
+    },
+    async () => sessions.store.warm?.(),
+  );
+}
+
 /** Tells the parent this contender cannot run here, then exits. */
 export function unavailable(reason: string): void {
   send({ type: 'unavailable', reason }, () => process.exit(0));

@@ -1,7 +1,7 @@
 import { kvSession } from '../../src/index.js';
 import { createStore } from '../../stores/index.js';
 import type { KvSessionMiddleware } from '../../src/index.js';
-import { BENCH_SECRET, SETUP_DATA, createBenchApp, serve, unavailable } from './harness.js';
+import { BENCH_SECRET, SETUP_DATA, createBenchApp, serveSessions, unavailable } from './harness.js';
 import type { ServerStats } from './harness.js';
 import { countingStore } from './counting-store.js';
 import { mountKvSessionRoutes } from './routes.js';
@@ -27,17 +27,7 @@ function start(): void {
   });
   mountKvSessionRoutes(app);
 
-  // Ready only once the store is connected, as the express-session servers are (they await their
-  // client's connect). A server that takes requests while its store's driver loads and connects can
-  // stay in a costlier GC regime for the rest of its life (benchmarks/README.md, session 13).
-  serve(
-    app,
-    async () => {
-      await sessions.store.clear?.();
-      await sessions.close();
-    },
-    async () => sessions.store.warm?.(),
-  );
+  serveSessions(app, sessions);
 }
 
 function build(storeUrl: string, storePrefix: string, stats: ServerStats): KvSessionMiddleware {
