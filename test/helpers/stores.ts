@@ -12,7 +12,9 @@ import { DATABASE_URL, REDIS_URL, RUN_ID, probeTcp, randomPrefix } from './servi
 
 // One directory per test process; stores inside it are isolated by prefix, like on a shared server.
 const fileDir = mkdtempSync(join(tmpdir(), 'kvsession-test-'));
-process.once('exit', () => rmSync(fileDir, { recursive: true, force: true }));
+// Each test file loads this module afresh (pool: 'forks', isolated), so the file's end is the directory's:
+// the process's 'exit' event never came for vitest's workers, and 24 directories were left per run.
+afterAll(() => rmSync(fileDir, { recursive: true, force: true }));
 // One Postgres table per test process, dropped when the file's tests end.
 const pgTable = `kvsession_reg_${RUN_ID}`;
 afterAll(async () => {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { STORES_UNDER_TEST } from '../helpers/stores.js';
 import { describeWithServer } from '../helpers/services.js';
 import { TEST_SECRET } from '../helpers/app.js';
@@ -25,7 +25,8 @@ const USERS = 25;
 const HEAP_MARGIN = 4 * 1024 * 1024;
 
 const dir = mkdtempSync(join(tmpdir(), 'kvsession-leak-'));
-process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+// At the file's end: vitest's workers never saw the process's 'exit' event, and the directory stayed.
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 interface Probe {
   before: { size: number; heap: number };

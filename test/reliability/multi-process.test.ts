@@ -25,7 +25,8 @@ const START_LIMIT_MS = 30_000;
 const TABLE = fileTable('mp');
 
 const dir = mkdtempSync(join(tmpdir(), 'kvsession-multi-'));
-process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+// At the file's end: vitest's workers never saw the process's 'exit' event, and the directory stayed.
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The URL two processes use to reach the same data, per registered store; memory has none. */
 const SHARED_URLS: Readonly<Record<string, (() => string) | null>> = {

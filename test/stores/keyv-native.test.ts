@@ -25,7 +25,8 @@ process.on(
     void warnings.push({ code: warning.code, message: warning.message }),
 );
 const dir = mkdtempSync(join(tmpdir(), 'kvsession-keyv-native-'));
-process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+// At the file's end: vitest's workers never saw the process's 'exit' event, and the directory stayed.
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('a Keyv over @keyv/sqlite', () => {
   // close() leaves the app's Keyv open, so the test disconnects every one it made.

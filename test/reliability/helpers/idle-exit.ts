@@ -1,9 +1,11 @@
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { DATABASE_URL, REDIS_URL, randomPrefix } from '../../helpers/services.js';
+import { DATABASE_URL, REDIS_URL, RUN_ID, randomPrefix } from '../../helpers/services.js';
 import { TEST_SECRET } from '../../helpers/app.js';
 import { collect, startFromSource } from '../../e2e/from-source.js';
 import { createStore } from '../../../stores/index.js';
+import { createPostgresStore } from '../../../stores/postgres.js';
+import { dropTables } from '../../helpers/pg-tables.js';
 
 // Guards against a child that never exits; an exit after this counts as kept alive.
 export const EXIT_LIMIT_MS = 20_000;
@@ -26,14 +28,21 @@ export function idleUrl(storeName: string, dir: string): string | undefined {
  */
 export async function expectExitsByItself(url: string): Promise<void> {
   const prefix = randomPrefix('idle');
-  const child = startFromSource('test/reliability/children/idle-exit.ts', [url, prefix], {
+  // Postgres gets a table of the test's own, dropped here: the default one would outlive the run.
+  const table = url.startsWith('postgres') ? `kvsession_idle_${RUN_ID}` : undefined;
+  const args = table === undefined ? [url, prefix] : [url, prefix, table];
+  const child = startFromSource('test/reliability/children/idle-exit.ts', args, {
     env: { KVSESSION_TEST_SECRET: TEST_SECRET },
   });
   const result = await collect(child, EXIT_LIMIT_MS);
   // The child never closes its store on purpose; the session it saved is removed here.
-  const store = createStore(url, { prefix });
+  const store =
+    table === undefined
+      ? createStore(url, { prefix })
+      : createPostgresStore({ url, table, prefix });
   await store.clear();
   await store.close();
+  if (table !== undefined) await dropTables([table]);
   expect(result).toMatchObject({
     status: 0,
     signal: null,
