@@ -19,6 +19,12 @@ export type SqlRow = Readonly<Record<string, unknown>>;
 export interface SqlConnection {
   /** Runs one statement with positional `?` parameters; resolves its rows (RETURNING rows included). */
   query(sql: string, params: readonly unknown[]): Promise<readonly SqlRow[]>;
+  /**
+   * Runs a session lookup on a connection of its own, where the database lets readers run beside a
+   * writer (SQLite in WAL): a read then never waits behind a prune batch or a group commit on the
+   * main connection, and never sees a group's writes before they are committed. `query` when absent.
+   */
+  read?(sql: string, params: readonly unknown[]): Promise<readonly SqlRow[]>;
   /** Releases the connection or pool. */
   close(): Promise<void>;
 }
@@ -198,7 +204,7 @@ export class SqlStore implements SessionStore {
     const reads = this.#reads;
     const row =
       reads === undefined
-        ? (await this.#run('get', this.#sql.get, [full]))[0]
+        ? (await this.#track('get', () => this.#read(this.#sql.get, [full])))[0]
         : await this.#track('get', () => reads.get(full));
     const entry = readEnvelope(row?.['value']);
     return entry !== undefined && entry.expiresAt > Date.now() ? entry : undefined;
@@ -340,6 +346,13 @@ export class SqlStore implements SessionStore {
 
   async #query(sql: string, params: readonly unknown[]): Promise<readonly SqlRow[]> {
     return (await this.#connect()).query(sql, params);
+  }
+
+  async #read(sql: string, params: readonly unknown[]): Promise<readonly SqlRow[]> {
+    const connection = await this.#connect();
+    return connection.read === undefined
+      ? connection.query(sql, params)
+      : connection.read(sql, params);
   }
 
   /** Connects ahead of the first operation; a failure is left for that operation to report. */

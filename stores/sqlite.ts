@@ -71,7 +71,27 @@ export function createSqliteStore(options: string | SqliteStoreOptions): FullSes
         await adapter.disconnect().catch(() => {});
         throw err;
       }
-      return { query, close: () => adapter.disconnect() };
+      // `:memory:` is one database per connection, so a second connection would see another one.
+      if (path === ':memory:') return { query, close: () => adapter.disconnect() };
+      // Lookups get a connection of their own: in WAL a reader never waits for the writer, so a
+      // prune batch or a group commit on the main connection no longer delays a session read.
+      const reader = new KeyvSqlite({ uri: `sqlite://${path}`, table, busyTimeout });
+      reader.on('error', () => {});
+      try {
+        await reader.query('SELECT 1', []);
+      } catch (err) {
+        await Promise.allSettled([reader.disconnect(), adapter.disconnect()]);
+        throw err;
+      }
+      return {
+        query,
+        read: async (sql, params) => (await reader.query(sql, params)) as SqlRow[],
+        close: async () => {
+          const [main, read] = await Promise.allSettled([adapter.disconnect(), reader.disconnect()]);
+          if (main.status === 'rejected') throw main.reason;
+          if (read.status === 'rejected') throw read.reason;
+        },
+      };
     },
   };
   return new SqlStore(dialect, table, opts);

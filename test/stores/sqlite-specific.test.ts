@@ -233,4 +233,35 @@ describe('sqlite store specifics', () => {
     });
     expect(await s.create('k', 'v', Date.now() + HOUR)).toBe(true);
   });
+
+  it('a session read is answered while a save on the main connection waits for a lock held elsewhere', async () => {
+    const path = join(dir, 'reader.db');
+    const s = createSqliteStore({
+      url: `sqlite://${path}`,
+      prefix: randomPrefix('sqlite'),
+      timeout: 5000,
+    });
+    open.push(s);
+    await s.create('live', 'v', Date.now() + HOUR);
+    // Another process's writer, as a second app instance or the CLI's prune would be.
+    const other = new sqlite3.Database(path);
+    const run = (sql: string): Promise<void> =>
+      new Promise((resolve, reject) => other.run(sql, (err) => (err ? reject(err) : resolve())));
+    try {
+      await run('BEGIN IMMEDIATE');
+      let saved = false;
+      const save = s.create('new', 'v', Date.now() + HOUR).then((ok) => {
+        saved = true;
+        return ok;
+      });
+      // The save now waits in SQLite's busy handler on the main connection; on that one connection
+      // this read would wait behind it until the lock is released (up to the 5 s store timeout).
+      expect(await s.get('live')).toMatchObject({ value: 'v' });
+      expect(saved).toBe(false);
+      await run('COMMIT');
+      expect(await save).toBe(true);
+    } finally {
+      await new Promise<void>((resolve) => other.close(() => resolve()));
+    }
+  });
 });
