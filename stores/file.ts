@@ -16,6 +16,8 @@ export interface FileStoreOptions extends StoreOptions, FileLocation {}
 
 // A temp file younger than this may be another process's write in flight, so prune leaves it.
 const TEMP_AGE_MS = 5_000;
+// Records examined between two progress reports of prune (see SessionStore.prune).
+const PRUNE_PROGRESS_EVERY = 200;
 
 /**
  * One JSON file per record (keyv's `{"value","expires"}` envelope), replaced by temp file + rename
@@ -95,10 +97,13 @@ export class FileStore implements SessionStore {
     return this.#run('delete', () => this.#queue.run(full, () => this.#files.remove(full)));
   }
 
-  async prune(): Promise<number> {
+  async prune(progress?: () => void): Promise<number> {
     return this.#run('prune', async () => {
       let removed = 0;
+      let examined = 0;
       await this.#sweep(async (file) => {
+        // A file at a time, a big directory takes longer than one store timeout: report every batch.
+        if (++examined % PRUNE_PROGRESS_EVERY === 0) progress?.();
         await this.#queue.run(file.fullKey, async () => {
           const text = await this.#files.read(file.fullKey);
           // An unparseable record can only be debris (writes are atomic), so it goes like an expired one.

@@ -3,6 +3,9 @@ import type { SessionStore, StoreEntry, StoreOptions } from '../src/store.js';
 import { DEFAULT_PREFIX, isSessionKey } from '../src/store.js';
 import { KvSessionError, storeClosed } from '../src/errors.js';
 
+// Entries examined between two progress reports of prune (see SessionStore.prune).
+const PRUNE_PROGRESS_EVERY = 200;
+
 // What we hand to keyv: the record text plus its exact deadline. Keyv keeps only a relative TTL
 // (its own `expires` is Date.now() + ttl at write time, a millisecond off when the clock ticks),
 // so the deadline the core asked for travels inside the value and is the one enforced on read.
@@ -68,10 +71,13 @@ export class KeyvStore implements SessionStore {
     return this.#keyv.delete(this.prefix + key);
   }
 
-  async prune(): Promise<number> {
+  async prune(progress?: () => void): Promise<number> {
     let removed = 0;
+    let examined = 0;
     for (const [key, expiresAt] of await this.#entries()) {
       if (expiresAt <= Date.now() && (await this.#keyv.delete(key))) removed++;
+      // One delete per round trip: a large store takes longer than one store timeout, so report per batch.
+      if (++examined % PRUNE_PROGRESS_EVERY === 0) progress?.();
     }
     return removed;
   }

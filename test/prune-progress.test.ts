@@ -2,6 +2,12 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { guardStore } from '../src/guarded-store.js';
 import { MemoryStore } from '../stores/memory.js';
 import { createSqliteStore } from '../stores/sqlite.js';
+import { createFileStore } from '../stores/file.js';
+import { createKeyvStore } from '../stores/keyv.js';
+import Keyv from 'keyv';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 // A prune of a million expired records takes many batches; the store timeout bounds each batch,
 // not the whole prune (which used to fail every prune longer than 2 s, the work going on unseen).
@@ -21,6 +27,39 @@ describe('prune progress and the store timeout', () => {
       let beats = 0;
       expect(await store.prune(() => beats++)).toBe(1200);
       expect(beats).toBe(3); // 500 + 500 + 200
+      expect((await store.get('live'))?.value).toBe('v');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('the file store reports progress once per 200 records examined', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kvsession-prune-progress-'));
+    const store = createFileStore({ dir, prefix: 'p:' });
+    try {
+      const past = Date.now() - 1000;
+      await Promise.all(Array.from({ length: 450 }, (_, i) => store.create(`gone${i}`, 'v', past)));
+      await store.create('live', 'v', Date.now() + 60_000);
+      let beats = 0;
+      expect(await store.prune?.(() => beats++)).toBe(450);
+      expect(beats).toBe(2); // 451 examined: after the 200th and the 400th
+      expect((await store.get('live'))?.value).toBe('v');
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a store over any Keyv instance reports progress once per 200 entries examined', async () => {
+    const store = createKeyvStore(new Keyv(), { prefix: 'p:' });
+    try {
+      const past = Date.now() + 30;
+      await Promise.all(Array.from({ length: 400 }, (_, i) => store.create(`gone${i}`, 'v', past)));
+      await store.create('live', 'v', Date.now() + 60_000);
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      let beats = 0;
+      expect(await store.prune?.(() => beats++)).toBe(400);
+      expect(beats).toBe(2); // 401 examined
       expect((await store.get('live'))?.value).toBe('v');
     } finally {
       await store.close();
