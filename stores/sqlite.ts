@@ -87,7 +87,10 @@ export function createSqliteStore(options: string | SqliteStoreOptions): FullSes
         query,
         read: async (sql, params) => (await reader.query(sql, params)) as SqlRow[],
         close: async () => {
-          const [main, read] = await Promise.allSettled([adapter.disconnect(), reader.disconnect()]);
+          const [main, read] = await Promise.allSettled([
+            adapter.disconnect(),
+            reader.disconnect(),
+          ]);
           if (main.status === 'rejected') throw main.reason;
           if (read.status === 'rejected') throw read.reason;
         },
