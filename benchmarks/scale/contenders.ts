@@ -63,7 +63,10 @@ export function kvsessionContender(store: ScaleStore, place: ScalePlace): ScaleC
         case 'sqlite':
           return sqliteBackend(sqliteFile, table, 'kvsession', place.runId, prefix);
         case 'redis':
-          return redisBackend(place.redisUrl, prefix, place.runId);
+          return redisBackend(place.redisUrl, prefix, {
+            key: (i) => kvsession.key(place.runId, i),
+            value: (i, now) => kvsession.record(now - (i % 1000)),
+          });
         case 'postgres':
           return postgresBackend(place.postgresUrl, table, 'kvsession', place.runId, prefix);
       }
@@ -71,9 +74,12 @@ export function kvsessionContender(store: ScaleStore, place: ScalePlace): ScaleC
   };
 }
 
-/** express-session on connect-sqlite3 or connect-pg-simple, as ../servers/express-session-stores.mjs builds them. */
+/** The stores express-session is measured on at scale: its MemoryStore, connect-redis, connect-sqlite3, connect-pg-simple. */
+export type ExpressSessionScaleStore = Exclude<ScaleStore, 'file'>;
+
+/** express-session on `store`, as ../servers/express-session-stores.mjs builds it. */
 export function expressSessionContender(
-  store: 'sqlite' | 'postgres',
+  store: ExpressSessionScaleStore,
   place: ScalePlace,
 ): ScaleContender {
   return {
@@ -82,25 +88,37 @@ export function expressSessionContender(
     store,
     script: join(repoRoot(), 'benchmarks', 'scale', 'express-session-scale-server.mjs'),
     args: [store, place.runId, place.tmpDir, place.redisUrl, place.postgresUrl],
-    execArgv: [],
+    // The MemoryStore lives in the server, which reports its heap after two full collections.
+    execArgv: store === 'memory' ? ['--expose-gc'] : [],
     maxSessions: Number.POSITIVE_INFINITY,
     cookie: (i) => expressSession.cookie(place.runId, i),
-    backend() {
-      return store === 'sqlite'
-        ? sqliteBackend(
+    backend(port) {
+      switch (store) {
+        case 'memory':
+          return serverFilledBackend(port, undefined);
+        case 'redis':
+          // connect-redis's layout: prefix + sid, the session as JSON.
+          return redisBackend(place.redisUrl, `esbench:${place.runId}:`, {
+            key: (i) => expressSession.sid(place.runId, i),
+            value: () => expressSession.sess(),
+          });
+        case 'sqlite':
+          return sqliteBackend(
             join(place.tmpDir, 'es-sessions.db'),
             'sessions',
             'connect-sqlite3',
             place.runId,
             '',
-          )
-        : postgresBackend(
+          );
+        case 'postgres':
+          return postgresBackend(
             place.postgresUrl,
             `esbench_${place.runId}`,
             'connect-pg-simple',
             place.runId,
             '',
           );
+      }
     },
   };
 }

@@ -1,6 +1,8 @@
-// express-session on connect-pg-simple or connect-sqlite3 with the scale routes (/read, /write) and
-// a timed prune (control.ts), so the scale runner can compare their pruning with kvsession's.
-// argv: <store kind> <runId> <tmpDir> <redisUrl> <postgresUrl>. The runner fills the backend.
+// express-session on its MemoryStore, connect-redis, connect-sqlite3 or connect-pg-simple with the
+// scale routes (/read, /write), a timed prune for the SQL stores (control.ts), so the scale runner can
+// compare their pruning with kvsession's, and for the MemoryStore, which lives in this process, a
+// fill and a heap reading. argv: <store kind> <runId> <tmpDir> <redisUrl> <postgresUrl>. The runner
+// fills every other backend.
 import session from 'express-session';
 
 const harness = await import(
@@ -12,6 +14,9 @@ const { mountControl } = await import(
 const { BENCH_SECRET, createBenchApp, serve, unavailable } = harness;
 const { mountBagRoutes } = await import(
   new URL('../../dist/benchmarks/servers/routes.js', import.meta.url).href
+);
+const { expressSession } = await import(
+  new URL('../../dist/benchmarks/scale/population.js', import.meta.url).href
 );
 const { expressSessionStoreOrUnavailable } = await import('../servers/express-session-stores.mjs');
 
@@ -28,12 +33,34 @@ async function start() {
   );
   if (built === undefined) return;
   const { store, cleanup } = built;
-  mountControl(app, { prune: () => prune(store) });
+  mountControl(
+    app,
+    kind === 'memory'
+      ? { fill: (range) => fill(store, range), memory: heap }
+      : { prune: () => prune(store) },
+  );
   app.use(
     session({ secret: BENCH_SECRET, store, resave: false, saveUninitialized: false, name: 'sid' }),
   );
   mountBagRoutes(app, (req) => req.session);
   serve(app, cleanup);
+}
+
+/**
+ * Puts sessions from..to-1 into the MemoryStore as express-session itself keeps them (the session as
+ * JSON under its ID). Their cookie has no expiry, so they live for the whole run.
+ */
+async function fill(store, { from, to }) {
+  // A string of its own per session, as each save makes one: the heap per session is then real.
+  for (let i = from; i < to; i++)
+    store.sessions[expressSession.sid(runId, i)] = expressSession.sess();
+}
+
+/** The server's memory after two full collections, as kvsession's scale server reports it. */
+async function heap() {
+  globalThis.gc?.();
+  globalThis.gc?.();
+  return process.memoryUsage();
 }
 
 /** Each store's own expiry sweep: connect-pg-simple's pruneSessions(), connect-sqlite3's dbCleanup statement. */

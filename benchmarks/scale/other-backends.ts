@@ -4,10 +4,18 @@ import { createClient } from 'redis';
 import type { Backend } from './backend.js';
 import { chunks } from './backend.js';
 import { control } from './control.js';
-import { kvsession } from './population.js';
 
-/** Redis keys under this run's prefix, written as RedisStore writes them: SET key record PXAT ms. */
-export function redisBackend(url: string, prefix: string, seed: string): Backend {
+/** How one library lays session i out in Redis: its key (after the prefix) and its value. */
+export interface RedisRows {
+  key(i: number): string;
+  value(i: number, now: number): string;
+}
+
+/**
+ * Redis keys under this run's prefix, written as the library's store writes them: SET key value
+ * PXAT ms (kvsession's RedisStore; connect-redis sets the same with EX, a relative expiry).
+ */
+export function redisBackend(url: string, prefix: string, rows: RedisRows): Backend {
   let client: ReturnType<typeof createClient> | undefined;
   let filled = 0;
   const connect = async (): Promise<ReturnType<typeof createClient>> => {
@@ -26,10 +34,8 @@ export function redisBackend(url: string, prefix: string, seed: string): Backend
       for (const [start, end] of chunks(from, to, 2000)) {
         const sets: Promise<unknown>[] = [];
         for (let i = start; i < end; i++) {
-          const record = kvsession.record(now - (i % 1000));
-          sets.push(
-            c.sendCommand(['SET', prefix + kvsession.key(seed, i), record, 'PXAT', `${expiresAt}`]),
-          );
+          const value = rows.value(i, now);
+          sets.push(c.sendCommand(['SET', prefix + rows.key(i), value, 'PXAT', `${expiresAt}`]));
         }
         await Promise.all(sets);
       }
@@ -43,7 +49,7 @@ export function redisBackend(url: string, prefix: string, seed: string): Backend
       let bytes = 0;
       let n = 0;
       for (let i = 0; i < filled; i += step, n++) {
-        bytes += Number(await c.sendCommand(['MEMORY', 'USAGE', prefix + kvsession.key(seed, i)]));
+        bytes += Number(await c.sendCommand(['MEMORY', 'USAGE', prefix + rows.key(i)]));
       }
       return bytes / Math.max(1, n);
     },

@@ -12,6 +12,7 @@ import type { Backend } from './backend.js';
 import { parseScaleArgs } from './args.js';
 import type { ScaleArgs } from './args.js';
 import { expressSessionContender, kvsessionContender } from './contenders.js';
+import type { ExpressSessionScaleStore } from './contenders.js';
 import type { ScaleContender, ScalePlace } from './contenders.js';
 import { pruneUnderLoad } from './prune.js';
 import type { PruneResult } from './prune.js';
@@ -106,7 +107,7 @@ async function main(): Promise<void> {
   }
 }
 
-/** kvsession on every chosen store, then express-session on the SQL stores among them. */
+/** kvsession on every chosen store, then express-session on each of them it has a store for. */
 function sweepContenders(args: ScaleArgs, place: ScalePlace): ScaleContender[] {
   return [
     ...args.stores.map((s) => kvsessionContender(s, place)),
@@ -117,13 +118,18 @@ function sweepContenders(args: ScaleArgs, place: ScalePlace): ScaleContender[] {
 /** Pruning is measured where a prune has work: the SQL stores (Redis expires keys itself). */
 function pruneContenders(args: ScaleArgs, place: ScalePlace): ScaleContender[] {
   const sql = args.stores.filter((s) => s === 'sqlite' || s === 'postgres');
-  return [...sql.map((s) => kvsessionContender(s, place)), ...expressSessionOnes(args, place)];
+  return [
+    ...sql.map((s) => kvsessionContender(s, place)),
+    ...expressSessionOnes(args, place).filter(
+      (c) => c.store === 'sqlite' || c.store === 'postgres',
+    ),
+  ];
 }
 
 function expressSessionOnes(args: ScaleArgs, place: ScalePlace): ScaleContender[] {
   if (!args.expressSession) return [];
-  const sql = args.stores.filter((s) => s === 'sqlite' || s === 'postgres');
-  return sql.map((s) => expressSessionContender(s, place));
+  const theirs = args.stores.filter((s): s is ExpressSessionScaleStore => s !== 'file');
+  return theirs.map((s) => expressSessionContender(s, place));
 }
 
 /**
