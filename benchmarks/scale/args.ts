@@ -26,7 +26,7 @@ export interface ScaleArgs {
 }
 
 export const SCALE_USAGE = `usage: npm run bench:scale [-- options]
-  (default: quick mode, 10k and 100k sessions, pruning 100k expired beside 10k live, ~6 min)
+  (default: quick mode, 10k and 100k sessions, pruning 100k expired beside 10k live, 6–8 min)
   --full                10k, 100k and 1M sessions; pruning 1M expired beside 100k live (~35 min)
   --stores a,b          of ${SCALE_STORES.join(',')}
   --sizes n,n           live sessions per step, e.g. 10000,100000
