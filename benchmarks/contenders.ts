@@ -84,14 +84,14 @@ export function storeContenders(
       library: 'kvsession',
       store,
       script: compiledServer('kvsession-server'),
-      args: [kvsessionUrl(store, place), `kvbench:${place.runId}:`],
+      args: [kvsessionUrl(store, place), `kvbench:${place.runId}:`, `kvbench_${place.runId}`],
     },
     {
       id: `kvsession-dropin/${store}`,
       library: 'kvsession-dropin',
       store,
       script: compiledServer('dropin-server'),
-      args: [kvsessionUrl(store, place), `kvbench:${place.runId}:d:`],
+      args: [kvsessionUrl(store, place), `kvbench:${place.runId}:d:`, `kvbench_${place.runId}_d`],
     },
   ];
   return both.filter((c) => (libraries as readonly Library[]).includes(c.library));

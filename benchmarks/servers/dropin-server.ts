@@ -1,23 +1,27 @@
 import type { Request } from 'express';
 import { session } from '../../src/express-session/index.js';
 import type { ExpressSessionMiddleware } from '../../src/express-session/index.js';
-import { createStore } from '../../stores/index.js';
+import { benchStore } from './bench-store.js';
+import type { BenchStore } from './bench-store.js';
 import { BENCH_SECRET, SETUP_DATA, createBenchApp, serveSessions, unavailable } from './harness.js';
 import { countingStore } from './counting-store.js';
 import { mountBagRoutes } from './routes.js';
 import type { SessionBag } from './routes.js';
 
 // kvsession's express-session drop-in, with the express-session server's routes and options.
-// argv: <store URL> <prefix>
-const [url = 'memory://', prefix = 'kvbench:d:'] = process.argv.slice(2);
+// argv: <store URL> <prefix> [<PostgreSQL table, dropped on exit>]
+const [url = 'memory://', prefix = 'kvbench:d:', table] = process.argv.slice(2);
 
 const bag = (req: Request): SessionBag => req.session as unknown as SessionBag;
 
 function start(): void {
   const { app, stats } = createBenchApp();
   let sessions: ExpressSessionMiddleware;
+  let removeAfter: BenchStore['removeAfter'];
   try {
-    const store = countingStore(createStore(url, { prefix }), stats);
+    const built = benchStore(url, prefix, table);
+    removeAfter = built.removeAfter;
+    const store = countingStore(built.store, stats);
     sessions = session({
       secret: BENCH_SECRET,
       store,
@@ -35,7 +39,7 @@ function start(): void {
     res.send('ok');
   });
   mountBagRoutes(app, bag);
-  serveSessions(app, sessions);
+  serveSessions(app, sessions, removeAfter);
 }
 
 start();

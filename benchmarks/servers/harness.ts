@@ -112,12 +112,17 @@ export interface ServedSessions {
  * are (a server that takes requests while its driver loads and connects can stay in a costlier GC
  * regime for the rest of its life, benchmarks/README.md, session 13); on exit removes the run's sessions.
  */
-export function serveSessions(app: Express, sessions: ServedSessions): void {
+export function serveSessions(
+  app: Express,
+  sessions: ServedSessions,
+  removeAfter: () => Promise<void> = async () => {},
+): void {
   serve(
     app,
     async () => {
       await sessions.store.clear?.();
       await sessions.close();
+      await removeAfter();
     },
     async () => sessions.store.warm?.(),
   );

@@ -1,19 +1,22 @@
 import { kvSession } from '../../src/index.js';
-import { createStore } from '../../stores/index.js';
 import type { KvSessionMiddleware } from '../../src/index.js';
 import { BENCH_SECRET, SETUP_DATA, createBenchApp, serveSessions, unavailable } from './harness.js';
-import type { ServerStats } from './harness.js';
+import { benchStore } from './bench-store.js';
+import type { BenchStore } from './bench-store.js';
 import { countingStore } from './counting-store.js';
 import { mountKvSessionRoutes } from './routes.js';
 
-// argv: <store URL> <prefix>
-const [url = 'memory://', prefix = 'kvbench:'] = process.argv.slice(2);
+// argv: <store URL> <prefix> [<PostgreSQL table, dropped on exit>]
+const [url = 'memory://', prefix = 'kvbench:', table] = process.argv.slice(2);
 
 function start(): void {
   const { app, stats } = createBenchApp();
   let sessions: KvSessionMiddleware;
+  let removeAfter: BenchStore['removeAfter'];
   try {
-    sessions = build(url, prefix, stats);
+    const built = benchStore(url, prefix, table);
+    removeAfter = built.removeAfter;
+    sessions = kvSession({ secret: BENCH_SECRET, store: countingStore(built.store, stats) });
   } catch (err) {
     // e.g. ERR_KVSESSION_UNKNOWN_STORE while a store's URL scheme is not wired yet.
     unavailable(err instanceof Error ? err.message : String(err));
@@ -27,12 +30,7 @@ function start(): void {
   });
   mountKvSessionRoutes(app);
 
-  serveSessions(app, sessions);
-}
-
-function build(storeUrl: string, storePrefix: string, stats: ServerStats): KvSessionMiddleware {
-  const store = countingStore(createStore(storeUrl, { prefix: storePrefix }), stats);
-  return kvSession({ secret: BENCH_SECRET, store });
+  serveSessions(app, sessions, removeAfter);
 }
 
 start();
