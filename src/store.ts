@@ -114,3 +114,6 @@ export interface StoreOptions {
 
 /** The default namespace. */
 export const DEFAULT_PREFIX = 'sess:';
+
+/** Records a store that prunes one record per round trip (file, Keyv) examines between two `progress()` reports. */
+export const PRUNE_PROGRESS_EVERY = 200;

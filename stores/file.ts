@@ -1,5 +1,5 @@
 import type { SessionStore, StoreEntry, StoreOptions } from '../src/store.js';
-import { DEFAULT_PREFIX, isSessionKey } from '../src/store.js';
+import { DEFAULT_PREFIX, PRUNE_PROGRESS_EVERY, isSessionKey } from '../src/store.js';
 import { storeUnavailable, storeClosed } from '../src/errors.js';
 import {
   KeyQueue,
@@ -16,8 +16,6 @@ export interface FileStoreOptions extends StoreOptions, FileLocation {}
 
 // A temp file younger than this may be another process's write in flight, so prune leaves it.
 const TEMP_AGE_MS = 5_000;
-// Records examined between two progress reports of prune (see SessionStore.prune).
-const PRUNE_PROGRESS_EVERY = 200;
 
 /**
  * One JSON file per record (keyv's `{"value","expires"}` envelope), replaced by temp file + rename

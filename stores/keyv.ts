@@ -1,10 +1,7 @@
 import type Keyv from 'keyv';
 import type { SessionStore, StoreEntry, StoreOptions } from '../src/store.js';
-import { DEFAULT_PREFIX, isSessionKey } from '../src/store.js';
+import { DEFAULT_PREFIX, PRUNE_PROGRESS_EVERY, isSessionKey } from '../src/store.js';
 import { KvSessionError, storeClosed } from '../src/errors.js';
-
-// Entries examined between two progress reports of prune (see SessionStore.prune).
-const PRUNE_PROGRESS_EVERY = 200;
 
 // What we hand to keyv: the record text plus its exact deadline. Keyv keeps only a relative TTL
 // (its own `expires` is Date.now() + ttl at write time, a millisecond off when the clock ticks),

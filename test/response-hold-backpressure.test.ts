@@ -70,8 +70,8 @@ describe('backpressure while a response is held', () => {
       };
       const held = await download(100);
       expect(held.bytes).toBe(100 * MB);
-      // Readable.from buffers 16 chunks of 64 KB and the hold queues one high-water mark (16 KB):
-      // about 1.1 MB. A hold that ignored backpressure would pull all 100 MB during the 1.5 s save.
+      // At most Readable.from's 16 chunks of 64 KB plus the hold's one high-water mark (16 KB), about
+      // 1.1 MB (128 KB measured). A hold that ignored backpressure would pull all 100 MB during the save.
       expect(held.duringSave).toBeGreaterThan(0);
       expect(held.duringSave).toBeLessThan(2 * MB);
       child.kill();
