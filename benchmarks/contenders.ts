@@ -12,8 +12,17 @@ export type StoreKind = (typeof STORES)[number];
 /** The session libraries compared; bare Express is the baseline and always runs. */
 export const LIBRARIES = ['express-session', 'kvsession', 'kvsession-dropin'] as const;
 export type SessionLibrary = (typeof LIBRARIES)[number];
-/** 'noop': bare Express plus one empty middleware, the floor for anything added with app.use(). */
-export type Library = 'bare' | 'noop' | SessionLibrary;
+/**
+ * 'noop': bare Express plus one empty middleware, the floor for anything added with app.use().
+ * 'properties': one middleware that only sets `req.session` and `req.sessionID` to constants, the
+ * floor for any middleware that gives express-session's API (see benchmarks/README.md).
+ */
+export type Library = 'bare' | 'noop' | 'properties' | SessionLibrary;
+
+/** Whether `library` is a reference without sessions (bare Express, an empty middleware, the properties floor). */
+export function isReference(library: Library): boolean {
+  return library === 'bare' || library === 'noop' || library === 'properties';
+}
 
 /** One server to measure. */
 export interface Contender {
@@ -62,6 +71,17 @@ export function noopContender(): Contender {
     store: undefined,
     script: compiledServer('bare-server'),
     args: ['empty-middleware'],
+  };
+}
+
+/** Bare Express with one middleware that sets `req.session` and `req.sessionID` to constants and nothing else. */
+export function propertiesContender(): Contender {
+  return {
+    id: 'express + req.session, req.sessionID',
+    library: 'properties',
+    store: undefined,
+    script: compiledServer('bare-server'),
+    args: ['request-properties'],
   };
 }
 

@@ -10,7 +10,9 @@ import {
   ROUTES,
   STORES,
   bareContender,
+  isReference,
   noopContender,
+  propertiesContender,
   runPlace,
   storeContenders,
 } from './contenders.js';
@@ -26,8 +28,9 @@ import { createSessions } from './client.js';
 //          [--stores memory,redis] [--warmup 12000] [--requests 2000] [--samples 4] [--mixed 4000] [--no-bare]
 // --mixed N first serves N requests of each other route, as every server of the full run has: once a
 // kvsession server has saved a session, V8 has seen the save path and the response hold,
-// and /none and /read count differently. --no-bare leaves out bare Express and the empty middleware
-// (their counts move little between builds): a before/after comparison of one contender in a third of the time.
+// and /none and /read count differently. --no-bare leaves out bare Express and the two references
+// (an empty middleware; one that sets req.session and req.sessionID), whose counts move little between
+// builds: a before/after comparison of one contender in a fraction of the time.
 
 const USAGE =
   'usage: node dist/benchmarks/run.js instructions [--routes a,b] [--libs kvsession,express-session] [--stores memory,redis] [--warmup N] [--requests N] [--samples N] [--mixed N] [--no-bare]';
@@ -81,7 +84,9 @@ export async function runInstructions(argv: readonly string[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'kvsession-instr-'));
   const place = runPlace(`instr${process.pid}`, dir);
   const contenders = [
-    ...(values['no-bare'] === true ? [] : [bareContender(), noopContender()]),
+    ...(values['no-bare'] === true
+      ? []
+      : [bareContender(), noopContender(), propertiesContender()]),
     ...stores.flatMap((store) => storeContenders(store, place, libs)),
   ];
   const results: Sampled[] = [];
@@ -128,8 +133,7 @@ async function sample(
   );
   try {
     const port = await readyPort(child.stdout);
-    const cookie =
-      c.library === 'bare' || c.library === 'noop' ? undefined : await firstSession(port);
+    const cookie = isReference(c.library) ? undefined : await firstSession(port);
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     // As in the full run, where every server has served all three routes before most cells.
     for (const other of ROUTES)

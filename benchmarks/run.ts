@@ -7,7 +7,14 @@ import type { Contender, RunPlace, Route } from './contenders.js';
 import type { Cell } from './measure.js';
 import type { RunningServer } from './spawn.js';
 import { parseBenchArgs } from './args.js';
-import { bareContender, noopContender, runPlace, storeContenders } from './contenders.js';
+import {
+  bareContender,
+  isReference,
+  noopContender,
+  propertiesContender,
+  runPlace,
+  storeContenders,
+} from './contenders.js';
 import { measureCell } from './measure.js';
 import { startServer } from './spawn.js';
 import { checkRoute, createSessions } from './client.js';
@@ -64,9 +71,9 @@ async function main(): Promise<void> {
     await mkdtemp(join(tmpdir(), 'kvsession-bench-')),
   );
   const bare = bareContender();
-  // The empty-middleware reference is measured beside bare Express like a store group of its own.
+  // The two references are measured beside bare Express like a store group of their own.
   const groups = [
-    [noopContender()],
+    [noopContender(), propertiesContender()],
     ...args.stores.map((store) => storeContenders(store, place, args.libraries)),
   ];
   const contenders = [bare, ...groups.flat()];
@@ -139,7 +146,7 @@ async function start(c: Contender, { args, live, unavailable, pinning }: RunStat
   }
   try {
     if (pinning.serverCpu !== undefined) pin(started.server.pid, pinning.serverCpu);
-    const sessionless = c.library === 'bare' || c.library === 'noop';
+    const sessionless = isReference(c.library);
     const cookies = sessionless ? [] : await createSessions(started.server.port, args.connections);
     if (!sessionless && cookies.length === 0) throw new Error('/__setup set no cookie');
     for (const route of args.routes) await checkRoute(started.server.port, route, cookies[0]);

@@ -2,10 +2,22 @@ import { createBenchApp, serve } from './harness.js';
 
 // The baseline: the same routes with no session layer at all. With argv `empty-middleware`, one
 // app.use() layer that does nothing: the floor for any session layer that plugs in that way, since
-// Express's router spends its own time on every layer it passes.
+// Express's router spends its own time on every layer it passes. With `request-properties`, one
+// layer that sets `req.session` and `req.sessionID` to constants: the floor for any middleware that
+// gives express-session's API, since V8 gives an Express request a new hidden class per added property.
 const { app } = createBenchApp();
-if (process.argv[2] === 'empty-middleware') {
+const variant = process.argv[2];
+if (variant === 'empty-middleware') {
   app.use((_req, _res, next) => {
+    next();
+  });
+}
+if (variant === 'request-properties') {
+  const session = { user: { name: 'Ada Lovelace' } };
+  app.use((req, _res, next) => {
+    const r = req as typeof req & { sessionID?: string };
+    r.session = session as never;
+    r.sessionID = 'x';
     next();
   });
 }
