@@ -2,12 +2,15 @@ import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-// Prints where a .cpuprofile spent its busy time: the top functions by self time, then totals per file.
+// Prints where a .cpuprofile spent its busy time: the top functions by self time, totals per file, and
+// the top source lines (a property store that builds a hidden class shows up as one line, not a function).
 // usage: node dist/benchmarks/run.js profile <file.cpuprofile> [top=25]
 
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  /** Samples per 1-based source line in which this node was the running function. */
+  positionTicks?: { line: number; ticks: number }[];
 }
 interface Profile {
   nodes: ProfileNode[];
@@ -20,6 +23,7 @@ export function summarizeProfile(profile: Profile): {
   idleMs: number;
   functions: [string, number][];
   files: [string, number][];
+  lines: [string, number][];
 } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const fn = new Map<string, number>();
@@ -38,8 +42,22 @@ export function summarizeProfile(profile: Profile): {
     fn.set(name, (fn.get(name) ?? 0) + ms);
     file.set(where || '(native)', (file.get(where || '(native)') ?? 0) + ms);
   });
+  // Line ticks are sample counts: each gets the mean busy sample's time.
+  const busyMs = [...fn.values()].reduce((a, ms) => a + ms, 0);
+  const busySamples = profile.samples.filter(
+    (id) => byId.get(id)?.callFrame.functionName !== '(idle)',
+  ).length;
+  const line = new Map<string, number>();
+  for (const node of profile.nodes) {
+    const where = shortUrl(node.callFrame.url);
+    if (where === '') continue;
+    for (const { line: at, ticks } of node.positionTicks ?? []) {
+      const name = `${where}:${at}`;
+      line.set(name, (line.get(name) ?? 0) + (ticks * busyMs) / Math.max(1, busySamples));
+    }
+  }
   const sorted = (m: Map<string, number>): [string, number][] => [...m].sort((a, b) => b[1] - a[1]);
-  return { idleMs, functions: sorted(fn), files: sorted(file) };
+  return { idleMs, functions: sorted(fn), files: sorted(file), lines: sorted(line) };
 }
 
 function shortUrl(url: string): string {
@@ -58,7 +76,7 @@ export async function runProfileSummary(argv: readonly string[]): Promise<void> 
     return;
   }
   const top = Number(topArg ?? 25);
-  const { idleMs, functions, files } = summarizeProfile(
+  const { idleMs, functions, files, lines } = summarizeProfile(
     JSON.parse(await readFile(path, 'utf8')) as Profile,
   );
   const busy = functions.reduce((a, [, ms]) => a + ms, 0);
@@ -71,5 +89,7 @@ export async function runProfileSummary(argv: readonly string[]): Promise<void> 
   for (const [name, ms] of functions.slice(0, top)) out.push(`${pct(ms)}  ${name}`);
   out.push('', 'self time by file:');
   for (const [name, ms] of files.slice(0, top)) out.push(`${pct(ms)}  ${name}`);
+  out.push('', 'self time by source line (JavaScript only):');
+  for (const [name, ms] of lines.slice(0, top)) out.push(`${pct(ms)}  ${name}`);
   process.stdout.write(`${out.join('\n')}\n`);
 }
