@@ -85,6 +85,11 @@ export function propertiesContender(): Contender {
   };
 }
 
+/** The sessionless references measured beside bare Express: the empty middleware, then the two properties. */
+export function referenceContenders(): Contender[] {
+  return [noopContender(), propertiesContender()];
+}
+
 /** express-session, kvsession, then kvsession's express-session drop-in on `store`, keeping those in `libraries`. */
 export function storeContenders(
   store: StoreKind,

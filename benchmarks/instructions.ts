@@ -11,8 +11,7 @@ import {
   STORES,
   bareContender,
   isReference,
-  noopContender,
-  propertiesContender,
+  referenceContenders,
   runPlace,
   storeContenders,
 } from './contenders.js';
@@ -84,9 +83,7 @@ export async function runInstructions(argv: readonly string[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'kvsession-instr-'));
   const place = runPlace(`instr${process.pid}`, dir);
   const contenders = [
-    ...(values['no-bare'] === true
-      ? []
-      : [bareContender(), noopContender(), propertiesContender()]),
+    ...(values['no-bare'] === true ? [] : [bareContender(), ...referenceContenders()]),
     ...stores.flatMap((store) => storeContenders(store, place, libs)),
   ];
   const results: Sampled[] = [];

@@ -10,8 +10,7 @@ import { parseBenchArgs } from './args.js';
 import {
   bareContender,
   isReference,
-  noopContender,
-  propertiesContender,
+  referenceContenders,
   runPlace,
   storeContenders,
 } from './contenders.js';
@@ -73,7 +72,7 @@ async function main(): Promise<void> {
   const bare = bareContender();
   // The two references are measured beside bare Express like a store group of their own.
   const groups = [
-    [noopContender(), propertiesContender()],
+    referenceContenders(),
     ...args.stores.map((store) => storeContenders(store, place, args.libraries)),
   ];
   const contenders = [bare, ...groups.flat()];
