@@ -12,6 +12,12 @@ export interface BenchArgs {
   readonly libraries: readonly SessionLibrary[];
   readonly routes: readonly Route[];
   readonly reps: number;
+  /**
+   * Server processes per contender over the run (JMH's forks): the repetitions are split between them,
+   * and each starts fresh and is warmed up again. Two processes of the same server differed by up to
+   * 17% in CPU per request, so with one process a contender's whole run rides on one draw.
+   */
+  readonly forks: number;
   readonly durationSec: number;
   /** Load before a server's first cell on a route. */
   readonly warmupSec: number;
@@ -37,6 +43,7 @@ export const USAGE = `usage: node dist/benchmarks/run.js [options]
   --routes a,b          of ${ROUTES.join(',')}
   --libs a,b            of ${LIBRARIES.join(',')}
   --reps N  --duration S  --connections N
+  --forks N             server processes per contender, the reps split between them (default 1)
   --warmup S            once per server and route, in the first rep (3 s quick, 15 s full)
   --rewarm S            before every later cell, unmeasured (1 s quick, 2 s full; 0 for none)
   --settle S            idle pause before each cell (0.5 s quick, 1 s full; 0 for none)
@@ -56,6 +63,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       routes: { type: 'string' },
       libs: { type: 'string' },
       reps: { type: 'string' },
+      forks: { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
       rewarm: { type: 'string' },
@@ -73,6 +81,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   const stores = list(values.stores, STORES, '--stores');
   const routes = list(values.routes, ROUTES, '--routes');
   const libraries = list(values.libs, LIBRARIES, '--libs');
+  const reps = positive(values.reps, quick ? 2 : 5, '--reps');
+  const forks = positive(values.forks, 1, '--forks');
+  if (!Number.isInteger(forks) || forks > reps)
+    throw new Error(`--forks must be a whole number no larger than --reps (${reps})\n${USAGE}`);
   const filtered =
     values.stores !== undefined || values.routes !== undefined || values.libs !== undefined;
   return {
@@ -81,7 +93,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     stores,
     libraries,
     routes,
-    reps: positive(values.reps, quick ? 2 : 5, '--reps'),
+    reps,
+    forks,
     durationSec: positive(values.duration, quick ? 2 : 4, '--duration'),
     // Long on purpose: under callgrind, V8 was still compiling Express's and our hot functions with
     // TurboFan 14,000 requests into a fresh server, and with 2 s (~12,000 requests) an empty

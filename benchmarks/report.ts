@@ -23,7 +23,7 @@ export function renderReport(input: ReportInput): string {
     '# kvsession benchmarks',
     '',
     `${machine.date} · mode **${args.mode}** · ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB · ${machine.os} · Node ${machine.node}`,
-    `load average before ${machine.loadBefore}, after ${machine.loadAfter} · ${args.reps} rep(s) × ${args.durationSec} s per cell, ${args.warmupSec} s warm-up (then ${args.rewarmSec} s before each later cell), ${args.settleSec} s settle · ${args.connections} connections, one session per connection`,
+    `load average before ${machine.loadBefore}, after ${machine.loadAfter} · ${args.reps} rep(s) × ${args.durationSec} s per cell in ${args.forks} server process(es) per contender, ${args.warmupSec} s warm-up (then ${args.rewarmSec} s before each later cell), ${args.settleSec} s settle · ${args.connections} connections, one session per connection`,
     `CPU placement: ${input.pinning}`,
   ];
   if (input.rows.length > 0) {
@@ -77,7 +77,7 @@ export function verdictList(verdicts: readonly Verdict[]): string {
   ].join('\n');
 }
 
-const METHOD = `- Each server runs in its own process (\`benchmarks/servers/\`); autocannon runs in the orchestrator. Servers live for the whole run; each server and route is warmed up once, before its first measurement, long enough for V8 to finish optimising (15 s full, 3 s quick): bare Express is measured in every group and so is always the warmest process, and with a 2 s warm-up an empty middleware came out at 0.91 × bare, with 15 s at 1.02 ×.
+const METHOD = `- Each server runs in its own process (\`benchmarks/servers/\`); autocannon runs in the orchestrator. Servers live for the whole run, or with \`--forks N\` each contender runs in N fresh processes in turn, the repetitions split between them (two processes of the same server differed by up to 17% in CPU per request: V8's optimisation state differs by process); each server and route is warmed up once per process, before its first measurement, long enough for V8 to finish optimising (15 s full, 3 s quick): bare Express is measured in every group and so is always the warmest process, and with a 2 s warm-up an empty middleware came out at 0.91 × bare, with 15 s at 1.02 ×.
 - Unless \`--no-pin\`, the server under test has CPU 1 to itself (all its threads, the libuv pool that runs SQLite and file I/O included) and the load generator CPU 0, like a one-core container; Redis and PostgreSQL run where the OS puts them.
 - Sessions are created by a setup request first; each connection then sends its own session's cookie on every request.
 - Two references have no sessions: Express with one empty middleware, and one whose middleware only sets \`req.session\` and \`req.sessionID\` to constants (the floor for any middleware with express-session's API: V8 gives an Express request a new hidden class for every property added to it).

@@ -41,7 +41,7 @@ interface RunState {
   /** Contender id → why it could not be (fully) measured. */
   readonly unavailable: Map<string, string>;
   readonly cells: Cell[];
-  /** `${contender}/${route}` already warmed up: servers live for the whole run, so once is enough. */
+  /** `${contender}/${route}` already warmed up in the current fork: a server lives for its whole fork, so once is enough. */
   readonly warmed: Set<string>;
   readonly pinning: Pinning;
 }
@@ -90,15 +90,14 @@ async function main(): Promise<void> {
     pinning,
   };
   try {
-    for (const c of contenders) await start(c, run);
     const perRep = args.routes.length * groups.reduce((n, group) => n + 1 + group.length, 0);
     const seconds =
       perRep *
       (args.reps * (args.durationSec + args.rewarmSec + args.settleSec + 0.3) +
-        args.warmupSec -
-        args.rewarmSec);
+        args.forks * (args.warmupSec - args.rewarmSec));
     log(`${perRep * args.reps} cells ≈ ${Math.ceil(seconds / 60)} min`);
     for (let rep = 0; rep < args.reps; rep++) {
+      if (forkOf(rep, args) !== forkOf(rep - 1, args)) await refork(contenders, run);
       for (const route of args.routes) {
         for (const [index, group] of groups.entries()) {
           // Odd reps run the group backwards (bare last), so no contender always follows the same
@@ -124,6 +123,20 @@ async function main(): Promise<void> {
   });
   process.stdout.write(`\n${report}`);
   if (args.save) await save(report);
+}
+
+/** Which server process (fork) runs repetition `rep`: the reps are split into `forks` consecutive runs; -1 before the first. */
+function forkOf(rep: number, { reps, forks }: BenchArgs): number {
+  return rep < 0 ? -1 : Math.floor((rep * forks) / reps);
+}
+
+/** Replaces every contender's server with a fresh process, warmed up again before its next cell. */
+async function refork(contenders: readonly Contender[], run: RunState): Promise<void> {
+  await Promise.all([...run.live.values()].map((l) => l.server.stop()));
+  run.live.clear();
+  run.warmed.clear();
+  // One that failed in an earlier fork stays out: its rows already say why.
+  for (const c of contenders) if (!run.unavailable.has(c.id)) await start(c, run);
 }
 
 /** Starts a contender and gives it its sessions; any failure makes it "unavailable", never a crash. */
