@@ -52,9 +52,12 @@ interface HoldState {
   released: boolean;
 }
 
-// The hold's state is the one property a hold adds besides the three methods (see benchmarks/README.md).
-const HELD = Symbol('kvsession.responseHold');
-type HeldResponse = HoldableResponse & { [HELD]?: HoldState };
+// The state lives in the wrappers' closure, not in a property of `res`: every property added to an
+// Express response builds it a new hidden class (see benchmarks/README.md), so the hold adds only
+// the three methods it must replace. The `end` wrapper also carries the state for isResponseHeld().
+const STATE = Symbol('kvsession.responseHold');
+type Wrapper = Fn & { [STATE]?: HoldState };
+type HeldResponse = HoldableResponse;
 
 // Node's default for a ServerResponse; engine.io's WebSocketResponse has no stream state at all.
 const DEFAULT_HIGH_WATER_MARK = 16 * 1024;
@@ -68,15 +71,10 @@ const DEFAULT_HIGH_WATER_MARK = 16 * 1024;
 export function holdResponse(res: HoldableResponse, hold: ResponseHold): void {
   // Nothing left to hold: no call would ever start the save.
   if (res.writableEnded === true) return;
-  const held = res as HeldResponse;
-  const original: Methods = {
-    writeHead: held.writeHead as Fn,
-    write: held.write as Fn,
-    end: held.end as Fn,
-  };
-  held[HELD] = {
+  const held = res as unknown as Methods;
+  const state: HoldState = {
     hold,
-    original,
+    original: { writeHead: held.writeHead, write: held.write, end: held.end },
     queue: undefined,
     queuedBytes: 0,
     owesDrain: false,
@@ -85,28 +83,26 @@ export function holdResponse(res: HoldableResponse, hold: ResponseHold): void {
     dropped: false,
     released: false,
   };
-  held.writeHead = heldWriteHead;
-  held.write = heldWrite;
-  held.end = heldEnd;
+  // Once released, the wrappers pass every call straight on, so they stay installed: putting the
+  // originals back would rewrite three properties of the response, and a wrapper installed over
+  // ours (compression, say) keeps calling them anyway.
+  const end: Wrapper = function (this: HeldResponse, ...args: unknown[]): unknown {
+    return intercept(this, state, 'end', args);
+  };
+  end[STATE] = state;
+  held.writeHead = function (this: HeldResponse, ...args: unknown[]): unknown {
+    return intercept(this, state, 'writeHead', args);
+  };
+  held.write = function (this: HeldResponse, ...args: unknown[]): unknown {
+    return intercept(this, state, 'write', args);
+  };
+  held.end = end;
 }
 
 /** Whether the response is held and not yet released: the hold's observable state, for tests. */
 export function isResponseHeld(res: HoldableResponse): boolean {
-  const state = (res as HeldResponse)[HELD];
+  const state = (res.end as Wrapper)[STATE];
   return state !== undefined && !state.released;
-}
-
-// Shared functions, not closures: a wrapper that captured one keeps a valid reference after release.
-function heldWriteHead(this: HeldResponse, ...args: unknown[]): unknown {
-  return intercept(this, this[HELD] as HoldState, 'writeHead', args);
-}
-
-function heldWrite(this: HeldResponse, ...args: unknown[]): unknown {
-  return intercept(this, this[HELD] as HoldState, 'write', args);
-}
-
-function heldEnd(this: HeldResponse, ...args: unknown[]): unknown {
-  return intercept(this, this[HELD] as HoldState, 'end', args);
 }
 
 function intercept(res: HeldResponse, state: HoldState, method: Method, args: unknown[]): unknown {
@@ -116,7 +112,7 @@ function intercept(res: HeldResponse, state: HoldState, method: Method, args: un
     const now = state.hold.settled();
     if (now !== PENDING) {
       // Nothing to wait for: the call goes straight through, and throws to its caller as Node's would.
-      const calls = release(res, state, [{ method, args }]);
+      const calls = release(state, [{ method, args }]);
       if (now !== undefined && res.headersSent !== true) addSetCookie(res, calls, now);
       return state.original[method].apply(res, args);
     }
@@ -166,7 +162,7 @@ function startSave(res: HeldResponse, state: HoldState, headersWereSent: boolean
     .then(
       (setCookie) => replay(res, state, setCookie, headersWereSent),
       (err: unknown) => {
-        release(res, state, []);
+        release(state, []);
         // The error handler answers on a clean response: nothing the handler meant for success leaks.
         if (res.headersSent !== true) clearHeaders(res);
         state.hold.fail(err);
@@ -183,7 +179,7 @@ function replay(
   setCookie: string | undefined,
   headersWereSent: boolean,
 ): void {
-  const calls = release(res, state, state.queue ?? []);
+  const calls = release(state, state.queue ?? []);
   try {
     if (state.dropped && state.atEnd !== undefined && res.headersSent !== true)
       restoreHeaders(res, state.atEnd);
@@ -199,13 +195,10 @@ function replay(
     res.emit('drain');
 }
 
-/** Puts the response's methods back where ours are still installed; a wrapper put on top of ours stays. */
-function release(res: HeldResponse, state: HoldState, calls: Call[]): Call[] {
+/** Marks the hold released: from now on the wrappers pass every call straight on. */
+function release(state: HoldState, calls: Call[]): Call[] {
   state.released = true;
   state.queue = undefined;
-  if (res.writeHead === heldWriteHead) res.writeHead = state.original.writeHead;
-  if (res.write === heldWrite) res.write = state.original.write;
-  if (res.end === heldEnd) res.end = state.original.end;
   return calls;
 }
 
