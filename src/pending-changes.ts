@@ -1,4 +1,5 @@
 import type { Encoded } from './serializer.js';
+import { setData } from './serializer.js';
 import type { DataChanges } from './store.js';
 
 const DELETED = Symbol('deleted');
@@ -51,6 +52,28 @@ export class PendingChanges {
     for (const [key, change] of this.#byKey ?? []) {
       if (change === DELETED) out.delete(key);
       else out.set(key, change);
+    }
+    return out;
+  }
+
+  /**
+   * The data after applying these changes onto `base`, as the plain object a record holds: the same
+   * keys in the same order as applyTo, built without the Map and the entry arrays in between, since
+   * every saving request runs it.
+   */
+  applyToData(base: Readonly<Record<string, Encoded>> | undefined): Record<string, Encoded> {
+    const changes = this.#byKey;
+    const out: Record<string, Encoded> = {};
+    if (base !== undefined && !this.#cleared) {
+      for (const key of Object.keys(base)) {
+        const change = changes?.get(key);
+        if (change === undefined) setData(out, key, base[key]);
+        else if (change !== DELETED) setData(out, key, change);
+      }
+    }
+    if (changes === undefined) return out;
+    for (const [key, change] of changes) {
+      if (change !== DELETED && !Object.hasOwn(out, key)) setData(out, key, change);
     }
     return out;
   }

@@ -10,7 +10,8 @@ import { encodeRecord } from './record.js';
 /** The record's text; throws ERR_KVSESSION_TOO_LARGE over maxSessionBytes. */
 export function encodeChecked(ctx: SessionContext, record: SessionRecord): string {
   const value = encodeRecord(record);
-  if (Buffer.byteLength(value) > ctx.maxSessionBytes) {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: short text needs no byte count.
+  if (value.length * 3 > ctx.maxSessionBytes && Buffer.byteLength(value) > ctx.maxSessionBytes) {
     throw new KvSessionError(
       'ERR_KVSESSION_TOO_LARGE',
       `the session would be ${Buffer.byteLength(value)} bytes, over maxSessionBytes (${ctx.maxSessionBytes})`,
@@ -26,7 +27,10 @@ export function deadlineOf(ctx: SessionContext, now: number, createdAt: number):
 }
 
 /** The user `userIdFrom` finds in the data about to be saved, if the hook is set and finds one. */
-export function userFromData(ctx: SessionContext, data: Map<string, Encoded>): string | undefined {
+export function userFromData(
+  ctx: SessionContext,
+  data: Map<string, Encoded> | Readonly<Record<string, Encoded>>,
+): string | undefined {
   const hook = ctx.userIdFrom;
   if (hook === undefined) return undefined;
   const found: unknown = hook(decodeData(data));

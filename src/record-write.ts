@@ -3,7 +3,7 @@ import type { SessionRecord } from './record.js';
 import type { PendingChanges } from './pending-changes.js';
 import type { Claim, Loaded, SaveOutcome } from './session-types.js';
 import { KvSessionError } from './errors.js';
-import { decodeRecord } from './record.js';
+import { decodeRecord, decodeRecordCached, rememberRecord } from './record.js';
 import { deadlineOf, encodeChecked, userFromData } from './record-rules.js';
 
 // Saving a stored session's changes: merged per key onto whatever the store holds now.
@@ -29,8 +29,13 @@ export async function writeChanges(
   const giveUpAt = performance.now() + ctx.storeTimeoutMs;
   try {
     for (let attempt = 0; ; attempt++) {
-      const data = changes.applyTo(loaded.record.data);
-      let record: SessionRecord = { ...loaded.record, data: Object.fromEntries(data) };
+      const data = changes.applyToData(loaded.record.data);
+      // Built field by field: spreading a frozen (cached) record takes V8's slow path.
+      const { createdAt, userId: storedUser, slot } = loaded.record;
+      let record: SessionRecord =
+        slot === undefined
+          ? { createdAt, userId: storedUser, data }
+          : { createdAt, userId: storedUser, slot, data };
       const userId = userFromData(ctx, data) ?? loaded.record.userId;
       if (userId !== undefined && userId !== loaded.record.userId) {
         claim = await claimSlot(ctx, claim, userId, loaded.key, record.createdAt);
@@ -41,8 +46,12 @@ export async function writeChanges(
       if (plain === loaded.plain) return { kind: 'unchanged', loaded };
       const expiresAt = deadlineOf(ctx, ctx.now(), record.createdAt);
       // A server-side merge changes data only, never the user a record names.
+      // A sealed record is opaque to the store, so it cannot merge into one.
       const merged =
-        attempt === 0 && record.userId === loaded.record.userId
+        attempt === 0 &&
+        record.userId === loaded.record.userId &&
+        ctx.store.mergeData !== undefined &&
+        !ctx.codec.sealed
           ? await mergeOnServer(ctx, loaded.key, changes, expiresAt)
           : undefined;
       if (merged !== undefined) return { kind: 'saved', loaded: merged };
@@ -53,6 +62,8 @@ export async function writeChanges(
           claim = undefined;
           await recordMoved(ctx, loaded.key, loaded.record, moved);
         }
+        // The next load reads this very text: it finds the record without parsing it again.
+        rememberRecord(ctx.records, plain, record);
         return {
           kind: 'saved',
           loaded: { key: loaded.key, entry: { value, expiresAt }, plain, record },
@@ -119,8 +130,8 @@ async function recordMoved(
 }
 
 /**
- * One round trip on a store that merges per key itself: no read, no conflict. Undefined when the
- * store cannot (no mergeData, record gone or over maxSessionBytes, data it cannot merge): the
+ * One round trip on a store that merges per key itself (it has mergeData and records are not
+ * sealed): no read, no conflict. Undefined when the store cannot (record gone or over maxSessionBytes, data it cannot merge): the
  * compare-and-set that follows then sorts out which, with its exact errors.
  */
 async function mergeOnServer(
@@ -130,11 +141,10 @@ async function mergeOnServer(
   changes: PendingChanges,
   expiresAt: number,
 ): Promise<Loaded | undefined> {
-  const store = ctx.store;
-  // A sealed record is opaque to the store, so it cannot merge into one.
-  if (store.mergeData === undefined || ctx.codec.sealed) return undefined;
-  const entry = await store.mergeData(key, changes.toDataChanges(), ctx.maxSessionBytes, expiresAt);
-  const record = entry === undefined ? undefined : decodeRecord(entry.value);
+  const merge = ctx.store.mergeData as NonNullable<SessionContext['store']['mergeData']>;
+  const entry = await merge(key, changes.toDataChanges(), ctx.maxSessionBytes, expiresAt);
+  // Cached: the next load of this session reads the same text back.
+  const record = entry === undefined ? undefined : decodeRecordCached(ctx.records, entry.value);
   return entry === undefined || record === undefined
     ? undefined
     : { key, entry, plain: entry.value, record };

@@ -61,8 +61,21 @@ export function decodeRecordCached(
   const known = cache.get(text);
   if (known !== undefined) return known;
   const record = decodeRecord(text);
-  if (record === undefined || text.length > CACHEABLE_LENGTH) return record;
+  if (record !== undefined) rememberRecord(cache, text, record);
+  return record;
+}
+
+/**
+ * Remembers `record` as what `text` decodes to, so the next load of that text skips the parse.
+ * Only for a record `text` was encoded from (encodeRecord of canonical JSON data parses back equal).
+ * Freezes the record: it may be shared by every request that reads that text.
+ */
+export function rememberRecord(
+  cache: BoundedCache<string, SessionRecord>,
+  text: string,
+  record: SessionRecord,
+): void {
+  if (text.length > CACHEABLE_LENGTH) return;
   Object.freeze(record.data);
   cache.set(text, Object.freeze(record));
-  return record;
 }

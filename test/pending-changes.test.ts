@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PendingChanges } from '../src/pending-changes.js';
+import type { Encoded } from '../src/serializer.js';
 
 const stored = { a: 1, b: 'two' } as const;
 
@@ -64,5 +65,41 @@ describe('PendingChanges', () => {
     changes.reset();
     expect(changes.any).toBe(false);
     expect(changes.current('a', stored)).toBe(1);
+  });
+});
+
+describe('applyToData(base)', () => {
+  // A saving request builds its record with applyToData; it must give exactly what applyTo gives.
+  const keys = ['a', 'b', '__proto__', '10', 'z'];
+  const bases: (Record<string, Encoded> | undefined)[] = [
+    undefined,
+    {},
+    { a: 1, b: 'two' },
+    JSON.parse('{"z":null,"__proto__":{"x":1},"10":[1],"a":true}') as Record<string, Encoded>,
+  ];
+
+  it('gives the same keys, values and order as Object.fromEntries(applyTo(base)), over many change sequences', () => {
+    let seed = 7;
+    const random = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % n;
+    };
+    for (let round = 0; round < 500; round++) {
+      const changes = new PendingChanges();
+      for (let i = random(6); i > 0; i--) {
+        const key = keys[random(keys.length)] as string;
+        const op = random(7);
+        if (op === 0) changes.delete(key);
+        else if (op === 1) changes.clear();
+        else changes.set(key, { round, i });
+      }
+      for (const base of bases) {
+        const expected = Object.fromEntries(changes.applyTo(base));
+        const actual = changes.applyToData(base);
+        expect(Object.getPrototypeOf(actual)).toBe(Object.prototype);
+        expect(Object.keys(actual)).toEqual(Object.keys(expected));
+        expect(actual).toStrictEqual(expected);
+      }
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeValue, decodeValue, nestsDeeperThan, MAX_DEPTH } from '../src/serializer.js';
-import { encodeRecord, decodeRecord, decodeRecordCached } from '../src/record.js';
+import { encodeRecord, decodeRecord, decodeRecordCached, rememberRecord } from '../src/record.js';
 import type { SessionRecord } from '../src/record.js';
 import { BoundedCache } from '../src/bounded-cache.js';
 import type { Encoded } from '../src/serializer.js';
@@ -240,6 +240,52 @@ describe('decodeRecordCached(cache, text)', () => {
       data: { s: encodeValue('x'.repeat(3000)) },
     });
     expect(decodeRecordCached(cache, big)?.createdAt).toBe(1);
+    expect(cache.size).toBe(0);
+  });
+});
+
+describe('rememberRecord(cache, text, record)', () => {
+  // writeChanges remembers the record it saved under the text it saved, so the next load skips the
+  // parse: that is only sound if the record is exactly what decoding its text gives back.
+  const values: Record<string, unknown> = {
+    date: new Date(0),
+    buffer: Buffer.from([0, 255]),
+    bytes: new Uint8Array([7]),
+    negativeZero: -0,
+    nested: { a: [1, 'two', null, { b: true }], $kv: 'looks like a tag' },
+    unicode: 'Ünïcødé ✓ \u2028',
+    ['__proto__']: 'plain data',
+    ['10']: 'an integer-like key',
+  };
+  const data = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, encodeValue(v, k)]));
+
+  for (const userId of [undefined, 'u1']) {
+    it(`the remembered record deep-equals decodeRecord of its text (userId ${String(userId)})`, () => {
+      const record: SessionRecord =
+        userId === undefined
+          ? { createdAt: 5, userId, data: { ...data } }
+          : { createdAt: 5, userId, slot: 3, data: { ...data } };
+      const text = encodeRecord(record);
+      const cache = new BoundedCache<string, SessionRecord>(8);
+      rememberRecord(cache, text, record);
+      const remembered = decodeRecordCached(cache, `${text} `.trimEnd());
+      expect(remembered).toBe(record);
+      expect(remembered).toStrictEqual(decodeRecord(text));
+      expect(Object.keys(remembered?.data ?? {})).toEqual(
+        Object.keys(decodeRecord(text)?.data ?? {}),
+      );
+      expect(Object.isFrozen(remembered?.data)).toBe(true);
+    });
+  }
+
+  it('does not remember records over 2 KB of text', () => {
+    const cache = new BoundedCache<string, SessionRecord>(8);
+    const record: SessionRecord = {
+      createdAt: 1,
+      userId: undefined,
+      data: { s: 'x'.repeat(3000) },
+    };
+    rememberRecord(cache, encodeRecord(record), record);
     expect(cache.size).toBe(0);
   });
 });
