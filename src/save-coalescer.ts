@@ -24,15 +24,33 @@ export class SaveCoalescer<R> {
     changes: PendingChanges,
     save: (changes: PendingChanges) => Promise<R>,
   ): Promise<R> {
+    if (!this.#busy.has(key)) {
+      // Nothing in flight for this record, as for nearly every save: the caller awaits the save
+      // itself, without a promise of ours in between.
+      this.#busy.add(key);
+      let saved: Promise<R>;
+      try {
+        saved = save(changes);
+      } catch (err) {
+        saved = Promise.reject(err);
+      }
+      const next = (): void => this.#next(key);
+      saved.then(next, next);
+      return saved;
+    }
     return new Promise<R>((resolve, reject) => {
       const waiting = this.#waiting.get(key);
       if (waiting !== undefined) waiting.push({ changes, save, resolve, reject });
-      else if (this.#busy.has(key)) this.#waiting.set(key, [{ changes, save, resolve, reject }]);
-      else {
-        this.#busy.add(key);
-        void this.#runBatch(key, [{ changes, save, resolve, reject }]);
-      }
+      else this.#waiting.set(key, [{ changes, save, resolve, reject }]);
     });
+  }
+
+  /** The save in flight for `key` has settled: run the saves that waited behind it, as one batch. */
+  #next(key: string): void {
+    const next = this.#waiting.get(key);
+    this.#waiting.delete(key);
+    if (next === undefined) this.#busy.delete(key);
+    else void this.#runBatch(key, next);
   }
 
   /** Saves a batch as one write; if that fails, each member alone, so one bad save fails only its own request. */
@@ -47,10 +65,7 @@ export class SaveCoalescer<R> {
       if (batch.length === 1) first.reject(err);
       else for (const w of batch) await w.save(w.changes).then(w.resolve, w.reject);
     } finally {
-      const next = this.#waiting.get(key);
-      this.#waiting.delete(key);
-      if (next === undefined) this.#busy.delete(key);
-      else void this.#runBatch(key, next);
+      this.#next(key);
     }
   }
 }

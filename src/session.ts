@@ -156,13 +156,16 @@ export class Session {
     return this.#reported(this.#save());
   }
 
+  // Each step is awaited rather than returned: an async function that returns a promise settles
+  // two microtask turns later than one that awaits it, on every saving request.
   async #save(): Promise<void> {
-    await this.#load();
+    // Loaded already (every request that changed what it read): no turn of the microtask queue.
+    if (!this.#loadSettled || this.#loadFailed) await this.#load();
     if (this.#degraded) return;
-    if (!this.#changes.any) return this.#touchIfDue();
-    if (this.#loaded === undefined)
-      return this.#create(this.#changes.applyTo(undefined), { kind: 'anonymous' });
-    return this.#update();
+    if (!this.#changes.any) await this.#touchIfDue();
+    else if (this.#loaded === undefined)
+      await this.#create(this.#changes.applyTo(undefined), { kind: 'anonymous' });
+    else await this.#update();
   }
 
   /** New ID, same data, same absolute deadline; the old record is deleted and its cookie stops working at once. */
@@ -376,18 +379,16 @@ export class Session {
       return;
     }
     this.#loaded = outcome.loaded;
-    if (outcome.kind === 'saved') return this.#saved();
-    // Setting a key to the value it already had writes nothing.
     this.#changes.reset();
-    return this.#touchIfDue();
-  }
-
-  /** The changes are stored: forget them, refresh a persistent cookie, keep the user index in step. */
-  #saved(): Promise<void> {
-    this.#wrote = true;
-    this.#changes.reset();
-    if (this.#ctx.cookie.persistent) this.#issueCookie();
-    return this.#extendUserIndex();
+    if (outcome.kind === 'saved') {
+      this.#wrote = true;
+      if (this.#ctx.cookie.persistent) this.#issueCookie();
+      // A bound session's user index must live as long as it does; an anonymous one has none.
+      if (outcome.loaded.record.userId !== undefined) await this.#extendUserIndex();
+    } else {
+      // Setting a key to the value it already had writes nothing.
+      await this.#touchIfDue();
+    }
   }
 
   async #regenerate(
