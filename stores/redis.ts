@@ -53,6 +53,8 @@ export class RedisStore implements SessionStore {
   readonly #inflight = new Set<Promise<unknown>>();
   #backend: Promise<RedisBackend> | undefined;
   #raw: RedisBackend | undefined;
+  /** The backend once a command has found it ready; #run checks it is still ready before each use. */
+  #connected: RedisBackend | undefined;
   #closed = false;
 
   /** Validates the options; the driver is loaded and the connection opened on first use. */
@@ -204,8 +206,34 @@ export class RedisStore implements SessionStore {
   /** One Redis round trip, bounded by the timeout, failing only with coded errors. */
   #run<T>(what: string, op: (redis: RedisBackend) => Promise<T>): Promise<T> {
     this.#assertOpen();
+    const connected = this.#connected;
+    // Connected and ready (every command after the first): sent at once, without the two awaits
+    // and the checks below, which only matter while a connection is being made.
+    const pending =
+      connected !== undefined && connected.ready
+        ? withTimeout(this.name, what, this.#timeout, () => op(connected))
+        : this.#runConnecting(what, op);
+    // The socket holds the process open only while a command is in flight: an app that never
+    // calls close() still exits, yet a script awaiting a reply is never cut short.
+    this.#inflight.add(pending);
+    if (this.#inflight.size === 1) this.#raw?.ref();
+    const forget = (): void => {
+      this.#inflight.delete(pending);
+      if (this.#inflight.size === 0) this.#raw?.unref();
+    };
+    pending.then(forget, (err: unknown) => {
+      forget();
+      // A failure may mean a cluster master died: the next command should use a fresh slot map.
+      if (!(err instanceof KvSessionError && err.code === 'ERR_KVSESSION_STORE_CLOSED'))
+        this.#raw?.failed();
+    });
+    return pending;
+  }
+
+  /** #run's way while there is no ready connection yet: wait for it (within the timeout), then send. */
+  #runConnecting<T>(what: string, op: (redis: RedisBackend) => Promise<T>): Promise<T> {
     const deadline = performance.now() + this.#timeout;
-    const pending = withTimeout(this.name, what, this.#timeout, async () => {
+    return withTimeout(this.name, what, this.#timeout, async () => {
       const redis = await (this.#backend ??= this.#connect());
       await redis.open();
       this.#assertOpen();
@@ -224,23 +252,9 @@ export class RedisStore implements SessionStore {
           },
         );
       }
+      this.#connected = redis;
       return op(redis);
     });
-    // The socket holds the process open only while a command is in flight: an app that never
-    // calls close() still exits, yet a script awaiting a reply is never cut short.
-    this.#inflight.add(pending);
-    if (this.#inflight.size === 1) this.#raw?.ref();
-    const forget = (): void => {
-      this.#inflight.delete(pending);
-      if (this.#inflight.size === 0) this.#raw?.unref();
-    };
-    pending.then(forget, (err: unknown) => {
-      forget();
-      // A failure may mean a cluster master died: the next command should use a fresh slot map.
-      if (!(err instanceof KvSessionError && err.code === 'ERR_KVSESSION_STORE_CLOSED'))
-        this.#raw?.failed();
-    });
-    return pending;
   }
 
   /** Wraps the app's connection, or builds ours and waits for its first connection attempt, whatever its outcome. */
