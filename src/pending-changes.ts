@@ -44,22 +44,9 @@ export class PendingChanges {
     return Object.hasOwn(base, key) ? base[key] : undefined;
   }
 
-  /** The data after applying these changes onto `base` (the latest stored data, or none). */
-  applyTo(base: Readonly<Record<string, Encoded>> | undefined): Map<string, Encoded> {
-    const out = new Map<string, Encoded>(
-      base === undefined || this.#cleared ? [] : Object.entries(base),
-    );
-    for (const [key, change] of this.#byKey ?? []) {
-      if (change === DELETED) out.delete(key);
-      else out.set(key, change);
-    }
-    return out;
-  }
-
   /**
-   * The data after applying these changes onto `base`, as the plain object a record holds: the same
-   * keys in the same order as applyTo, built without the Map and the entry arrays in between, since
-   * every saving request runs it.
+   * The data after applying these changes onto `base` (the latest stored data, or none), as the
+   * plain object a record holds: stored keys keep their place, new ones follow in the order set.
    */
   applyToData(base: Readonly<Record<string, Encoded>> | undefined): Record<string, Encoded> {
     const changes = this.#byKey;
@@ -76,6 +63,11 @@ export class PendingChanges {
       if (change !== DELETED && !Object.hasOwn(out, key)) setData(out, key, change);
     }
     return out;
+  }
+
+  /** applyToData as a Map, for callers that go on to add or drop keys. */
+  applyTo(base: Readonly<Record<string, Encoded>> | undefined): Map<string, Encoded> {
+    return new Map(Object.entries(this.applyToData(base)));
   }
 
   /** The changes of several requests as one, applied in the order given. */

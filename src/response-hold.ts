@@ -57,7 +57,6 @@ interface HoldState {
 // the three methods it must replace. The `end` wrapper also carries the state for isResponseHeld().
 const STATE = Symbol('kvsession.responseHold');
 type Wrapper = Fn & { [STATE]?: HoldState };
-type HeldResponse = HoldableResponse;
 
 // Node's default for a ServerResponse; engine.io's WebSocketResponse has no stream state at all.
 const DEFAULT_HIGH_WATER_MARK = 16 * 1024;
@@ -86,14 +85,14 @@ export function holdResponse(res: HoldableResponse, hold: ResponseHold): void {
   // Once released, the wrappers pass every call straight on, so they stay installed: putting the
   // originals back would rewrite three properties of the response, and a wrapper installed over
   // ours (compression, say) keeps calling them anyway.
-  const end: Wrapper = function (this: HeldResponse, ...args: unknown[]): unknown {
+  const end: Wrapper = function (this: HoldableResponse, ...args: unknown[]): unknown {
     return intercept(this, state, 'end', args);
   };
   end[STATE] = state;
-  held.writeHead = function (this: HeldResponse, ...args: unknown[]): unknown {
+  held.writeHead = function (this: HoldableResponse, ...args: unknown[]): unknown {
     return intercept(this, state, 'writeHead', args);
   };
-  held.write = function (this: HeldResponse, ...args: unknown[]): unknown {
+  held.write = function (this: HoldableResponse, ...args: unknown[]): unknown {
     return intercept(this, state, 'write', args);
   };
   held.end = end;
@@ -105,15 +104,20 @@ export function isResponseHeld(res: HoldableResponse): boolean {
   return state !== undefined && !state.released;
 }
 
-function intercept(res: HeldResponse, state: HoldState, method: Method, args: unknown[]): unknown {
+function intercept(
+  res: HoldableResponse,
+  state: HoldState,
+  method: Method,
+  args: unknown[],
+): unknown {
   // A wrapper installed after ours (compression, say) may still call us once the save is done.
   if (state.released) return state.original[method].apply(res, args);
   if (state.queue === undefined) {
     const now = state.hold.settled();
     if (now !== PENDING) {
       // Nothing to wait for: the call goes straight through, and throws to its caller as Node's would.
-      const calls = release(state, [{ method, args }]);
-      if (now !== undefined && res.headersSent !== true) addSetCookie(res, calls, now);
+      release(state);
+      if (now !== undefined && res.headersSent !== true) addSetCookie(res, [{ method, args }], now);
       return state.original[method].apply(res, args);
     }
     state.queue = [];
@@ -123,7 +127,12 @@ function intercept(res: HeldResponse, state: HoldState, method: Method, args: un
 }
 
 /** Queues one call; write() answers false past the response's high-water mark, as Node's does. */
-function enqueue(res: HeldResponse, state: HoldState, method: Method, args: unknown[]): unknown {
+function enqueue(
+  res: HoldableResponse,
+  state: HoldState,
+  method: Method,
+  args: unknown[],
+): unknown {
   if (state.ended) {
     state.dropped = true;
     return method === 'write' ? false : res;
@@ -154,7 +163,7 @@ function byteLength(args: unknown[]): number {
   return chunk instanceof Uint8Array ? chunk.byteLength : 0;
 }
 
-function startSave(res: HeldResponse, state: HoldState, headersWereSent: boolean): void {
+function startSave(res: HoldableResponse, state: HoldState, headersWereSent: boolean): void {
   // Even when headers already went out (the session was first used mid-stream) the save still
   // runs before the rest of the body, so changes to an existing session are never dropped.
   state.hold
@@ -162,7 +171,7 @@ function startSave(res: HeldResponse, state: HoldState, headersWereSent: boolean
     .then(
       (setCookie) => replay(res, state, setCookie, headersWereSent),
       (err: unknown) => {
-        release(state, []);
+        release(state);
         // The error handler answers on a clean response: nothing the handler meant for success leaks.
         if (res.headersSent !== true) clearHeaders(res);
         state.hold.fail(err);
@@ -174,12 +183,13 @@ function startSave(res: HeldResponse, state: HoldState, headersWereSent: boolean
 
 /** Replays the queued calls; one that throws goes to the app's error path, as it would unheld. */
 function replay(
-  res: HeldResponse,
+  res: HoldableResponse,
   state: HoldState,
   setCookie: string | undefined,
   headersWereSent: boolean,
 ): void {
-  const calls = release(state, state.queue ?? []);
+  const calls = state.queue ?? [];
+  release(state);
   try {
     if (state.dropped && state.atEnd !== undefined && res.headersSent !== true)
       restoreHeaders(res, state.atEnd);
@@ -196,10 +206,9 @@ function replay(
 }
 
 /** Marks the hold released: from now on the wrappers pass every call straight on. */
-function release(state: HoldState, calls: Call[]): Call[] {
+function release(state: HoldState): void {
   state.released = true;
   state.queue = undefined;
-  return calls;
 }
 
 /** Puts back the status and headers a response had when its end() was queued. */
