@@ -22,8 +22,11 @@ export interface StoreConflictEvent {
   readonly store: string;
   /** 0 for the first refusal of a save, then 1, 2, … */
   readonly attempt: number;
-  /** `'retry'`: the save re-reads and tries again; `'gave-up'`: storeTimeout passed, the save fails with ERR_KVSESSION_CONFLICT. */
-  readonly outcome: 'retry' | 'gave-up';
+  /**
+   * `'merged'`: the store merged the save's keys on its server instead (PostgreSQL), so it is saved;
+   * `'retry'`: the save re-reads and tries again; `'gave-up'`: storeTimeout passed, the save fails with ERR_KVSESSION_CONFLICT.
+   */
+  readonly outcome: 'merged' | 'retry' | 'gave-up';
 }
 
 /** A prune (background or manual) finished. */
@@ -46,6 +49,11 @@ export type StoreEventListener = (event: StoreEvent) => void;
 // `DEBUG=kvsession:store` adds one line per successful operation, which is too many for a busy server.
 const log = createDebug('kvsession');
 const logOps = createDebug('kvsession:store');
+const CONFLICT_OUTCOMES = {
+  merged: 'merged on the server',
+  retry: 'retrying',
+  'gave-up': 'gave up',
+};
 
 /** Where store events go: the app's listener and the debug log. Exists only when one of them listens. */
 export class StoreEventSink {
@@ -94,7 +102,7 @@ function logEvent(event: StoreEvent): void {
         '%s conflict: save refused (attempt %d), %s',
         event.store,
         event.attempt,
-        event.outcome === 'retry' ? 'retrying' : 'gave up',
+        CONFLICT_OUTCOMES[event.outcome],
       );
       return;
     case 'prune':

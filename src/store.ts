@@ -61,10 +61,11 @@ export interface SessionStore {
   /**
    * Optional. Applies one request's per-key `changes` to the data of the session record under `key`
    * on the server, in one atomic step, moves its expiry to `expiresAt`, and resolves the new entry.
+   * Asked when a save's `update` (compare-and-set) was refused, instead of a re-read and a retry.
    * Resolves undefined, writing nothing, when the entry is missing or expired, when the new record
    * text would exceed `maxBytes` (UTF-8), or when the store cannot merge this data; the caller then
-   * falls back to get + `update` (compare-and-set). Only for stores that understand kvsession's
-   * record format (JSON `{"c":…,"u":…,"d":{…}}`); a store without it is driven by compare-and-set.
+   * falls back to get + `update`. Only for stores that understand kvsession's record format
+   * (JSON `{"c":…,"u":…,"d":{…}}`); a store without it is driven by compare-and-set alone.
    */
   mergeData?(
     key: string,

@@ -1,10 +1,10 @@
-import { describe, expect, it, vi } from 'vitest';
-import type { SessionStore } from '../src/store.js';
+import { describe, expect, it } from 'vitest';
+import type { StoreEvent } from '../src/store-events.js';
 import { createMemoryStore } from '../stores/memory.js';
 import { createPostgresStore } from '../stores/postgres.js';
 import { RefusingStore } from './helpers/counting-store.js';
 import { fileTable } from './helpers/pg-tables.js';
-import { startApp } from './helpers/app.js';
+import { deferred, startApp } from './helpers/app.js';
 import { mountSessionRoutes } from './helpers/routes.js';
 import { DATABASE_URL, describeWithServer, randomPrefix } from './helpers/services.js';
 
@@ -50,44 +50,78 @@ await describeWithServer(
   'a save on a store that merges on its server (postgres)',
   DATABASE_URL,
   () => {
-    /** A Postgres store of its own and an app on it whose session already holds a = '1'. */
+    /**
+     * A Postgres store of its own and an app on it whose session already holds a = '1'. POST /late/:key/:value
+     * loads the session, waits until the test lets it go, then sets the key: a change made meanwhile by
+     * another request makes its compare-and-set conflict for real.
+     */
     async function appWithSession() {
-      const store = createPostgresStore({
-        url: DATABASE_URL,
-        table,
-        prefix: randomPrefix('merge'),
-        max: 2,
+      const store = new RefusingStore(
+        createPostgresStore({ url: DATABASE_URL, table, prefix: randomPrefix('merge'), max: 2 }),
+      );
+      const events: StoreEvent[] = [];
+      let loaded = deferred();
+      let go = deferred();
+      const app = await startApp({
+        session: { store, onStoreEvent: (event) => events.push(event) },
+        routes: (express) => {
+          mountSessionRoutes(express);
+          express.post('/late/:key/:value', async (req, res) => {
+            await req.session.get('a');
+            loaded.resolve();
+            await go.promise;
+            req.session.set(req.params.key, req.params.value);
+            res.json({ ok: true });
+          });
+        },
       });
-      const app = await startApp({ session: { store }, routes: mountSessionRoutes });
       const client = app.client();
       expect((await client.post('/set/a/1')).status).toBe(200);
-      return { store, client };
+      store.reset();
+      /** Runs /late/:key/:value with `meanwhile` done between its load and its save. */
+      const late = async (key: string, value: string, meanwhile: () => Promise<unknown>) => {
+        loaded = deferred();
+        go = deferred();
+        const reply = client.fork().post(`/late/${encodeURIComponent(key)}/${value}`);
+        await loaded.promise;
+        await meanwhile();
+        go.resolve();
+        return reply;
+      };
+      const conflicts = () => events.filter((e) => e.type === 'conflict');
+      return { store, client, late, conflicts };
     }
 
-    it("a loaded session's save is one mergeData round trip: no compare-and-set, no re-read", async () => {
+    it('a save nothing else changed meanwhile is one compare-and-set: the merge is not asked', async () => {
       const { store, client } = await appWithSession();
-      const merge = vi.spyOn(store as Required<SessionStore>, 'mergeData');
-      const calls = { get: vi.spyOn(store, 'get'), update: vi.spyOn(store, 'update'), merge };
       expect((await client.post('/set/b/2')).status).toBe(200);
       expect((await client.post('/delete/a')).status).toBe(200);
-      expect({
-        get: calls.get.mock.calls.length,
-        update: calls.update.mock.calls.length,
-        merge: calls.merge.mock.calls.length,
-      }).toEqual({
-        get: 2,
-        update: 0,
-        merge: 2,
-      });
+      expect(store.nonZero()).toEqual({ get: 2, update: 2 });
       expect((await client.get('/all')).json()).toEqual({ b: '2' });
     });
 
-    it('data the server cannot merge (\\u0000 in a key) is saved by compare-and-set instead', async () => {
-      const { store, client } = await appWithSession();
-      const update = vi.spyOn(store, 'update');
-      expect((await client.post(`/set/${encodeURIComponent('nul\u0000key')}/2`)).status).toBe(200);
-      expect(update).toHaveBeenCalledTimes(1);
-      expect((await client.get('/all')).json()).toEqual({ a: '1', 'nul\u0000key': '2' });
+    it('a refused compare-and-set is followed by one mergeData round trip: no re-read, no retry', async () => {
+      const { store, client, late, conflicts } = await appWithSession();
+      const reply = await late('b', '2', () => client.post('/set/c/3'));
+      expect(reply.status).toBe(200);
+      // The late request's load and its refused update, the other request's load and update, one merge.
+      expect(store.nonZero()).toEqual({ get: 2, update: 2, mergeData: 1 });
+      expect(conflicts()).toEqual([
+        { type: 'conflict', store: 'postgres', attempt: 0, outcome: 'merged' },
+      ]);
+      expect((await client.get('/all')).json()).toEqual({ a: '1', b: '2', c: '3' });
+    });
+
+    it('data the server cannot merge (\\u0000 in a key) is saved by re-read and compare-and-set instead', async () => {
+      const { store, client, late, conflicts } = await appWithSession();
+      const reply = await late('nul\u0000key', '2', () => client.post('/set/c/3'));
+      expect(reply.status).toBe(200);
+      // The merge declines, so the late request re-reads and compare-and-sets: one get and one update more.
+      expect(store.nonZero()).toEqual({ get: 3, update: 3, mergeData: 1 });
+      expect(conflicts()).toEqual([
+        { type: 'conflict', store: 'postgres', attempt: 0, outcome: 'retry' },
+      ]);
+      expect((await client.get('/all')).json()).toEqual({ a: '1', c: '3', 'nul\u0000key': '2' });
     });
   },
 );
