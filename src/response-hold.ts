@@ -52,11 +52,12 @@ interface HoldState {
   released: boolean;
 }
 
-// The state lives in the wrappers' closure, not in a property of `res`: every property added to an
-// Express response builds it a new hidden class (see benchmarks/README.md), so the hold adds only
-// the three methods it must replace. The `end` wrapper also carries the state for isResponseHeld().
-const STATE = Symbol('kvsession.responseHold');
-type Wrapper = Fn & { [STATE]?: HoldState };
+// The state lives in one symbol-keyed property of the response, and the three methods the hold
+// replaces are shared functions that find it there. Every property added to an Express response
+// builds it a new hidden class (see benchmarks/README.md), and per-response closures stored as
+// method values kept far more of each request alive through minor GCs than shared functions do.
+const HOLD = Symbol('kvsession.responseHold');
+type Held = Methods & { [HOLD]?: HoldState };
 
 // Node's default for a ServerResponse; engine.io's WebSocketResponse has no stream state at all.
 const DEFAULT_HIGH_WATER_MARK = 16 * 1024;
@@ -70,7 +71,7 @@ const DEFAULT_HIGH_WATER_MARK = 16 * 1024;
 export function holdResponse(res: HoldableResponse, hold: ResponseHold): void {
   // Nothing left to hold: no call would ever start the save.
   if (res.writableEnded === true) return;
-  const held = res as unknown as Methods;
+  const held = res as unknown as Held;
   const state: HoldState = {
     hold,
     original: { writeHead: held.writeHead, write: held.write, end: held.end },
@@ -85,22 +86,49 @@ export function holdResponse(res: HoldableResponse, hold: ResponseHold): void {
   // Once released, the wrappers pass every call straight on, so they stay installed: putting the
   // originals back would rewrite three properties of the response, and a wrapper installed over
   // ours (compression, say) keeps calling them anyway.
-  const end: Wrapper = function (this: HoldableResponse, ...args: unknown[]): unknown {
-    return intercept(this, state, 'end', args);
-  };
-  end[STATE] = state;
+  if (held[HOLD] === undefined) {
+    held[HOLD] = state;
+    held.writeHead = heldWriteHead;
+    held.write = heldWrite;
+    held.end = heldEnd;
+    return;
+  }
+  // A second hold on one response (two session middlewares): the slot is taken, so this hold's
+  // wrappers carry their state themselves and call on to whatever was there, the first hold's included.
   held.writeHead = function (this: HoldableResponse, ...args: unknown[]): unknown {
     return intercept(this, state, 'writeHead', args);
   };
   held.write = function (this: HoldableResponse, ...args: unknown[]): unknown {
     return intercept(this, state, 'write', args);
   };
-  held.end = end;
+  held.end = function (this: HoldableResponse, ...args: unknown[]): unknown {
+    return intercept(this, state, 'end', args);
+  };
 }
 
-/** Whether the response is held and not yet released: the hold's observable state, for tests. */
+function heldWriteHead(this: HoldableResponse, ...args: unknown[]): unknown {
+  return intercept(this, stateOf(this), 'writeHead', args);
+}
+
+function heldWrite(this: HoldableResponse, ...args: unknown[]): unknown {
+  return intercept(this, stateOf(this), 'write', args);
+}
+
+function heldEnd(this: HoldableResponse, ...args: unknown[]): unknown {
+  return intercept(this, stateOf(this), 'end', args);
+}
+
+function stateOf(res: HoldableResponse): HoldState {
+  const state = (res as unknown as Held)[HOLD];
+  // Only reachable by calling a held response's method with another object as `this`.
+  if (state === undefined)
+    throw new TypeError('kvsession: a held response method was called on another object');
+  return state;
+}
+
+/** Whether the response's first hold is still holding: the hold's observable state, for tests. */
 export function isResponseHeld(res: HoldableResponse): boolean {
-  const state = (res.end as Wrapper)[STATE];
+  const state = (res as unknown as Held)[HOLD];
   return state !== undefined && !state.released;
 }
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { Express } from 'express';
 import { CountingStore } from './helpers/counting-store.js';
 import { deferred, sleep, startApp } from './helpers/app.js';
@@ -8,7 +8,8 @@ import { createMemoryStore } from '../stores/memory.js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { isResponseHeld } from '../src/response-hold.js';
+import { PENDING, holdResponse, isResponseHeld } from '../src/response-hold.js';
+import type { ResponseHold } from '../src/response-hold.js';
 
 // Long enough that a response sent before the save would be answered, and followed, well before it lands.
 const SLOW_WRITE_MS = 200;
@@ -272,6 +273,55 @@ describe('the save completes before the response leaves', () => {
     const { res, seen } = await followWhileUpdateIsSlow({ store, client }, '/admin/go');
     expect(res.status).toBe(302);
     expect(seen).toBe('from-parent');
+  });
+
+  it('two holds on one response, with a wrapper between: each saves in turn, the wrapper sees one end()', async () => {
+    const order: string[] = [];
+    const saves = [deferred(), deferred()];
+    const hold = (name: string, save: Deferred, cookie: string): ResponseHold => ({
+      settled: () => PENDING,
+      commit: async () => {
+        order.push(`${name} saving`);
+        await save.promise;
+        order.push(`${name} saved`);
+        return `${cookie}=1`;
+      },
+      fail: (err) => order.push(`${name} failed: ${String(err)}`),
+    });
+    const server = createServer((_req, res) => {
+      holdResponse(res, hold('first', saves[0] as Deferred, 'first'));
+      // Wraps the first hold's end, as compression would, before the second hold wraps it again.
+      const end = res.end;
+      res.end = function (this: typeof res, ...args: unknown[]) {
+        order.push('wrapper');
+        return (end as (...a: unknown[]) => typeof res).apply(this, args);
+      } as typeof res.end;
+      holdResponse(res, hold('second', saves[1] as Deferred, 'second'));
+      res.end('body');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    let answered = false;
+    const reply = fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`).then((r) => {
+      answered = true;
+      return r;
+    });
+    await vi.waitFor(() => expect(order).toEqual(['second saving']));
+    saves[1]?.resolve();
+    await vi.waitFor(() => expect(order).toContain('first saving'));
+    await sleep(50);
+    expect(answered).toBe(false);
+    saves[0]?.resolve();
+    const res = await reply;
+    expect(await res.text()).toBe('body');
+    expect(res.headers.getSetCookie().sort()).toEqual(['first=1', 'second=1']);
+    expect(order).toEqual([
+      'second saving',
+      'second saved',
+      'wrapper',
+      'first saving',
+      'first saved',
+    ]);
   });
 
   it('a plain Node server in the same process answers as usual once responses have been held', async () => {
