@@ -46,6 +46,8 @@ export function kvSession(options: KvSessionOptions): KvSessionMiddleware {
     res: ServerResponse | HoldableResponse,
     next: KvSessionNext,
   ): void => {
+    // Mounted twice, or behind another session middleware: the first one wins, as with express-session.
+    if ((req as { session?: unknown }).session !== undefined) return next();
     // The response is held only when the session is first used: untouched requests pay nothing.
     const sessionReq = req as SessionRequest;
     const session = new Session(ctx, req, res, () =>

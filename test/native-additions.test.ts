@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { startApp } from './helpers/app.js';
+import { Client, TEST_SECRET, closeWhenTestEnds, startApp } from './helpers/app.js';
+import { kvSession } from '../src/index.js';
+import express from 'express';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { CountingStore } from './helpers/counting-store.js';
 import { createMemoryStore } from '../stores/memory.js';
 import { randomPrefix } from './helpers/services.js';
@@ -184,6 +188,35 @@ describe('native req.session additions', () => {
     expect(await users.list('erin')).toHaveLength(1);
     expect(await store.get(slotKey(indexKey('erin'), stray.slot))).toBeUndefined();
     await store.close();
+  });
+
+  it('a session middleware mounted twice on one request: the first wins, and changes made on either side of the second mount are saved once', async () => {
+    const store = new CountingStore(createMemoryStore());
+    const sessions = kvSession({ secret: TEST_SECRET, pruneInterval: false, store });
+    const app = express();
+    app.use(sessions);
+    // Changed through the first mount's session, which the second mount then replaces on req.session.
+    app.use((req, _res, next) => {
+      req.session.set('before', 1);
+      next();
+    });
+    app.use(sessions);
+    app.post('/go', (req, res) => {
+      req.session.set('after', 2);
+      res.send('ok');
+    });
+    app.get('/get', async (req, res) => {
+      res.json({ before: await req.session.get('before'), after: await req.session.get('after') });
+    });
+    const server = createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closeWhenTestEnds(server, sessions);
+    const client = new Client(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    expect((await client.post('/go')).status).toBe(200);
+    expect((await client.get('/get')).json()).toEqual({ before: 1, after: 2 });
+    // One session, saved once: the second mount left the first one's session in place.
+    expect(store.counts.create).toBe(1);
+    expect(store.counts.update).toBe(0);
   });
 
   it('req.session = null keeps the stored session and drops this request changes (express-session unset: keep)', async () => {
