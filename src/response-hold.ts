@@ -93,8 +93,10 @@ export function holdResponse(res: HoldableResponse, hold: ResponseHold): void {
     held.end = heldEnd;
     return;
   }
-  // A second hold on one response (two session middlewares): the slot is taken, so this hold's
-  // wrappers carry their state themselves and call on to whatever was there, the first hold's included.
+  // A second hold on one response (rare: a second session middleware runs only if the app removed
+  // `req.session` in between): the slot is taken, so this hold's wrappers carry their state
+  // themselves and call on to whatever was there, the first hold's included. Shared wrappers here
+  // would find the second state from inside the first hold's and call themselves for ever.
   held.writeHead = function (this: HoldableResponse, ...args: unknown[]): unknown {
     return intercept(this, state, 'writeHead', args);
   };

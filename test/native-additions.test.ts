@@ -195,7 +195,7 @@ describe('native req.session additions', () => {
     const sessions = kvSession({ secret: TEST_SECRET, pruneInterval: false, store });
     const app = express();
     app.use(sessions);
-    // Changed through the first mount's session, which the second mount then replaces on req.session.
+    // Changed between the two mounts: lost when the second mount replaced req.session with a session of its own.
     app.use((req, _res, next) => {
       req.session.set('before', 1);
       next();
