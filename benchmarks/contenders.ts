@@ -9,8 +9,17 @@ export type Route = (typeof ROUTES)[number];
 export const STORES = ['memory', 'file', 'sqlite', 'redis', 'postgres'] as const;
 export type StoreKind = (typeof STORES)[number];
 
-/** The session libraries compared; bare Express is the baseline and always runs. */
-export const LIBRARIES = ['express-session', 'kvsession', 'kvsession-dropin'] as const;
+/**
+ * The contenders with a store, selectable with --libs; bare Express is the baseline and always runs.
+ * 'raw-client' is no session library but the floor under any on Redis: one GET per request with a
+ * cookie and one compare-and-set per save through node-redis, nothing else (servers/raw-redis-server.ts).
+ */
+export const LIBRARIES = [
+  'express-session',
+  'kvsession',
+  'kvsession-dropin',
+  'raw-client',
+] as const;
 export type SessionLibrary = (typeof LIBRARIES)[number];
 /**
  * 'noop': bare Express plus one empty middleware, the floor for anything added with app.use().
@@ -90,13 +99,13 @@ export function referenceContenders(): Contender[] {
   return [noopContender(), propertiesContender()];
 }
 
-/** express-session, kvsession, then kvsession's express-session drop-in on `store`, keeping those in `libraries`. */
+/** express-session, kvsession, kvsession's express-session drop-in, then (Redis only) the raw client on `store`, keeping those in `libraries`. */
 export function storeContenders(
   store: StoreKind,
   place: RunPlace,
   libraries: readonly SessionLibrary[],
 ): Contender[] {
-  const both: Contender[] = [
+  const all: Contender[] = [
     {
       id: `express-session/${store}`,
       library: 'express-session',
@@ -119,7 +128,16 @@ export function storeContenders(
       args: [kvsessionUrl(store, place), `kvbench:${place.runId}:d:`, `kvbench_${place.runId}_d`],
     },
   ];
-  return both.filter((c) => (libraries as readonly Library[]).includes(c.library));
+  if (store === 'redis') {
+    all.push({
+      id: 'raw node-redis/redis',
+      library: 'raw-client',
+      store,
+      script: compiledServer('raw-redis-server'),
+      args: [place.redisUrl, `kvbench:${place.runId}:raw:`],
+    });
+  }
+  return all.filter((c) => (libraries as readonly Library[]).includes(c.library));
 }
 
 function kvsessionUrl(store: StoreKind, place: RunPlace): string {

@@ -2,6 +2,7 @@ import type { BenchArgs } from './args.js';
 import { isReference } from './contenders.js';
 import type { MachineInfo } from './machine.js';
 import type { Row } from './summary.js';
+import { comparedWithExpressSession } from './summary.js';
 import type { Verdict } from './targets.js';
 
 /** Everything one report shows. */
@@ -58,7 +59,7 @@ export function httpTable(rows: readonly Row[]): string {
       ? '—'
       : `${(r.reads + r.writes + r.deletes).toFixed(2)} (${r.reads.toFixed(2)} + ${r.writes.toFixed(2)} + ${r.deletes.toFixed(2)})`;
     lines.push(
-      `| /${r.route} | ${r.contender} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p99Ms.toFixed(1)} | ${fixed(r.vsBare)} | ${r.library === 'kvsession' || r.library === 'kvsession-dropin' ? fixed(r.vsExpressSession) : ''} | ${Math.round(r.cpuMicrosPerRequest)} | ${fixed(r.cpuVsBare)} | ${ops} | ${r.failures} |`,
+      `| /${r.route} | ${r.contender} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p99Ms.toFixed(1)} | ${fixed(r.vsBare)} | ${comparedWithExpressSession(r.library) ? fixed(r.vsExpressSession) : ''} | ${Math.round(r.cpuMicrosPerRequest)} | ${fixed(r.cpuVsBare)} | ${ops} | ${r.failures} |`,
     );
   }
   return lines.join('\n');
@@ -81,6 +82,7 @@ const METHOD = `- Each server runs in its own process (\`benchmarks/servers/\`);
 - Unless \`--no-pin\`, the server under test has CPU 1 to itself (all its threads, the libuv pool that runs SQLite and file I/O included) and the load generator CPU 0, like a one-core container; Redis and PostgreSQL run where the OS puts them.
 - Sessions are created by a setup request first; each connection then sends its own session's cookie on every request.
 - Two references have no sessions: Express with one empty middleware, and one whose middleware only sets \`req.session\` and \`req.sessionID\` to constants (the floor for any middleware with express-session's API: V8 gives an Express request a new hidden class for every property added to it).
+- On Redis, \`raw node-redis\` is no session library but the floor under any: per request with a cookie one \`GET\` through node-redis and \`JSON.parse\`, on /write one compare-and-set script (the Redis store's own), and nothing else (no signature, expiry, response hold or change tracking). Its ratio to express-session is the most any library that reads once and never loses a concurrent save could reach there.
 - In each repetition, bare Express is measured next to each store's pair of contenders: bare, express-session, kvsession in even repetitions, the reverse in odd ones, so drift and a backend still busy from the previous cell cancel out. × bare and × express-session are medians of per-repetition ratios.
 - CPU µs/req is the server process's user + system CPU time over the measured window divided by requests served; "× bare by CPU" is bare Express's CPU µs/req ÷ the contender's. It is what the req/s ratio would be for a CPU-bound server, and a busy machine distorts it far less than req/s; it leaves out the CPU a store backend (Redis, PostgreSQL) spends in its own process.
 - Store ops are counted inside the servers (a counting wrapper around the kvsession store; express-session's store get/set/touch/destroy wrapped) over the measured window, divided by requests served. Each counted call is one backend round trip for these stores.

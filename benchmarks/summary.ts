@@ -13,7 +13,7 @@ export interface Row {
   readonly p99Ms: number;
   /** Median over repetitions of req/s ÷ the req/s of the bare-Express cell measured in the same group. */
   readonly vsBare: number;
-  /** Median over repetitions of req/s ÷ express-session's on the same store (kvsession rows only). */
+  /** Median over repetitions of req/s ÷ express-session's on the same store (kvsession and raw-client rows only). */
   readonly vsExpressSession: number;
   /** Server process CPU time per served request, µs. */
   readonly cpuMicrosPerRequest: number;
@@ -53,10 +53,7 @@ export function summarize(
     for (const c of contenders) {
       const mine = cells.filter((cell) => cell.route === route && cell.contender === c.id);
       const reason = unavailable.get(c.id) ?? (mine.length === 0 ? 'not measured' : undefined);
-      const esId =
-        c.library === 'kvsession' || c.library === 'kvsession-dropin'
-          ? `express-session/${c.store}`
-          : undefined;
+      const esId = comparedWithExpressSession(c.library) ? `express-session/${c.store}` : undefined;
       const served = sum(mine.map((cell) => cell.stats.served));
       const perRequest = (kinds: Set<string>): number =>
         served === 0
@@ -97,6 +94,11 @@ export function summarize(
     }
   }
   return rows;
+}
+
+/** Whether a contender's row gives its ratio to express-session on the same store. */
+export function comparedWithExpressSession(library: Library): boolean {
+  return library === 'kvsession' || library === 'kvsession-dropin' || library === 'raw-client';
 }
 
 /** Server CPU µs per request in one cell. */

@@ -66,7 +66,9 @@ export function judge(rows: readonly Row[]): Verdict[] {
           Number.isFinite(row.vsExpressSession)
             ? check(
                 `${who}: ≥ 1.2 × express-session`,
-                ratio(row.vsExpressSession) + failed,
+                `${ratio(row.vsExpressSession)} (by CPU ${ratio(cpuVsExpressSession(rows, row))})` +
+                  failed +
+                  rawClient(rows, row),
                 row.vsExpressSession >= 1.2 && row.failures === 0,
               )
             : {
@@ -94,7 +96,10 @@ function judgeDropIn(row: Row, rows: readonly Row[]): Verdict[] {
     Number.isFinite(row.vsExpressSession)
       ? check(
           `${who}: ≥ ${floor} × express-session`,
-          ratio(row.vsExpressSession) + failed + (row.route === 'write' ? '' : apiFloor(rows, row)),
+          ratio(row.vsExpressSession) +
+            failed +
+            (row.route === 'write' ? '' : apiFloor(rows, row)) +
+            rawClient(rows, row),
           row.vsExpressSession >= floor && row.failures === 0,
         )
       : {
@@ -162,6 +167,36 @@ function apiFloor(rows: readonly Row[], row: Row): string {
   );
   if (props === undefined || es === undefined) return '';
   return `; setting req.session and req.sessionID alone: ${ratio(props.vsBare / es.vsBare)} (by CPU ${ratio(props.cpuVsBare / es.cpuVsBare)})`;
+}
+
+/**
+ * Where the raw client (one GET per request, one compare-and-set per save, nothing else) stands against
+ * express-session on the same store and route: the most a session layer that reads once and never loses
+ * a concurrent save can reach there. Measured on Redis only.
+ */
+function rawClient(rows: readonly Row[], row: Row): string {
+  const raw = rows.find(
+    (r) =>
+      r.library === 'raw-client' &&
+      r.store === row.store &&
+      r.route === row.route &&
+      r.unavailable === undefined,
+  );
+  return raw === undefined
+    ? ''
+    : `; the raw client alone: ${ratio(raw.vsExpressSession)} (by CPU ${ratio(cpuVsExpressSession(rows, raw))})`;
+}
+
+/** express-session's CPU µs/request on the same store and route ÷ this row's. */
+function cpuVsExpressSession(rows: readonly Row[], row: Row): number {
+  const es = rows.find(
+    (r) =>
+      r.library === 'express-session' &&
+      r.store === row.store &&
+      r.route === row.route &&
+      r.unavailable === undefined,
+  );
+  return es === undefined ? NaN : es.cpuMicrosPerRequest / row.cpuMicrosPerRequest;
 }
 
 function withCpu(row: Row): string {
