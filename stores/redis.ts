@@ -42,11 +42,11 @@ const STAMP = '\u0000';
 
 // `body` strips the stamp in Lua. Values are compared as raw strings, never decoded with cjson
 // (which turns [] into {} and rounds big integers).
-// The same rule as unstamp() below: NUL, 1 to 15 digits, NUL (Lua 5.1 patterns spell NUL %z).
 const BODY = `local function body(v)
-  local at = string.match(v, '^%z(%d+)%z')
-  if not at or #at > 15 then return v end
-  return string.sub(v, #at + 3)
+  if string.byte(v, 1) ~= 0 then return v end
+  local at = string.find(v, '\\0', 2, true)
+  if not at then return v end
+  return string.sub(v, at + 1)
 end
 `;
 const UPDATE = script(`${BODY}local cur = redis.call('GET', KEYS[1])
@@ -318,20 +318,15 @@ function stamp(at: string, value: string): string {
   return STAMP + at + STAMP + value;
 }
 
-/**
- * The value and expiry of a stamped stored string; undefined for a plain one (written before stamps, or
- * by someone else). A stamp is NUL, 1 to 15 digits (always a safe integer), NUL: the Lua BODY's rule.
- */
+/** The value and expiry of a stamped stored string; undefined for a plain one (written before stamps, or by someone else). */
 function unstamp(stored: string): StoreEntry | undefined {
   if (!stored.startsWith(STAMP)) return undefined;
   const end = stored.indexOf(STAMP, 1);
-  if (end < 2 || end > 16) return undefined;
-  const digits = stored.slice(1, end);
-  if (!DIGITS.test(digits)) return undefined;
-  return { value: stored.slice(end + 1), expiresAt: Number(digits) };
+  if (end < 2) return undefined;
+  const expiresAt = Number(stored.slice(1, end));
+  if (!Number.isSafeInteger(expiresAt)) return undefined;
+  return { value: stored.slice(end + 1), expiresAt };
 }
-
-const DIGITS = /^\d+$/;
 
 // Redis wants a positive integer; 1 (1970) is as past as any earlier deadline.
 function pxat(expiresAt: number): string {
