@@ -65,9 +65,7 @@ export function kvsessionContender(store: ScaleStore, place: ScalePlace): ScaleC
         case 'redis':
           return redisBackend(place.redisUrl, prefix, {
             key: (i) => kvsession.key(place.runId, i),
-            // The Redis store's layout: the value stamped with its expiry (stores/redis.ts).
-            value: (i, now, expiresAt) =>
-              `\u0000${expiresAt}\u0000${kvsession.record(now - (i % 1000))}`,
+            value: (i, now) => kvsession.record(now - (i % 1000)),
           });
         case 'postgres':
           return postgresBackend(place.postgresUrl, table, 'kvsession', place.runId, prefix);

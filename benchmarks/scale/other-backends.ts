@@ -8,7 +8,7 @@ import { control } from './control.js';
 /** How one library lays session i out in Redis: its key (after the prefix) and its value. */
 export interface RedisRows {
   key(i: number): string;
-  value(i: number, now: number, expiresAt: number): string;
+  value(i: number, now: number): string;
 }
 
 /**
@@ -34,7 +34,7 @@ export function redisBackend(url: string, prefix: string, rows: RedisRows): Back
       for (const [start, end] of chunks(from, to, 2000)) {
         const sets: Promise<unknown>[] = [];
         for (let i = start; i < end; i++) {
-          const value = rows.value(i, now, expiresAt);
+          const value = rows.value(i, now);
           sets.push(c.sendCommand(['SET', prefix + rows.key(i), value, 'PXAT', `${expiresAt}`]));
         }
         await Promise.all(sets);
