@@ -1,4 +1,4 @@
-import type { StoreKind } from './contenders.js';
+import type { Library, StoreKind } from './contenders.js';
 import type { Row } from './summary.js';
 
 /** One target from issue 5, judged on one kvsession row. */
@@ -158,13 +158,7 @@ function apiFloor(rows: readonly Row[], row: Row): string {
   const props = rows.find(
     (r) => r.library === 'properties' && r.route === row.route && r.unavailable === undefined,
   );
-  const es = rows.find(
-    (r) =>
-      r.library === 'express-session' &&
-      r.store === row.store &&
-      r.route === row.route &&
-      r.unavailable === undefined,
-  );
+  const es = measuredBeside(rows, row, 'express-session');
   if (props === undefined || es === undefined) return '';
   return `; setting req.session and req.sessionID alone: ${ratio(props.vsBare / es.vsBare)} (by CPU ${ratio(props.cpuVsBare / es.cpuVsBare)})`;
 }
@@ -175,13 +169,7 @@ function apiFloor(rows: readonly Row[], row: Row): string {
  * a concurrent save can reach there. Measured on Redis only.
  */
 function rawClient(rows: readonly Row[], row: Row): string {
-  const raw = rows.find(
-    (r) =>
-      r.library === 'raw-client' &&
-      r.store === row.store &&
-      r.route === row.route &&
-      r.unavailable === undefined,
-  );
+  const raw = measuredBeside(rows, row, 'raw-client');
   return raw === undefined
     ? ''
     : `; the raw client alone: ${ratio(raw.vsExpressSession)} (by CPU ${ratio(cpuVsExpressSession(rows, raw))})`;
@@ -189,14 +177,19 @@ function rawClient(rows: readonly Row[], row: Row): string {
 
 /** express-session's CPU µs/request on the same store and route ÷ this row's. */
 function cpuVsExpressSession(rows: readonly Row[], row: Row): number {
-  const es = rows.find(
+  const es = measuredBeside(rows, row, 'express-session');
+  return es === undefined ? NaN : es.cpuMicrosPerRequest / row.cpuMicrosPerRequest;
+}
+
+/** The measured row of `library` on the same store and route as `row`, if any. */
+function measuredBeside(rows: readonly Row[], row: Row, library: Library): Row | undefined {
+  return rows.find(
     (r) =>
-      r.library === 'express-session' &&
+      r.library === library &&
       r.store === row.store &&
       r.route === row.route &&
       r.unavailable === undefined,
   );
-  return es === undefined ? NaN : es.cpuMicrosPerRequest / row.cpuMicrosPerRequest;
 }
 
 function withCpu(row: Row): string {
