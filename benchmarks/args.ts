@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { LIBRARIES, ROUTES, STORES } from './contenders.js';
-import type { Route, SessionLibrary, StoreKind } from './contenders.js';
+import type { Route, StoreLibrary, StoreKind } from './contenders.js';
 
 /** The benchmark's settings after defaults for the chosen mode. */
 export interface BenchArgs {
@@ -8,8 +8,8 @@ export interface BenchArgs {
   /** 'only': micro-benchmarks alone; 'skip': HTTP benchmarks alone. */
   readonly micro: 'also' | 'only' | 'skip';
   readonly stores: readonly StoreKind[];
-  /** Which session libraries run beside bare Express. */
-  readonly libraries: readonly SessionLibrary[];
+  /** Which contenders with a store (the session libraries, and the raw client on Redis) run beside bare Express. */
+  readonly libraries: readonly StoreLibrary[];
   readonly routes: readonly Route[];
   readonly reps: number;
   /**

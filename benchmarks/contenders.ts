@@ -20,13 +20,13 @@ export const LIBRARIES = [
   'kvsession-dropin',
   'raw-client',
 ] as const;
-export type SessionLibrary = (typeof LIBRARIES)[number];
+export type StoreLibrary = (typeof LIBRARIES)[number];
 /**
  * 'noop': bare Express plus one empty middleware, the floor for anything added with app.use().
  * 'properties': one middleware that only sets `req.session` and `req.sessionID` to constants, the
  * floor for any middleware that gives express-session's API (see benchmarks/README.md).
  */
-export type Library = 'bare' | 'noop' | 'properties' | SessionLibrary;
+export type Library = 'bare' | 'noop' | 'properties' | StoreLibrary;
 
 /** Whether `library` is a reference without sessions (bare Express, an empty middleware, the properties floor). */
 export function isReference(library: Library): boolean {
@@ -103,7 +103,7 @@ export function referenceContenders(): Contender[] {
 export function storeContenders(
   store: StoreKind,
   place: RunPlace,
-  libraries: readonly SessionLibrary[],
+  libraries: readonly StoreLibrary[],
 ): Contender[] {
   const all: Contender[] = [
     {

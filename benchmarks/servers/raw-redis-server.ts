@@ -7,9 +7,10 @@ import { mountBagRoutes } from './routes.js';
 import type { SessionBag } from './routes.js';
 
 // The least a session layer on Redis can cost: per request with a cookie, one GET through node-redis
-// and JSON.parse; on /write, one compare-and-set script, the same one the Redis store runs (a plain SET
-// would lose concurrent changes, which kvsession promises not to). No signature, no expiry, no response
-// hold, no change tracking. This is a reference only: its cookie is the bare key, so anyone could forge it.
+// and JSON.parse; on /write, one compare-and-set script, a copy of the Redis store's UPDATE (which
+// stays private to stores/redis.ts; a plain SET would lose concurrent changes, which kvsession promises
+// not to). No signature, no expiry, no response hold, no change tracking. This is a reference only: its
+// cookie is the bare key, so anyone could forge it.
 // argv: <Redis URL> <key prefix>
 const [url = 'redis://127.0.0.1:6379', prefix = 'kvbench:raw:'] = process.argv.slice(2);
 const LIFETIME_MS = 24 * 60 * 60 * 1000;
@@ -44,10 +45,13 @@ async function start(): Promise<void> {
     if (id === undefined) return next();
     const key = prefix + id;
     countOp(stats, 'get');
-    client.get(key).then((text) => {
-      if (text !== null) req.raw = { key, text, data: JSON.parse(text) as SessionBag };
-      next();
-    }, next);
+    // A value JSON.parse refuses goes to next(err) too, never an unhandled rejection.
+    client
+      .get(key)
+      .then((text) => {
+        if (text !== null) req.raw = { key, text, data: JSON.parse(text) as SessionBag };
+      })
+      .then(() => next(), next);
   });
   app.get('/write', (req: RawRequest, res: Response, next: NextFunction) => {
     const raw = req.raw;
