@@ -13,12 +13,15 @@ export type StoreKind = (typeof STORES)[number];
  * The contenders with a store, selectable with --libs; bare Express is the baseline and always runs.
  * 'raw-client' is no session library but the floor under any on Redis: one GET per request with a
  * cookie and one compare-and-set per save through node-redis, nothing else (servers/raw-redis-server.ts).
+ * 'raw-client-held' is the same with kvsession's response hold on /write: the floor under any session
+ * middleware there, which cannot let the handler's answer out before the save it did not ask for.
  */
 export const LIBRARIES = [
   'express-session',
   'kvsession',
   'kvsession-dropin',
   'raw-client',
+  'raw-client-held',
 ] as const;
 export type StoreLibrary = (typeof LIBRARIES)[number];
 /**
@@ -99,7 +102,7 @@ export function referenceContenders(): Contender[] {
   return [noopContender(), propertiesContender()];
 }
 
-/** express-session, kvsession, kvsession's express-session drop-in, then (Redis only) the raw client on `store`, keeping those in `libraries`. */
+/** express-session, kvsession, kvsession's express-session drop-in, then (Redis only) the raw client without and with the hold on `store`, keeping those in `libraries`. */
 export function storeContenders(
   store: StoreKind,
   place: RunPlace,
@@ -135,6 +138,13 @@ export function storeContenders(
       store,
       script: compiledServer('raw-redis-server'),
       args: [place.redisUrl, `kvbench:${place.runId}:raw:`],
+    });
+    all.push({
+      id: 'raw node-redis + hold/redis',
+      library: 'raw-client-held',
+      store,
+      script: compiledServer('raw-redis-server'),
+      args: [place.redisUrl, `kvbench:${place.runId}:rawh:`, 'hold'],
     });
   }
   return all.filter((c) => (libraries as readonly Library[]).includes(c.library));

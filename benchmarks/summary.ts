@@ -98,7 +98,12 @@ export function summarize(
 
 /** Whether a contender's row gives its ratio to express-session on the same store. */
 export function comparedWithExpressSession(library: Library): boolean {
-  return library === 'kvsession' || library === 'kvsession-dropin' || library === 'raw-client';
+  return (
+    library === 'kvsession' ||
+    library === 'kvsession-dropin' ||
+    library === 'raw-client' ||
+    library === 'raw-client-held'
+  );
 }
 
 /** Server CPU µs per request in one cell. */
